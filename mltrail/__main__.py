@@ -1,0 +1,3 @@
+from mltrail.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""Store-level commands: init, commit, gc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mltrail.cli.common import open_store, store_option
+
+
+@click.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+def init(path: Path | None) -> None:
+    """Create a store at PATH (default ./runs).
+
+    Runs `git init` there when PATH is outside any git repository.
+    """
+    from mltrail.store import init_store
+
+    store, created = init_store(path or Path("runs"))
+    where = (
+        "inside the git repository at " + str(store.repo_root) if store.repo_root else "without git"
+    )
+    if created:
+        click.echo(f"Created an mltrail store at {store.root} ({where}).")
+    else:
+        click.echo(f"{store.root} is already an mltrail store.")
+
+
+@click.command()
+@store_option
+@click.option("-m", "--message", help="Commit message (default: a summary of the files).")
+def commit(store_path: Path | None, message: str | None) -> None:
+    """Commit every uncommitted change of the store (when auto-commit is off or failed)."""
+    sha = open_store(store_path).commit_pending(message)
+    click.echo(f"Committed {sha[:12]}." if sha else "Nothing to commit: the store is clean.")
+
+
+@click.command()
+@store_option
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Only purge runs deleted at least this many days ago.",
+)
+def gc(store_path: Path | None, older_than: float) -> None:
+    """Permanently remove the files of deleted runs and commit the removal."""
+    purged = open_store(store_path).gc(int(older_than * 86_400_000))
+    for run_id in purged:
+        click.echo(f"purged {run_id}")
+    click.echo(f"Purged {len(purged)} deleted run{'s' if len(purged) != 1 else ''}.")

@@ -1,0 +1,48 @@
+"""The one exception hierarchy of mltrail.
+
+Every error raised on purpose is a :class:`MltrailError`; the CLI turns them into a
+one-line message and a non-zero exit code.  ``MlflowException`` is an alias so code
+written for MLflow that catches it keeps working.
+"""
+
+from __future__ import annotations
+
+
+class MltrailError(Exception):
+    """Base class of every error mltrail raises on purpose."""
+
+    #: CLI exit code for this kind of error (2: bad input / usage, 1: failure).
+    exit_code = 1
+
+
+class InvalidParameterValue(MltrailError, ValueError):
+    """A key, value, path or argument the user passed is not acceptable."""
+
+    exit_code = 2
+
+
+class ResourceNotFound(MltrailError, LookupError):
+    """A run, experiment, metric or artifact does not exist."""
+
+    exit_code = 2
+
+
+class ResourceAlreadyExists(MltrailError):
+    """Something with that name or id exists already."""
+
+    exit_code = 2
+
+
+class StoreError(MltrailError):
+    """The store on disk is missing, unreadable or corrupted."""
+
+
+class CorruptedRecord(StoreError):
+    """One record file of the store cannot be parsed."""
+
+
+class GitError(MltrailError):
+    """A git operation on the store failed."""
+
+
+MlflowException = MltrailError

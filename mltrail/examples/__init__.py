@@ -1,0 +1,1 @@
+"""Examples that ship with mltrail (``python -m mltrail.examples.quickstart``)."""

@@ -1,0 +1,249 @@
+"""Reading and writing the store's two file formats: YAML records and metric histories.
+
+YAML records are written whole to a temporary file and renamed into place, so a
+reader sees the old record or the new one, never half of one.  Metric histories
+are append-only text, one point per line: ``timestamp<TAB>value<TAB>step``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mltrail.entities import Metric, MetricSummary
+from mltrail.errors import CorruptedRecord
+
+try:  # libyaml is in PyYAML's wheels; the pure-Python classes are the fallback.
+    _Loader: Any = yaml.CSafeLoader
+    _Dumper: Any = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+    _Dumper = yaml.SafeDumper
+
+
+def dump_yaml(data: Any) -> str:
+    """A record as block-style YAML with sorted keys.
+
+    Records are mappings of strings, numbers, booleans, nulls and nested mappings; those
+    are emitted directly (this is the hot path of every ``log_param``), anything else
+    by PyYAML.  Either way ``yaml.safe_load`` gives back exactly ``data``.
+    """
+    lines: list[str] = []
+    try:
+        _emit_mapping(data, "", lines)
+    except TypeError:
+        return yaml.dump(
+            data, Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False
+        )
+    return "\n".join(lines) + "\n" if lines else "{}\n"
+
+
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
+_NOT_PLAIN = frozenset(("yes", "no", "true", "false", "on", "off", "null", "y", "n"))
+# Characters YAML does not allow raw in a document, or reads as line breaks in quotes.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float(value)
+    if isinstance(value, str):
+        if _PLAIN.fullmatch(value) and value.lower() not in _NOT_PLAIN:
+            return value
+        text = json.dumps(value, ensure_ascii=False)
+        return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    raise TypeError(type(value).__name__)
+
+
+def _float(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    if "." not in text:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
+        text = text.replace("e", ".0e") if "e" in text else text + ".0"
+    return text
+
+
+def _emit_mapping(data: Any, indent: str, lines: list[str]) -> None:
+    if not isinstance(data, dict):
+        raise TypeError(type(data).__name__)
+    for key in sorted(data):
+        if not isinstance(key, str):
+            raise TypeError(type(key).__name__)
+        value = data[key]
+        if isinstance(value, dict) and value:
+            lines.append(f"{indent}{_scalar(key)}:")
+            _emit_mapping(value, indent + "  ", lines)
+        elif _is_block_text(value):
+            chomp = "" if value.endswith("\n") else "-"
+            lines.append(f"{indent}{_scalar(key)}: |{chomp}")
+            body = value[:-1] if value.endswith("\n") else value
+            lines.extend(f"{indent}  {line}" if line else "" for line in body.split("\n"))
+        else:
+            shown = "{}" if isinstance(value, dict) else _scalar(value)
+            lines.append(f"{indent}{_scalar(key)}: {shown}")
+
+
+def _is_block_text(value: Any) -> bool:
+    """Multi-line text (Markdown descriptions) reads and diffs best as a literal block."""
+    return (
+        isinstance(value, str)
+        and "\n" in value.rstrip("\n")
+        and not value.endswith("\n\n")
+        and value[0] not in " \t\n"
+        and "\r" not in value
+        and _UNPRINTABLE.search(value) is None
+        and not any(c < " " and c not in "\n\t" for c in value)
+    )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename (UTF-8, ``\\n`` line ends)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    write_atomic(path, dump_yaml(data))
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML record; a missing file raises FileNotFoundError, a bad one CorruptedRecord."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            text = f.read()
+        except UnicodeDecodeError as e:
+            raise CorruptedRecord(
+                f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); fix or remove the file."
+            ) from e
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        raise CorruptedRecord(
+            f"{path}: not valid YAML ({_first_line(e)}); fix or remove the file."
+        ) from e
+
+
+def read_mapping(path: Path, *, missing_ok: bool = True) -> dict[str, Any]:
+    """A YAML file holding one mapping (``{}`` if missing and ``missing_ok``)."""
+    try:
+        data = read_yaml(path)
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CorruptedRecord(
+            f"{path}: expected a mapping of keys to values, found {type(data).__name__}."
+        )
+    return data
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
+# --- metric histories -------------------------------------------------------------
+
+
+def format_point(timestamp: int, value: float, step: int) -> bytes:
+    """One history line; ``repr`` keeps every float exactly and spells nan/inf."""
+    return f"{timestamp}\t{value!r}\t{step}\n".encode()
+
+
+def parse_points(key: str, data: bytes) -> Iterator[Metric]:
+    """The points of a history file; a last line cut short by a crash is skipped."""
+    end = data.rfind(b"\n")
+    if end < 0:
+        return
+    for line in data[:end].split(b"\n"):
+        if not line:
+            continue
+        try:
+            ts, value, step = line.split(b"\t")
+            yield Metric(key, float(value), int(ts), int(step))
+        except ValueError:
+            continue  # a damaged line loses one point, never the history
+
+
+def read_points(path: Path, key: str) -> list[Metric]:
+    with open(path, "rb") as f:
+        return list(parse_points(key, f.read()))
+
+
+def repair_tail(fd: int) -> None:
+    """Cut a partial last line (left by a crash) so the next append starts clean."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return
+    os.lseek(fd, max(0, size - 4096), os.SEEK_SET)
+    tail = os.read(fd, 4096)
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    keep = size - len(tail) + cut + 1 if cut >= 0 else (size - len(tail) if size > 4096 else 0)
+    os.ftruncate(fd, keep)
+
+
+def _order_key(m: Metric) -> tuple[int, int, float]:
+    return (m.step, m.timestamp, -math.inf if math.isnan(m.value) else m.value)
+
+
+def summarize(points: list[Metric]) -> MetricSummary | None:
+    """MLflow's "latest" value (highest step, then timestamp) plus min, max and count."""
+    if not points:
+        return None
+    latest = max(points, key=_order_key)
+    finite = [p.value for p in points if not math.isnan(p.value)]
+    return MetricSummary(
+        latest=latest.value,
+        step=latest.step,
+        timestamp=latest.timestamp,
+        min=min(finite) if finite else math.nan,
+        max=max(finite) if finite else math.nan,
+        count=len(points),
+    )
+
+
+def summary_to_record(s: MetricSummary) -> dict[str, Any]:
+    return {
+        "latest": s.latest,
+        "step": s.step,
+        "timestamp": s.timestamp,
+        "min": s.min,
+        "max": s.max,
+        "count": s.count,
+    }
+
+
+def summary_from_record(path: Path, key: str, rec: Any) -> MetricSummary:
+    try:
+        return MetricSummary(
+            latest=float(rec["latest"]),
+            step=int(rec["step"]),
+            timestamp=int(rec["timestamp"]),
+            min=float(rec["min"]),
+            max=float(rec["max"]),
+            count=int(rec["count"]),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise CorruptedRecord(f"{path}: metric {key!r} summary is malformed ({e}).") from e

@@ -1,0 +1,132 @@
+"""A derived, disposable cache of run records: ``.cache/runs-index.json`` (git-ignored).
+
+Searching thousands of runs would otherwise parse three YAML files per run.  The
+cache keeps, per ended run, what those files said and their (inode, mtime, size):
+mltrail replaces records by rename (a new inode) and an editor's in-place save
+changes the time or size, so a changed run is read again.  Like git's index it
+distrusts times too close to the moment they were read (a change in the same clock
+tick would be invisible), and it never holds a running run.  Deleting the cache only
+costs one slow search.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from mltrail.entities import MetricSummary, Run, RunStatus
+from mltrail.errors import CorruptedRecord
+from mltrail.store import formats, layout, runs
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "runs-index.json"
+_CACHE_VERSION = 1
+
+
+class RunIndex:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / layout.CACHE_DIR / CACHE_FILE
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION:
+            return {}
+        entries = data.get("runs")
+        return entries if isinstance(entries, dict) else {}
+
+    def _write(self, entries: dict[str, Any]) -> None:
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            formats.write_atomic(
+                self.path, json.dumps({"version": _CACHE_VERSION, "runs": entries})
+            )
+        except OSError as e:  # a cache that cannot be written is only slower
+            log.debug("cannot write %s: %s", self.path, e)
+
+    def load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
+        """Every run of the store, and the errors of those that cannot be read."""
+        cached = self._read()
+        fresh: dict[str, Any] = {}
+        found: list[Run] = []
+        errors: list[CorruptedRecord] = []
+        trust_before = time.time_ns() - layout.RACY_NS
+        changed = False
+        for run_path in layout.iter_run_dirs(self.root):
+            sig = _signature(run_path)
+            if sig is None:
+                continue
+            entry = cached.get(run_path.name)
+            if entry is not None and entry.get("sig") == sig:
+                found.append(_from_entry(run_path, entry))
+                fresh[run_path.name] = entry
+                continue
+            try:
+                run, entry = _read_entry(run_path, sig)
+            except CorruptedRecord as e:
+                errors.append(e)
+                continue
+            except FileNotFoundError as e:
+                errors.append(CorruptedRecord(f"{run_path}: {e.strerror}: {e.filename}"))
+                continue
+            found.append(run)
+            if entry is not None and max(sig[1::3]) < trust_before:
+                fresh[run_path.name] = entry
+                changed = True
+        if changed or len(fresh) != len(cached):
+            self._write(fresh)
+        return found, errors
+
+
+_RECORD_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.TAGS_FILE)
+
+
+def _signature(run_path: Path) -> list[int] | None:
+    """(inode, mtime, size) of each record file: a rename or an in-place edit changes it."""
+    sig: list[int] = []
+    for name in _RECORD_FILES:
+        try:
+            st = os.stat(run_path / name)
+        except FileNotFoundError:
+            if name == layout.RUN_FILE:  # a folder being removed, or a damaged run
+                return [] if run_path.is_dir() else None
+            sig.extend((0, 0, -1))
+        else:
+            sig.extend((st.st_ino, st.st_mtime_ns, st.st_size))
+    return sig
+
+
+def _read_entry(run_path: Path, sig: list[int]) -> tuple[Run, dict[str, Any] | None]:
+    rec = runs.read_run_record(run_path)
+    summaries = runs.metric_summaries(run_path, rec)
+    run = runs.build_run(run_path, rec, summaries)
+    if not RunStatus.is_terminated(run.info.status):
+        return run, None
+    entry = {
+        "sig": sig,
+        "rec": rec,
+        "params": run.data.params,
+        "tags": run.data.tags,
+        "metrics": {
+            k: [s.latest, s.step, s.timestamp, s.min, s.max, s.count] for k, s in summaries.items()
+        },
+    }
+    try:
+        json.dumps(rec)
+    except (TypeError, ValueError):
+        return run, None  # a hand-edited record with odd YAML types: read it every time
+    return run, entry
+
+
+def _from_entry(run_path: Path, entry: dict[str, Any]) -> Run:
+    summaries = {k: MetricSummary(*v) for k, v in entry["metrics"].items()}
+    return runs.assemble_run(run_path, entry["rec"], entry["params"], entry["tags"], summaries)

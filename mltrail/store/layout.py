@@ -1,0 +1,102 @@
+"""Where things live in a store: every file and folder name is defined here.
+
+See docs/FORMAT.md for the specification this module implements.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+FORMAT_NAME = "mltrail-store"
+FORMAT_VERSION = 1
+
+#: The marker at the store root; also holds the store's settings.
+MARKER = "mltrail-store.yaml"
+DEFAULT_STORE_DIRNAME = "runs"
+EXPERIMENTS_DIR = "experiments"
+RUNS_DIR = "runs"
+EXPERIMENT_FILE = "experiment.yaml"
+RUN_FILE = "run.yaml"
+PARAMS_FILE = "params.yaml"
+TAGS_FILE = "tags.yaml"
+METRICS_DIR = "metrics"
+METRIC_SUFFIX = ".tsv"
+ARTIFACTS_DIR = "artifacts"
+POINTER_SUFFIX = ".mltrail-pointer"
+CACHE_DIR = ".cache"
+DEFAULT_ARTIFACT_STORE = ".artifacts"
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+#: Caches distrust file times this close to now: a second change in the same clock
+#: tick would leave the time unchanged (git calls this "racy").
+RACY_NS = 2_000_000_000
+GITIGNORE_LINES = (CACHE_DIR + "/", DEFAULT_ARTIFACT_STORE + "/", "*.tmp")
+
+
+def new_run_id(now_ms: int | None = None) -> str:
+    """A 32-hex-digit id that sorts by creation time (a UUIDv7 without dashes).
+
+    The first 12 digits are the creation time in milliseconds, the rest random,
+    so ids made in two clones never collide and sort by time.
+    """
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    rand = int.from_bytes(secrets.token_bytes(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80 | rand
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return f"{value:032x}"
+
+
+def new_experiment_id(now_ms: int | None = None) -> str:
+    """A decimal id (MLflow's experiment ids are numeric strings) that sorts by time."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return str(ms * 1000 + secrets.randbelow(1000))
+
+
+def run_shard(run_id: str) -> str:
+    """The shard folder of a run: 256 shards keep every folder small."""
+    return run_id[-2:].lower() if len(run_id) >= 2 else "00"
+
+
+def run_dir(root: Path, run_id: str) -> Path:
+    return root / RUNS_DIR / run_shard(run_id) / run_id
+
+
+def experiment_dir(root: Path, experiment_id: str) -> Path:
+    return root / EXPERIMENTS_DIR / experiment_id
+
+
+def metric_path(run_path: Path, key: str) -> Path:
+    """The history file of metric ``key`` (``a/b`` becomes ``metrics/a/b.tsv``)."""
+    return run_path / METRICS_DIR / (key + METRIC_SUFFIX)
+
+
+def metric_key_of(run_path: Path, file: Path) -> str:
+    rel = file.relative_to(run_path / METRICS_DIR).as_posix()
+    return rel[: -len(METRIC_SUFFIX)]
+
+
+def iter_run_dirs(root: Path) -> list[Path]:
+    """Every run folder of the store (shard order, then id order)."""
+    base = root / RUNS_DIR
+    found: list[Path] = []
+    try:
+        shards = sorted(os.scandir(base), key=lambda e: e.name)
+    except FileNotFoundError:
+        return found
+    for shard in shards:
+        if not shard.is_dir() or shard.name.startswith("."):
+            continue
+        with os.scandir(shard.path) as entries:
+            found.extend(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith("."))
+    return found
+
+
+def iter_metric_files(run_path: Path) -> list[Path]:
+    base = run_path / METRICS_DIR
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.rglob("*" + METRIC_SUFFIX) if p.is_file())

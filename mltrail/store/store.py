@@ -1,0 +1,281 @@
+"""``FileStore``: the one object that reads and writes a store folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mltrail import git
+from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus, ViewType
+from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
+from mltrail.store import formats, layout, runs
+from mltrail.store.artifacts import RunArtifacts
+from mltrail.store.config import StoreConfig, load_config
+from mltrail.store.experiments import ExperimentStore
+from mltrail.store.index import RunIndex
+from mltrail.store.writer import RunWriter
+
+log = logging.getLogger(__name__)
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class FileStore:
+    """A store rooted at ``root`` (the folder holding ``mltrail-store.yaml``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        try:
+            self.config: StoreConfig = load_config(root)
+        except FileNotFoundError:
+            raise StoreError(
+                f"{root} is not an mltrail store (no {layout.MARKER}); "
+                f"create one with `mltrail init {root}`."
+            ) from None
+        self.experiments = ExperimentStore(root)
+        self.index = RunIndex(root)
+        self._writers: dict[str, RunWriter] = {}
+        self._writers_lock = threading.Lock()
+        self._committer: git.Committer | None = None
+        #: Runs started or resumed by this process and not ended yet.
+        self._live: set[str] = set()
+        self.repo_root = git.find_repo_root(root)
+
+    # -- git ---------------------------------------------------------------------
+    def record_change(self, paths: Sequence[Path], message: str) -> None:
+        """Commit ``paths`` in the background, if auto-commit is on and the store is in git."""
+        if not self.config.auto_commit or self.repo_root is None:
+            return
+        if self._committer is None:
+            self._committer = git.Committer(self.repo_root)
+        self._committer.submit(list(paths), message)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait for background commits; False if they did not all finish."""
+        return True if self._committer is None else self._committer.flush(timeout)
+
+    def commit_pending(self, message: str | None = None) -> str | None:
+        """Commit every uncommitted change under the store (``mltrail commit``)."""
+        if self.repo_root is None:
+            raise StoreError(
+                f"The store {self.root} is not inside a git repository; run `git init` there."
+            )
+        self.flush()
+        paths = git.pending_paths(self.repo_root, self.root)
+        if not paths:
+            return None
+        return git.commit_paths(
+            self.repo_root, paths, message or f"mltrail: commit {len(paths)} pending store files"
+        )
+
+    # -- experiments -------------------------------------------------------------
+    def create_experiment(self, name: str, tags: dict[str, Any] | None = None) -> Experiment:
+        exp = self.experiments.create(name, tags)
+        self._experiment_changed(exp, f"Create experiment {exp.name!r} ({exp.experiment_id})")
+        return exp
+
+    def update_experiment(self, experiment_id: str, what: str, **changes: Any) -> Experiment:
+        exp = self.experiments.update(experiment_id, **changes)
+        self._experiment_changed(exp, f"{what} experiment {exp.name!r} ({exp.experiment_id})")
+        return exp
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> Experiment:
+        exp = self.experiments.delete_tag(experiment_id, key)
+        self._experiment_changed(exp, f"Delete tag {key!r} of experiment {exp.name!r}")
+        return exp
+
+    def _experiment_changed(self, exp: Experiment, message: str) -> None:
+        self.record_change([layout.experiment_dir(self.root, exp.experiment_id)], message)
+
+    # -- runs: reading -------------------------------------------------------------
+    def run_path(self, run_id: str) -> Path:
+        if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
+            raise InvalidParameterValue(
+                f"Invalid run id {run_id!r}: run ids are 32 hexadecimal digits."
+            )
+        return layout.run_dir(self.root, run_id)
+
+    def _existing_run_path(self, run_id: str) -> Path:
+        path = self.run_path(run_id)
+        if not (path / layout.RUN_FILE).is_file():
+            raise ResourceNotFound(f"No run with id {run_id!r} in the store {self.root}.")
+        return path
+
+    def get_run(self, run_id: str) -> Run:
+        return runs.load_run(self._existing_run_path(run_id))
+
+    def all_runs(self) -> list[Run]:
+        found, errors = self.index.load_runs()
+        for error in errors:
+            log.warning("skipping an unreadable run: %s", error)
+        return found
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None,
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Run]:
+        from mltrail import search
+
+        stages = ViewType.stages(run_view_type)
+        wanted = None if experiment_ids is None else {str(e) for e in experiment_ids}
+        candidates = [
+            r
+            for r in self.all_runs()
+            if r.info.lifecycle_stage in stages
+            and (wanted is None or r.info.experiment_id in wanted)
+        ]
+        return search.filter_and_sort(candidates, filter_string, order_by, max_results)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        path = layout.metric_path(self._existing_run_path(run_id), key)
+        try:
+            return formats.read_points(path, key)
+        except FileNotFoundError:
+            return []
+
+    def artifacts(self, run_id: str) -> RunArtifacts:
+        cas = Path(os.path.expanduser(self.config.artifact_store))
+        return RunArtifacts(
+            self._existing_run_path(run_id),
+            cas if cas.is_absolute() else self.root / cas,
+            self.config.large_artifact_threshold,
+        )
+
+    # -- runs: writing ---------------------------------------------------------------
+    def create_run(self, experiment_id: str, record: dict[str, Any], tags: dict[str, str]) -> Run:
+        exp = self.experiments.get(experiment_id)
+        if exp.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidParameterValue(
+                f"Experiment {exp.name!r} ({exp.experiment_id}) is deleted; restore it first "
+                f"(`mltrail experiments restore {exp.experiment_id}`)."
+            )
+        run_id = layout.new_run_id(record.get("start_time"))
+        path = layout.run_dir(self.root, run_id)
+        path.mkdir(parents=True)
+        rec = {
+            "run_id": run_id,
+            "experiment_id": exp.experiment_id,
+            "lifecycle_stage": "active",
+            **record,
+        }
+        formats.write_yaml(path / layout.RUN_FILE, rec)
+        self._live.add(run_id)
+        self._writers[run_id] = RunWriter(path, run_id, new=True)
+        if tags:
+            self.writer(run_id).set_tags(tags)
+        return runs.build_run(path, rec, {})
+
+    def resume_run(self, run_id: str) -> Run:
+        """Mark an existing run RUNNING again (``start_run(run_id=...)``)."""
+        run = self.get_run(run_id)
+        if run.info.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidParameterValue(f"Run {run_id} is deleted; restore it before resuming it.")
+        self.update_run(run_id, status=RunStatus.RUNNING, end_time=None)
+        self._live.add(run_id)
+        return self.get_run(run_id)
+
+    def writer(self, run_id: str) -> RunWriter:
+        w = self._writers.get(run_id)
+        if w is None:
+            with self._writers_lock:
+                w = self._writers.get(run_id)
+                if w is None:
+                    w = RunWriter(self._existing_run_path(run_id), run_id)
+                    self._writers[run_id] = w
+        return w
+
+    def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
+        """Change fields of run.yaml (status, end_time, run_name, description ...)."""
+        path = self._existing_run_path(run_id)
+        rec = runs.read_run_record(path)  # re-read: another process may have changed it
+        rec.update(fields)
+        formats.write_yaml(path / layout.RUN_FILE, rec)
+        return rec
+
+    def end_run(self, run_id: str, status: str, end_time: int | None = None) -> None:
+        """Mark a run ended, write its metric summary, close its files and commit it."""
+        if status not in RunStatus.TERMINAL:
+            raise InvalidParameterValue(
+                f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}."
+            )
+        path = self._existing_run_path(run_id)
+        rec = self.update_run(
+            run_id,
+            status=status,
+            end_time=end_time or int(time.time() * 1000),
+            metrics=runs.summaries_record(path),
+        )
+        self._close_writer(run_id)
+        self._live.discard(run_id)
+        name = rec.get("run_name") or run_id
+        self.record_change(
+            [path], f"Run {name} {status.lower()} ({run_id}, experiment {rec['experiment_id']})"
+        )
+
+    def _close_writer(self, run_id: str) -> None:
+        with self._writers_lock:
+            w = self._writers.pop(run_id, None)
+        if w is not None:
+            w.close()
+
+    def after_write_if_ended(self, run_id: str, what: str) -> None:
+        if run_id not in self._live:
+            self.after_write(run_id, what)
+
+    def after_write(self, run_id: str, what: str) -> None:
+        """Keep a change to an ended run consistent: refresh its summary and commit it."""
+        path = self.run_path(run_id)
+        rec = runs.read_run_record(path)
+        if RunStatus.is_terminated(rec["status"]):
+            self._close_writer(run_id)
+            self.update_run(run_id, metrics=runs.summaries_record(path))
+            self.record_change([path], f"{what} of run {rec.get('run_name') or run_id} ({run_id})")
+
+    def set_lifecycle(self, run_id: str, stage: str) -> None:
+        extra = (
+            {"deleted_time": int(time.time() * 1000)}
+            if stage == LifecycleStage.DELETED
+            else {"deleted_time": None}
+        )
+        rec = self.update_run(run_id, lifecycle_stage=stage, **extra)
+        verb = "Delete" if stage == LifecycleStage.DELETED else "Restore"
+        self.record_change(
+            [self.run_path(run_id)], f"{verb} run {rec.get('run_name') or run_id} ({run_id})"
+        )
+
+    def gc(self, older_than_ms: int | None = None) -> list[str]:
+        """Remove the folders of deleted runs (and commit the removal); return their ids."""
+        cutoff = int(time.time() * 1000) - (older_than_ms or 0)
+        purged = []
+        for run_path in layout.iter_run_dirs(self.root):
+            try:
+                rec = runs.read_run_record(run_path)
+            except (StoreError, FileNotFoundError):
+                continue
+            if (
+                rec.get("lifecycle_stage") == LifecycleStage.DELETED
+                and (rec.get("deleted_time") or 0) <= cutoff
+            ):
+                shutil.rmtree(run_path)
+                purged.append(run_path)
+        if purged and self.repo_root is not None:
+            self.flush()
+            git.commit_paths(self.repo_root, purged, f"Purge {len(purged)} deleted runs")
+        return [p.name for p in purged]
+
+    def close(self) -> None:
+        with self._writers_lock:
+            writers, self._writers = self._writers, {}
+        for w in writers.values():
+            w.close()
+        self.flush()

@@ -1,0 +1,109 @@
+"""The write path of one run: what ``log_*`` calls turn into on disk.
+
+Every call that returns has handed its bytes to the OS (``os.write`` or a rename):
+a crash of the process after it cannot lose it.  Nothing is buffered in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mltrail import validation
+from mltrail.errors import InvalidParameterValue
+from mltrail.store import formats, layout
+
+# Read access too: reopening a history first repairs a tail cut short by a crash.
+_O_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+class RunWriter:
+    """Appends metrics and rewrites params/tags of one run directory."""
+
+    def __init__(self, run_path: Path, run_id: str, *, new: bool = False) -> None:
+        """``new``: the run folder was just created, so there is nothing to read yet."""
+        self.run_path = run_path
+        self.run_id = run_id
+        self._fds: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._params: dict[str, str] = (
+            {} if new else formats.read_mapping(run_path / layout.PARAMS_FILE)
+        )
+        self._tags: dict[str, str] = (
+            {} if new else formats.read_mapping(run_path / layout.TAGS_FILE)
+        )
+
+    # -- metrics: the hot path ------------------------------------------------------
+    def log_metric(self, key: str, value: Any, step: Any = None, timestamp: Any = None) -> None:
+        if value.__class__ is not float:
+            value = validation.metric_value(key, value)
+        if step is None:
+            step = 0
+        elif step.__class__ is not int:
+            step = validation.metric_step(key, step)
+        if timestamp is None:
+            timestamp = int(time.time() * 1000)
+        elif timestamp.__class__ is not int:
+            timestamp = validation.metric_timestamp(key, timestamp)
+        fd = self._fds.get(key)
+        if fd is None:
+            fd = self._open_metric(key)
+        os.write(fd, f"{timestamp}\t{value!r}\t{step}\n".encode())
+
+    def _open_metric(self, key: str) -> int:
+        validation.validate_key("metric", key)
+        with self._lock:
+            fd = self._fds.get(key)
+            if fd is not None:
+                return fd
+            path = layout.metric_path(self.run_path, key)
+            try:
+                fd = os.open(path, _O_FLAGS, 0o644)
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, _O_FLAGS, 0o644)
+            formats.repair_tail(fd)
+            self._fds[key] = fd
+            return fd
+
+    # -- params and tags: small records rewritten whole -------------------------------
+    def log_params(self, params: dict[str, Any]) -> None:
+        checked = {}
+        for key, value in params.items():
+            validation.validate_key("param", key)
+            checked[key] = validation.validate_param_value(key, value)
+        with self._lock:
+            for key, text in checked.items():
+                old = self._params.get(key)
+                if old is not None and old != text:
+                    raise InvalidParameterValue(
+                        f"Param {key!r} of run {self.run_id} is already {old!r}; it cannot "
+                        f"change to {text!r} (params are immutable; log it under another key "
+                        "or start a new run)."
+                    )
+            if all(self._params.get(k) == v for k, v in checked.items()):
+                return
+            self._params.update(checked)
+            formats.write_yaml(self.run_path / layout.PARAMS_FILE, self._params)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        with self._lock:
+            self._tags.update(tags)
+            formats.write_yaml(self.run_path / layout.TAGS_FILE, self._tags)
+
+    def delete_tag(self, key: str) -> bool:
+        with self._lock:
+            if key not in self._tags:
+                return False
+            del self._tags[key]
+            formats.write_yaml(self.run_path / layout.TAGS_FILE, self._tags)
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)

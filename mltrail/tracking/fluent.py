@@ -1,0 +1,410 @@
+"""The fluent API: ``start_run``, ``log_metric`` ... acting on the active run.
+
+The active-run stack is the one piece of module state in mltrail (as in MLflow).  It
+is shared by all threads of a process, so worker threads log into the run their
+parent started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from mltrail.entities import Experiment, FileInfo, Run, RunStatus, ViewType
+from mltrail.errors import InvalidParameterValue, MltrailError
+from mltrail.store.writer import RunWriter
+from mltrail.tracking import context
+from mltrail.tracking.client import Client
+
+_stack: list[ActiveRun] = []
+_stack_lock = threading.RLock()
+_active_experiment_id: str | None = None
+_last_run_id: str | None = None
+_fatal_status: str | None = None
+
+
+class ActiveRun:
+    """The run ``start_run`` returned; ends it when used as a context manager."""
+
+    def __init__(self, run: Run, client: Client) -> None:
+        self._run = run
+        self._client = client
+        self._writer: RunWriter = client.store.writer(run.info.run_id)
+
+    @property
+    def info(self) -> Any:
+        return self._run.info
+
+    @property
+    def data(self) -> Any:
+        return self._run.data
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun: run_id={self.info.run_id!r}, run_name={self.info.run_name!r}>"
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        if self in _stack:
+            end_run(status, _run=self)
+
+
+def _client() -> Client:
+    return Client()
+
+
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Use the store at ``uri`` (a folder path or ``file://`` URI) from now on."""
+    global _active_experiment_id
+    context.set_tracking_uri(uri)
+    _active_experiment_id = None
+
+
+def get_tracking_uri() -> str:
+    return context.get_tracking_uri()
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment active (creating it by name if needed), as MLflow's."""
+    global _active_experiment_id
+    client = _client()
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidParameterValue(
+            "set_experiment needs exactly one of experiment_name or experiment_id."
+        )
+    if experiment_id is not None:
+        exp = client.get_experiment(str(experiment_id))
+    else:
+        found = client.get_experiment_by_name(str(experiment_name))
+        exp = found or client.get_experiment(client.create_experiment(str(experiment_name)))
+    if exp.lifecycle_stage != "active":
+        raise InvalidParameterValue(
+            f"Cannot make the deleted experiment {exp.name!r} active; restore it with "
+            f"`mltrail experiments restore {exp.experiment_id}`."
+        )
+    _active_experiment_id = exp.experiment_id
+    return exp
+
+
+def _default_experiment_id(client: Client) -> str:
+    if _active_experiment_id is not None:
+        return _active_experiment_id
+    for prefix in ("MLTRAIL", "MLFLOW"):
+        if eid := os.environ.get(f"{prefix}_EXPERIMENT_ID"):
+            return eid
+        if name := os.environ.get(f"{prefix}_EXPERIMENT_NAME"):
+            return set_experiment(name).experiment_id
+    return "0"
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
+    """Start a new run, or resume ``run_id``, and make it the active run."""
+    global _last_run_id
+    client = _client()
+    _install_exit_hooks()
+    with _stack_lock:
+        if _stack and not nested:
+            raise InvalidParameterValue(
+                f"Run {_stack[-1].info.run_id} is already active; end it first, "
+                "or pass nested=True to start a child run."
+            )
+        parent = parent_run_id or (_stack[-1].info.run_id if _stack else None)
+        run_id = run_id or os.environ.get("MLTRAIL_RUN_ID") or os.environ.get("MLFLOW_RUN_ID")
+        if run_id:
+            run = client.store.resume_run(run_id)
+            if tags:
+                client.set_tags(run_id, tags)
+        else:
+            exp_id = (
+                str(experiment_id) if experiment_id is not None else _default_experiment_id(client)
+            )
+            run = client.create_run(
+                exp_id, tags=tags, run_name=run_name, description=description, parent_run_id=parent
+            )
+        active = ActiveRun(run, client)
+        _stack.append(active)
+        _last_run_id = run.info.run_id
+        return active
+
+
+def end_run(status: str = RunStatus.FINISHED, _run: ActiveRun | None = None) -> None:
+    """End the active run (or do nothing when there is none)."""
+    if status not in RunStatus.TERMINAL:  # checked first: a bad status leaves the run active
+        raise InvalidParameterValue(
+            f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}."
+        )
+    with _stack_lock:
+        if not _stack:
+            return
+        run = _run or _stack[-1]
+        _stack.remove(run)
+    run._client.set_terminated(run.info.run_id, status)
+
+
+def active_run() -> ActiveRun | None:
+    return _stack[-1] if _stack else None
+
+
+def last_active_run() -> Run | None:
+    if _stack:
+        return _stack[-1]._client.get_run(_stack[-1].info.run_id)
+    return _client().get_run(_last_run_id) if _last_run_id else None
+
+
+def _active() -> ActiveRun:
+    """The active run, started on first use as MLflow's fluent calls do."""
+    return _stack[-1] if _stack else start_run()
+
+
+def _run_client(run_id: str | None) -> tuple[Client, str]:
+    if run_id is not None:
+        return _client(), run_id
+    run = _active()
+    return run._client, run.info.run_id
+
+
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    _active()._writer.log_params({key: value})
+    return value
+
+
+def log_params(
+    params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
+) -> None:
+    client, rid = _run_client(run_id)
+    client.log_params(rid, params)
+
+
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+    **_: Any,
+) -> None:
+    if run_id is None:
+        (_stack[-1] if _stack else _active())._writer.log_metric(key, value, step, timestamp)
+    else:
+        _client().log_metric(run_id, key, value, timestamp, step)
+
+
+def log_metrics(
+    metrics: dict[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    **_: Any,
+) -> None:
+    client, rid = _run_client(run_id)
+    writer = client.store.writer(rid)
+    for key, value in metrics.items():
+        writer.log_metric(key, value, step, timestamp)
+    client.store.after_write_if_ended(rid, "Log metrics")
+
+
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    client, rid = _run_client(None)
+    client.set_tags(rid, {key: value})
+
+
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+    client, rid = _run_client(None)
+    client.set_tags(rid, tags)
+
+
+def delete_tag(key: str) -> None:
+    client, rid = _run_client(None)
+    client.delete_tag(rid, key)
+
+
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    client, rid = _run_client(run_id)
+    client.log_artifact(rid, os.fspath(local_path), artifact_path)
+
+
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    client, rid = _run_client(run_id)
+    client.log_artifacts(rid, os.fspath(local_dir), artifact_path)
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    client, rid = _run_client(run_id)
+    client.log_text(rid, text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    client, rid = _run_client(run_id)
+    client.log_dict(rid, dictionary, artifact_file)
+
+
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+) -> None:
+    client, rid = _run_client(None)
+    client.log_figure(rid, figure, artifact_file, save_kwargs=save_kwargs)
+
+
+def log_image(image: Any, artifact_file: str | None = None, **kwargs: Any) -> None:
+    client, rid = _run_client(kwargs.pop("run_id", None))
+    client.log_image(rid, image, artifact_file, **kwargs)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    client, rid = _run_client(None)
+    return client.get_artifact_uri(rid, artifact_path)
+
+
+def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
+    return _client().list_artifacts(run_id, path)
+
+
+def get_run(run_id: str) -> Run:
+    return _client().get_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    _client().delete_run(run_id)
+
+
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+) -> str:
+    return _client().create_experiment(name, artifact_location, tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return _client().get_experiment_by_name(name)
+
+
+def delete_experiment(experiment_id: str) -> None:
+    _client().delete_experiment(experiment_id)
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    _client().set_experiment_tag(_default_experiment_id(_client()), key, value)
+
+
+def set_experiment_tags(tags: dict[str, Any]) -> None:
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def search_experiments(
+    view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[Experiment]:
+    return list(_client().search_experiments(view_type, max_results, filter_string, order_by))
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = 100_000,
+    order_by: Sequence[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Runs matching an MLflow filter, as a pandas DataFrame (default) or a list of Run."""
+    client = _client()
+    if output_format not in ("pandas", "list"):
+        raise InvalidParameterValue(
+            f"Invalid output_format {output_format!r}: use 'pandas' or 'list'."
+        )
+    ids = list(experiment_ids or [])
+    for name in experiment_names or []:
+        exp = client.get_experiment_by_name(name)
+        if exp is not None:
+            ids.append(exp.experiment_id)
+    scope = None if search_all_experiments and not ids else ids
+    if scope == [] and not experiment_names:
+        scope = [_default_experiment_id(client)]
+    found = client.search_runs(scope, filter_string, run_view_type, max_results, order_by)
+    if output_format == "list":
+        return list(found)
+    from mltrail.tracking.frames import runs_to_frame
+
+    return runs_to_frame(list(found))
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until background git commits are done (mltrail's own addition)."""
+    return context.flush_all(timeout)
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    global _fatal_status
+    _fatal_status = (
+        RunStatus.KILLED if issubclass(exc_type, KeyboardInterrupt) else RunStatus.FAILED
+    )
+    _previous_hook(exc_type, exc, tb)
+
+
+def _end_open_runs() -> None:
+    """At exit: end open runs (FINISHED, or FAILED/KILLED after an uncaught exception)."""
+    while _stack:
+        try:
+            end_run(_fatal_status or RunStatus.FINISHED)
+        except (MltrailError, OSError) as e:
+            sys.stderr.write(f"mltrail: could not end run at exit: {e}\n")
+            break
+    context.flush_all()
+
+
+_previous_hook = sys.excepthook
+_exit_hooks_installed = False
+
+
+def _install_exit_hooks() -> None:
+    """Installed by the first start_run, not at import: ending runs at exit, noting a crash."""
+    global _previous_hook, _exit_hooks_installed
+    if _exit_hooks_installed:
+        return
+    _exit_hooks_installed = True
+    _previous_hook = sys.excepthook
+    sys.excepthook = _excepthook
+    atexit.register(_end_open_runs)

@@ -1,0 +1,115 @@
+"""Checks on what users log, with MLflow's rules and limits.
+
+Each violation raises :class:`InvalidParameterValue` with a message that names the
+key or value and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+from mltrail.errors import InvalidParameterValue
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_RUN_NAME_LENGTH = 250
+MAX_EXPERIMENT_NAME_LENGTH = 500
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-. /]+$")
+_KEY_RULE = "letters, digits, '_', '-', '.', ' ' and '/', at most 250 characters"
+
+
+def validate_key(kind: str, key: Any) -> str:
+    """Return ``key`` if it is a valid param, metric or tag key, else raise."""
+    if not isinstance(key, str):
+        raise InvalidParameterValue(
+            f"Invalid {kind} key {key!r}: keys must be strings ({_KEY_RULE})."
+        )
+    if not key or len(key) > MAX_KEY_LENGTH or not _KEY_RE.match(key):
+        shown = key if len(key) <= 60 else key[:57] + "..."
+        raise InvalidParameterValue(f"Invalid {kind} key {shown!r}: use {_KEY_RULE}.")
+    parts = key.split("/")
+    if key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise InvalidParameterValue(
+            f"Invalid {kind} key {key!r}: a key may not start with '/', contain '//' "
+            "or use '.' or '..' as a path segment."
+        )
+    return key
+
+
+def _text_value(kind: str, key: str, value: Any, limit: int, hint: str = "") -> str:
+    """Params and tags are stored as strings, like MLflow's; return the string form."""
+    text = str(value)
+    if len(text) > limit:
+        raise InvalidParameterValue(
+            f"{kind} {key!r} value has {len(text)} characters; the limit is {limit}.{hint}"
+        )
+    return text
+
+
+def validate_param_value(key: str, value: Any) -> str:
+    hint = " Log long values as an artifact (log_text)."
+    return _text_value("Param", key, value, MAX_PARAM_VALUE_LENGTH, hint)
+
+
+def validate_tag_value(key: str, value: Any) -> str:
+    return _text_value("Tag", key, value, MAX_TAG_VALUE_LENGTH)
+
+
+def metric_value(key: str, value: Any) -> float:
+    """Return ``value`` as a float; NaN and +/-inf are accepted, strings are not."""
+    if value.__class__ is float:
+        return value
+    if isinstance(value, numbers.Number) and not isinstance(value, complex):
+        return float(value)  # type: ignore[arg-type]
+    raise InvalidParameterValue(
+        f"Invalid value {value!r} for metric {key!r}: metric values must be numbers "
+        "(int or float; NaN and infinity are allowed)."
+    )
+
+
+def metric_step(key: str, step: Any) -> int:
+    if step is None:
+        return 0
+    if step.__class__ is int:
+        return step
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        return int(step)
+    raise InvalidParameterValue(
+        f"Invalid step {step!r} for metric {key!r}: steps must be integers."
+    )
+
+
+def metric_timestamp(key: str, timestamp: Any) -> int:
+    if isinstance(timestamp, numbers.Integral) and not isinstance(timestamp, bool):
+        return int(timestamp)
+    if isinstance(timestamp, float) and math.isfinite(timestamp):
+        return int(timestamp)
+    raise InvalidParameterValue(
+        f"Invalid timestamp {timestamp!r} for metric {key!r}: use milliseconds since the epoch."
+    )
+
+
+def validate_run_name(name: Any) -> str:
+    text = str(name)
+    if not text.strip() or len(text) > MAX_RUN_NAME_LENGTH or "\n" in text:
+        raise InvalidParameterValue(
+            f"Invalid run name {text[:60]!r}: use one line of 1 to "
+            f"{MAX_RUN_NAME_LENGTH} characters."
+        )
+    return text
+
+
+def validate_experiment_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterValue(f"Invalid experiment name {name!r}: use a non-empty string.")
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH or "\n" in name:
+        raise InvalidParameterValue(
+            f"Invalid experiment name {name[:60]!r}: use one line of at most "
+            f"{MAX_EXPERIMENT_NAME_LENGTH} characters."
+        )
+    return name

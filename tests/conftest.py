@@ -1,0 +1,168 @@
+"""Shared fixtures: real git repositories, real stores, the fluent API pointed at them.
+
+Nothing here is autouse: the store, tracking and CLI tests ask for ``store`` or
+``tracking`` (which pull in ``clean_env``), so other test modules are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import mltrail
+from mltrail.store import FileStore, init_store
+from mltrail.tracking import context
+
+GitRunner = Callable[..., str]
+ScriptRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+#: Environment variables that would steer mltrail or git away from the test's own setup.
+_ENV_VARS = (
+    "MLTRAIL_TRACKING_URI",
+    "MLTRAIL_AUTO_COMMIT",
+    "MLTRAIL_EXPERIMENT_ID",
+    "MLTRAIL_EXPERIMENT_NAME",
+    "MLTRAIL_RUN_ID",
+    "MLTRAIL_USER",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+)
+
+
+def run_git(repo: Path, *args: str, check: bool = True) -> str:
+    """``git -C repo args...``; its stdout (raises with git's stderr when ``check``)."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def make_repo(path: Path) -> Path:
+    """A git repository at ``path`` with a repo-local identity and one commit (README.md)."""
+    path.mkdir(parents=True, exist_ok=True)
+    run_git(path, "init", "-q", "-b", "main")
+    configure_identity(path)
+    (path / "README.md").write_text("# project\n")
+    run_git(path, "add", "README.md")
+    run_git(path, "commit", "-q", "-m", "Initial commit")
+    return path
+
+
+def configure_identity(repo: Path) -> None:
+    run_git(repo, "config", "user.name", "Test User")
+    run_git(repo, "config", "user.email", "test@example.com")
+
+
+@pytest.fixture
+def clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No mltrail/MLflow variables, and a global git config without any identity."""
+    for var in _ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    config = tmp_path_factory.getbasetemp() / "gitconfig"
+    if not config.exists():
+        config.write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+
+@pytest.fixture
+def git() -> GitRunner:
+    """``git(repo, *args)`` runs git and returns its stdout."""
+    return run_git
+
+
+@pytest.fixture
+def repo(tmp_path: Path, clean_env: None) -> Path:
+    """A user's project repository (README.md committed, repo-local identity)."""
+    return make_repo(tmp_path / "project")
+
+
+@pytest.fixture
+def store(repo: Path) -> FileStore:
+    """A fresh store at ``<repo>/runs``, its creation committed."""
+    created, _ = init_store(repo / "runs")
+    return created
+
+
+@pytest.fixture
+def tracking(store: FileStore, repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileStore]:
+    """The fluent API pointed at ``store``, run from the project folder.
+
+    Open runs are ended and background commits flushed afterwards.
+    """
+    monkeypatch.chdir(repo)  # source detection looks at the cwd, never at this checkout
+    mltrail.set_tracking_uri(store.root)
+    yield store
+    while mltrail.active_run() is not None:
+        mltrail.end_run()
+    context.close_all()
+    context.reset_tracking_uri()
+
+
+def set_store_config(store: FileStore, **settings: object) -> None:
+    """Change settings in the store's ``mltrail-store.yaml`` (before the API opens it)."""
+    import yaml
+
+    marker = store.root / "mltrail-store.yaml"
+    record = yaml.safe_load(marker.read_text())
+    record.update(settings)
+    marker.write_text(yaml.safe_dump(record))
+
+
+@pytest.fixture
+def store_config(store: FileStore) -> Callable[..., None]:
+    """``store_config(key=value, ...)`` edits the ``store`` fixture's settings file."""
+    return lambda **settings: set_store_config(store, **settings)
+
+
+@pytest.fixture
+def run_script(tmp_path: Path) -> ScriptRunner:
+    """Run a Python script (dedented source) in a subprocess with this interpreter.
+
+    ``run_script(source, cwd=..., env={...}, name="train.py", timeout=60)``; the script
+    is written to ``cwd/name`` (default: the tmp folder) and run from ``cwd``.
+    """
+
+    def run(
+        source: str,
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        name: str = "script.py",
+        timeout: float = 60,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        folder = cwd or tmp_path
+        script = folder / name
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(textwrap.dedent(source))
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=folder,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{name} exited {proc.returncode}:\n{proc.stderr}")
+        return proc
+
+    return run

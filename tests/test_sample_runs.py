@@ -1,0 +1,202 @@
+"""The example store in ``sample_runs/store``: reproducible byte for byte, and holding
+what it promises (three experiments, a sweep, long nested training curves, artifacts).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+import mltrail
+from mltrail import Client, RunStatus, ViewType
+from mltrail.tracking import context
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_runs"
+STORE = SAMPLE / "store"
+GENERATE = SAMPLE / "generate.py"
+#: Not part of the store's content: derived caches, large-artifact blobs, a git repo
+#: that init_store creates when the output folder is outside any repository.
+IGNORED = {".cache", ".artifacts", ".git"}
+REGENERATE = f"rerun `python {GENERATE.relative_to(SAMPLE.parent)}` and commit the result"
+
+CLASSIFICATION = "breast-cancer-classification"
+REGRESSION = "diabetes-regression"
+CURVES = "training-curves"
+
+
+def store_files(root: Path) -> dict[str, bytes]:
+    """Every file of a store (relative posix path -> bytes), without the ignored parts."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not IGNORED & set(rel.parts) and not path.name.endswith(".tmp"):
+            found[rel.as_posix()] = path.read_bytes()
+    return found
+
+
+def environment_tag(root: Path) -> str:
+    """The library versions a store was generated with (every experiment's tag)."""
+    exp = Client(tracking_uri=str(root)).get_experiment_by_name(CURVES)
+    assert exp is not None
+    return exp.tags.get("environment", "")
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    for module in ("sklearn", "matplotlib", "numpy", "PIL"):
+        pytest.importorskip(module)
+    tmp = tmp_path_factory.mktemp("sample-runs")
+    out = tmp / "store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_", "GIT_"))}
+    proc = subprocess.run(
+        [sys.executable, str(GENERATE), "--out", str(out)],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, f"generate.py failed:\n{proc.stdout}\n{proc.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the committed store (reading a store writes its cache: not in the repo)."""
+    assert (STORE / "mltrail-store.yaml").is_file(), f"no example store: {REGENERATE}"
+    copy = tmp_path_factory.mktemp("committed") / "store"
+    shutil.copytree(STORE, copy, ignore=shutil.ignore_patterns(*IGNORED))
+    mltrail.set_tracking_uri(copy)
+    yield copy
+    context.reset_tracking_uri()
+
+
+def test_regenerates_byte_for_byte(regenerated: Path, committed: Path) -> None:
+    expected, actual = store_files(STORE), store_files(regenerated)
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    changed = sorted(p for p in set(expected) & set(actual) if expected[p] != actual[p])
+    if not (missing or extra or changed):
+        return
+    ours, theirs = environment_tag(regenerated), environment_tag(committed)
+    if ours != theirs:
+        pytest.skip(f"the store was generated with {theirs}; this environment has {ours}")
+    report = [
+        f"{label}: {', '.join(paths[:5])}{' ...' if len(paths) > 5 else ''} ({len(paths)})"
+        for label, paths in (("missing", missing), ("extra", extra), ("changed", changed))
+        if paths
+    ]
+    pytest.fail(f"sample_runs/store is out of date ({'; '.join(report)}): {REGENERATE}.")
+
+
+def test_stays_small() -> None:
+    files = store_files(STORE)
+    assert sum(len(b) for b in files.values()) < 3_000_000
+    assert not [p for p in files if p.endswith(".mltrail-pointer")], "every artifact is in git"
+
+
+def experiment_id(name: str) -> str:
+    exp = mltrail.get_experiment_by_name(name)
+    assert exp is not None, f"no experiment {name!r}"
+    assert exp.description.strip().startswith("#"), "experiments carry a Markdown description"
+    return exp.experiment_id
+
+
+def runs_of(name: str, view: int = ViewType.ACTIVE_ONLY) -> list[mltrail.Run]:
+    return mltrail.search_runs(  # type: ignore[no-any-return]
+        [experiment_id(name)], run_view_type=view, output_format="list"
+    )
+
+
+def test_three_experiments(committed: Path) -> None:
+    names = {e.name for e in mltrail.search_experiments()}
+    assert {CLASSIFICATION, REGRESSION, CURVES} <= names
+    frame = mltrail.search_runs(search_all_experiments=True)
+    assert len(frame) >= 30
+    assert {"FINISHED", "FAILED", "KILLED"} <= set(frame["status"])
+
+
+def test_classification_sweep(committed: Path) -> None:
+    runs = runs_of(CLASSIFICATION)
+    (parent,) = [r for r in runs if r.info.run_name == "grid-search"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    configs = {tuple(sorted(r.data.params.items())) for r in children}
+    assert len(children) >= 8 and len(configs) == len(children)
+    assert {r.data.params["model"] for r in children} >= {"logistic_regression", "random_forest"}
+    failed = [r for r in children if r.info.status == RunStatus.FAILED]
+    assert len(failed) == 1
+    finished = [r for r in children if r.info.status == RunStatus.FINISHED]
+    assert all(0.9 < r.data.metrics["test_accuracy"] <= 1 for r in finished)
+    best = max(finished, key=lambda r: r.data.metrics["cv_accuracy"])
+    assert parent.data.tags["best_run_id"] == best.info.run_id
+    assert parent.data.metrics["best_cv_accuracy"] == best.data.metrics["cv_accuracy"]
+    ranked = mltrail.search_runs(
+        [experiment_id(CLASSIFICATION)],
+        filter_string="metrics.cv_accuracy > 0.9 and params.model = 'logistic_regression'",
+        order_by=["metrics.cv_accuracy DESC"],
+        output_format="list",
+    )
+    assert (
+        ranked and ranked[0].data.metrics["cv_accuracy"] >= ranked[-1].data.metrics["cv_accuracy"]
+    )
+
+
+def test_regression_deleted_and_killed_runs(committed: Path) -> None:
+    active = runs_of(REGRESSION)
+    deleted = runs_of(REGRESSION, ViewType.DELETED_ONLY)
+    assert [r.info.run_name for r in deleted] == ["ridge-debug"]
+    assert len(runs_of(REGRESSION, ViewType.ALL)) == len(active) + 1
+    assert any(r.info.status == RunStatus.KILLED for r in active)
+    assert all(r.data.metrics["test_r2"] > 0.1 for r in active if "test_r2" in r.data.metrics)
+
+
+def test_training_curves_are_long_and_nested(committed: Path) -> None:
+    client = Client()
+    runs = runs_of(CURVES)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) >= 3
+    for parent in parents:
+        children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+        assert len(children) >= 2, parent.info.run_name
+        for child in children:
+            assert set(child.data.metrics) >= {"train/loss", "val/loss", "val/accuracy"}
+            if child.info.status != RunStatus.FINISHED:
+                continue
+            for key in child.data.metrics:
+                steps = {m.step for m in client.get_metric_history(child.info.run_id, key)}
+                assert len(steps) >= 1000, (child.info.run_name, key, len(steps))
+    assert any(r.info.status == RunStatus.FAILED for r in runs), "a diverged run"
+
+
+def all_artifacts(client: Client, run_id: str, path: str | None = None) -> list[str]:
+    out = []
+    for info in client.list_artifacts(run_id, path):
+        out.extend(all_artifacts(client, run_id, info.path) if info.is_dir else [info.path])
+    return out
+
+
+def test_artifacts(committed: Path, tmp_path: Path) -> None:
+    client = Client()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for run in mltrail.search_runs(
+        search_all_experiments=True, run_view_type=ViewType.ALL, output_format="list"
+    ):
+        for path in all_artifacts(client, run.info.run_id):
+            found.setdefault(PurePosixPath(path).suffix, []).append((run.info.run_id, path))
+    assert {".png", ".md", ".csv", ".json"} <= set(found)
+    run_id, png = found[".png"][0]
+    local = Path(client.download_artifacts(run_id, png, str(tmp_path)))
+    assert local.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    run_id, path = found[".csv"][0]
+    text = Path(client.download_artifacts(run_id, path, str(tmp_path))).read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert len(rows) > 2 and len({len(row) for row in rows}) == 1
