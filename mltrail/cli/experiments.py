@@ -90,26 +90,25 @@ def rename(store_path: Path | None, experiment: str, new_name: str) -> None:
     click.echo(f"Renamed experiment {exp_id} to {new_name!r}.")
 
 
-@experiments.command()
-@store_option
-@click.argument("experiment")
-def delete(store_path: Path | None, experiment: str) -> None:
-    """Soft-delete EXPERIMENT (id or name); `restore` brings it back."""
-    client = _client(store_path)
-    exp_id = _resolve(client, experiment)
-    client.delete_experiment(exp_id)
-    click.echo(f"Deleted experiment {exp_id}.")
+def _lifecycle_command(name: str, verb: str, doc: str) -> click.Command:
+    """`experiments delete` and `experiments restore`: the same shape, another method."""
+
+    @experiments.command(name, help=doc)
+    @store_option
+    @click.argument("experiment")
+    def command(store_path: Path | None, experiment: str) -> None:
+        client = _client(store_path)
+        exp_id = _resolve(client, experiment)
+        getattr(client, f"{name}_experiment")(exp_id)
+        click.echo(f"{verb} experiment {exp_id}.")
+
+    return command
 
 
-@experiments.command()
-@store_option
-@click.argument("experiment")
-def restore(store_path: Path | None, experiment: str) -> None:
-    """Restore the deleted EXPERIMENT (id or name)."""
-    client = _client(store_path)
-    exp_id = _resolve(client, experiment)
-    client.restore_experiment(exp_id)
-    click.echo(f"Restored experiment {exp_id}.")
+delete = _lifecycle_command(
+    "delete", "Deleted", "Soft-delete EXPERIMENT (id or name); `restore` brings it back."
+)
+restore = _lifecycle_command("restore", "Restored", "Restore the deleted EXPERIMENT (id or name).")
 
 
 def _resolve(client: Client, experiment: str) -> str:

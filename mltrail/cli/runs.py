@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mltrail.cli.common import format_time, open_store, print_json, print_table, store_option
+from mltrail.entities import LifecycleStage
 
 
 @click.group()
@@ -114,23 +115,25 @@ def show(store_path: Path | None, run_id: str, as_json: bool) -> None:
         click.echo(f"  {k}: {s.latest:.6g}  [{s.min:.6g}, {s.max:.6g}]  {s.count} at step {s.step}")
 
 
-@runs.command()
-@store_option
-@click.argument("run_id")
-def delete(store_path: Path | None, run_id: str) -> None:
-    """Soft-delete RUN_ID (`mltrail gc` removes its files for good)."""
-    from mltrail.entities import LifecycleStage
+def _lifecycle_command(name: str, stage: str, verb: str, doc: str) -> click.Command:
+    """`runs delete` and `runs restore`: the same shape, another lifecycle stage."""
 
-    open_store(store_path).set_lifecycle(run_id, LifecycleStage.DELETED)
-    click.echo(f"Deleted run {run_id}.")
+    @runs.command(name, help=doc)
+    @store_option
+    @click.argument("run_id")
+    def command(store_path: Path | None, run_id: str) -> None:
+        open_store(store_path).set_lifecycle(run_id, stage)
+        click.echo(f"{verb} run {run_id}.")
+
+    return command
 
 
-@runs.command()
-@store_option
-@click.argument("run_id")
-def restore(store_path: Path | None, run_id: str) -> None:
-    """Restore the deleted RUN_ID."""
-    from mltrail.entities import LifecycleStage
-
-    open_store(store_path).set_lifecycle(run_id, LifecycleStage.ACTIVE)
-    click.echo(f"Restored run {run_id}.")
+delete = _lifecycle_command(
+    "delete",
+    LifecycleStage.DELETED,
+    "Deleted",
+    "Soft-delete RUN_ID (`mltrail gc` removes its files for good).",
+)
+restore = _lifecycle_command(
+    "restore", LifecycleStage.ACTIVE, "Restored", "Restore the deleted RUN_ID."
+)

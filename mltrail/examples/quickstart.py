@@ -31,7 +31,10 @@ def main() -> None:
                 mlflow.log_metric("loss", loss, step=step)
             mlflow.log_metric("final_loss", losses[-1])
             mlflow.log_text(f"alpha={alpha}\nfinal loss={losses[-1]:.4f}\n", "summary.txt")
-    mlflow.search_runs(order_by=["metrics.final_loss ASC"], max_results=1, output_format="list")[0]
+    best = mlflow.search_runs(
+        order_by=["metrics.final_loss ASC"], max_results=1, output_format="list"
+    )[0]
+    print(f"best run: {best.info.run_name} (final_loss={best.data.metrics['final_loss']:.4f})")
 
 
 if __name__ == "__main__":
