@@ -330,7 +330,9 @@ class Committer:
                     return
                 paths, messages, upto = self._paths, self._messages, self._submitted
                 self._paths, self._messages = [], []
-            summary = f"mltrail: {len(messages)} changes\n\n" + "\n".join(messages)
+            more = len(messages) - 1
+            title = f"{messages[0]} and {more} more change{'s' if more > 1 else ''}"
+            summary = f"{title}\n\n" + "\n".join(messages)
             try:
                 self._commit(paths, messages[0] if len(messages) == 1 else summary)
             finally:

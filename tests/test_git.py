@@ -194,7 +194,8 @@ def test_coalescing(repo: Path) -> None:
     assert 1 <= made < 10
     assert all(f"runs/r{i}/meta.yaml" in files_at_head(repo) for i in range(50))
     message = git(repo, "log", "-1", "--format=%B")
-    assert message.startswith("mltrail: ") and "run r49" in message
+    title = message.splitlines()[0]
+    assert title.startswith("run r") and " more change" in title and "run r49" in message
     assert git(repo, "status", "--porcelain") == ""
 
 
