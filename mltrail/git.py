@@ -399,3 +399,28 @@ def source_info(path: Path, exclude: Path | None = None) -> SourceInfo | None:
         return SourceInfo(commit, branch, _remote_url(root), dirty=bool(diff), diff=diff)
     except (GitError, OSError):
         return None
+
+
+def export_tree(path: Path, ref: str, dest: Path) -> Path:
+    """Extract folder `path` of its repository as of `ref` under `dest`; return its copy."""
+    import tarfile
+
+    root = find_repo_root(path)
+    if root is None:
+        raise GitError(f"{path} is not inside a git repository, so it has no commits to build.")
+    sha = _run(root, ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"]).stdout.strip()
+    if not sha:
+        raise GitError(f"No commit, branch or tag {ref!r} in {root}; see `git log` for revisions.")
+    rel = _relative(root, [path])[0]
+    args = ["git", "-C", str(root), "archive", "--format=tar", sha, "--", rel]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()) as p:
+        assert p.stdout is not None and p.stderr is not None
+        try:
+            with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+                tar.extractall(dest, filter="data")
+        except tarfile.ReadError:
+            pass  # no archive at all: git's exit status and message say why
+        err = p.stderr.read().decode("utf-8", "replace").strip()
+    if p.returncode != 0 and not _NO_MATCH.search(err):
+        raise GitError(f"`git archive {ref}` failed in {root}: {err or p.returncode}")
+    return dest / rel  # missing when the folder did not exist at `ref`

@@ -35,9 +35,9 @@ def cli(verbose: bool) -> None:
 
 def build_cli() -> click.Group:
     """The ``mltrail`` group with every command registered (tests invoke it directly)."""
-    from mltrail.cli import commands, experiments, runs
+    from mltrail.cli import commands, experiments, runs, site
 
-    for command in (commands.init, commands.commit, commands.gc):
+    for command in (commands.init, commands.commit, commands.gc, site.build, site.ui):
         cli.add_command(command)
     cli.add_command(experiments.experiments)
     cli.add_command(runs.runs)

@@ -176,6 +176,17 @@ class RunArtifacts:
         shutil.copyfile(blob, out)
         return out
 
+    def content_path(self, path: str) -> Path | None:
+        """The file holding artifact ``path``'s bytes (its blob for a pointer); None if absent."""
+        src = self._target(safe_relpath(path))
+        if src.is_file():
+            return src
+        pointer_path = src.with_name(src.name + layout.POINTER_SUFFIX)
+        if not pointer_path.is_file():
+            raise ResourceNotFound(f"No artifact {path!r} in run folder {self.base.parent}.")
+        blob = self.blob_path(str(formats.read_mapping(pointer_path).get("sha256", "")))
+        return blob if blob.is_file() else None
+
     def _walk(self, rel: str) -> list[str]:
         out = []
         for info in self.list_dir(rel):

@@ -93,9 +93,10 @@ _RECORD_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.TAGS_FILE)
 def _signature(run_path: Path) -> list[int] | None:
     """(inode, mtime, size) of each record file: a rename or an in-place edit changes it."""
     sig: list[int] = []
+    base = os.fspath(run_path)
     for name in _RECORD_FILES:
         try:
-            st = os.stat(run_path / name)
+            st = os.stat(os.path.join(base, name))  # str paths: this runs per run, per search
         except FileNotFoundError:
             if name == layout.RUN_FILE:  # a folder being removed, or a damaged run
                 return [] if run_path.is_dir() else None

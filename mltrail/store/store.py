@@ -143,11 +143,17 @@ class FileStore:
         except FileNotFoundError:
             return []
 
-    def artifacts(self, run_id: str) -> RunArtifacts:
+    @property
+    def artifact_store_path(self) -> Path:
+        """The folder of large artifacts (``artifact_store``, resolved against the root)."""
         cas = Path(os.path.expanduser(self.config.artifact_store))
+        return cas if cas.is_absolute() else self.root / cas
+
+    def artifacts(self, run_id: str, artifact_store: Path | None = None) -> RunArtifacts:
+        """The artifacts of a run; ``artifact_store`` replaces the store's blob folder."""
         return RunArtifacts(
             self._existing_run_path(run_id),
-            cas if cas.is_absolute() else self.root / cas,
+            artifact_store or self.artifact_store_path,
             self.config.large_artifact_threshold,
         )
 

@@ -1,0 +1,272 @@
+"""The site config, ``mltrail.yaml`` at the store root: a declared schema, validated in one pass.
+
+Every problem of the file is collected (errors: wrong types, unreadable YAML, missing
+files; warnings: unknown keys) and reported together, naming the file and the key.
+``strict`` turns warnings into failures. Options the user passed on the command line
+(``overrides``) replace the file's values; options they did not pass never do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from mltrail.errors import MltrailError
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "mltrail.yaml"
+
+
+class SiteBuildError(MltrailError):
+    """The site cannot be built as asked (config, theme, template or page problem)."""
+
+
+class ConfigError(SiteBuildError):
+    """The site config has errors (or warnings, under ``--strict``); lists them all."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    level: str  # "error" or "warning"
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.key}" if self.key else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class NavLink:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ExperimentSettings:
+    primary_metric: str | None = None
+    lower_is_better: bool | None = None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = "mltrail"
+    description: str = ""
+    logo: Path | None = None
+    base_url: str | None = None
+    theme: str = "default"
+    custom_dir: Path | None = None
+    nav: tuple[NavLink, ...] = ()
+    #: Settings per experiment name, as (name, settings) pairs sorted by name.
+    experiments: tuple[tuple[str, ExperimentSettings], ...] = ()
+    #: The file the config came from (None: defaults only).
+    source: Path | None = field(default=None, compare=False)
+
+    def settings_for(self, experiment_name: str) -> ExperimentSettings:
+        return dict(self.experiments).get(experiment_name, ExperimentSettings())
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What pages depend on, as JSON-ready data (paths relative, for stable digests)."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "logo": self.logo.suffix if self.logo else None,
+            "base_url": self.base_url,
+            "nav": [[n.title, n.url] for n in self.nav],
+            "experiments": [
+                [name, s.primary_metric, s.lower_is_better] for name, s in self.experiments
+            ],
+        }
+
+
+_TOP_KEYS = (
+    "title",
+    "description",
+    "logo",
+    "base_url",
+    "theme",
+    "custom_dir",
+    "nav",
+    "experiments",
+)
+
+
+class _Checker:
+    """Collects the issues of one file while values are converted."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.issues: list[ConfigIssue] = []
+
+    def error(self, key: str, message: str) -> None:
+        self.issues.append(ConfigIssue("error", str(self.file), key, message))
+
+    def warning(self, key: str, message: str) -> None:
+        self.issues.append(ConfigIssue("warning", str(self.file), key, message))
+
+    def typed(self, key: str, value: Any, kind: type, what: str) -> Any:
+        if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
+            return value
+        self.error(key, f"expected {what}, got {type(value).__name__} {value!r}")
+        return None
+
+
+def load_config(
+    path: Path | None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    strict: bool = False,
+) -> SiteConfig:
+    """The config in ``path`` (None or a missing default file: defaults), validated."""
+    data: dict[str, Any] = {}
+    file = path or Path(CONFIG_FILE)
+    checker = _Checker(file)
+    if path is not None:
+        data = _read_yaml(path)
+    config = _convert(data, checker, path.parent if path else Path.cwd())
+    config = replace(config, source=path)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            config = _override(config, key, value, checker)
+    report(checker.issues, strict)
+    return config
+
+
+def report(issues: list[ConfigIssue], strict: bool) -> None:
+    """Log warnings; raise one ConfigError listing every error (and warning if strict)."""
+    fatal = [i for i in issues if i.level == "error" or strict]
+    for issue in issues:
+        if issue not in fatal:
+            log.warning("%s", issue)
+    if fatal:
+        lines = "\n".join(f"  - {i}" for i in fatal)
+        hint = " (warnings count as errors under --strict)" if strict else ""
+        raise ConfigError(f"The site config has {len(fatal)} problem(s){hint}:\n{lines}")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"Cannot read the site config {path}: {e.strerror}.") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e}).") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the site config must be a mapping of keys (title, nav ...).")
+    return data
+
+
+def _convert(data: dict[str, Any], c: _Checker, base: Path) -> SiteConfig:
+    for key in sorted(set(map(str, data)) - set(_TOP_KEYS)):
+        c.warning(key, f"unknown key (known keys: {', '.join(_TOP_KEYS)})")
+    converters: dict[str, Callable[[Any], Any]] = {
+        "title": lambda v: c.typed("title", v, str, "a string"),
+        "description": lambda v: c.typed("description", v, str, "a string"),
+        "logo": lambda v: _file(c, "logo", v, base, want_dir=False),
+        "base_url": lambda v: _base_url(c, v),
+        "theme": lambda v: c.typed("theme", v, str, "a theme name or folder"),
+        "custom_dir": lambda v: _file(c, "custom_dir", v, base, want_dir=True),
+        "nav": lambda v: _nav(c, v),
+        "experiments": lambda v: _experiments(c, v),
+    }
+    values = {}
+    for key, convert in converters.items():
+        if data.get(key) is not None:
+            value = convert(data[key])
+            if value is not None:
+                values[key] = value
+    return SiteConfig(**values)
+
+
+def _override(config: SiteConfig, key: str, value: Any, c: _Checker) -> SiteConfig:
+    if key == "base_url":
+        value = _base_url(c, value, key="--base-url")
+    return replace(config, **{key: value}) if value is not None else config
+
+
+def _file(c: _Checker, key: str, value: Any, base: Path, *, want_dir: bool) -> Path | None:
+    text = c.typed(key, value, str, "a path")
+    if text is None:
+        return None
+    path = (base / Path(text).expanduser()).resolve()
+    ok = path.is_dir() if want_dir else path.is_file()
+    if not ok:
+        kind = "folder" if want_dir else "file"
+        c.error(key, f"no such {kind}: {path}")
+        return None
+    return path
+
+
+def _base_url(c: _Checker, value: Any, key: str = "base_url") -> str | None:
+    text = c.typed(key, value, str, "a URL")
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        c.error(
+            key, f"expected an http(s) URL such as https://you.github.io/project/, got {text!r}"
+        )
+        return None
+    return text if text.endswith("/") else text + "/"
+
+
+def _nav(c: _Checker, value: Any) -> tuple[NavLink, ...] | None:
+    items = c.typed("nav", value, list, "a list of {title, url}")
+    if items is None:
+        return None
+    links = []
+    for i, item in enumerate(items):
+        key = f"nav[{i}]"
+        if not isinstance(item, dict):
+            c.error(key, f"expected a mapping {{title, url}}, got {item!r}")
+            continue
+        for extra in sorted(set(map(str, item)) - {"title", "url"}):
+            c.warning(f"{key}.{extra}", "unknown key (known keys: title, url)")
+        title = c.typed(f"{key}.title", item.get("title"), str, "a string")
+        url = c.typed(f"{key}.url", item.get("url"), str, "a string")
+        if url is not None and (url.startswith("/") or ("://" in url and _not_web(url))):
+            c.error(f"{key}.url", "use a path relative to the site root or an http(s) URL")
+            url = None
+        if title is not None and url is not None:
+            links.append(NavLink(title, url))
+    return tuple(links)
+
+
+def _not_web(url: str) -> bool:
+    return urlsplit(url).scheme not in ("http", "https")
+
+
+def _experiments(c: _Checker, value: Any) -> tuple[tuple[str, ExperimentSettings], ...] | None:
+    table = c.typed("experiments", value, dict, "a mapping of experiment names")
+    if table is None:
+        return None
+    out = []
+    for name, item in sorted(table.items(), key=lambda kv: str(kv[0])):
+        key = f"experiments.{name}"
+        if not isinstance(item, dict):
+            c.error(key, f"expected a mapping {{primary_metric, lower_is_better}}, got {item!r}")
+            continue
+        for extra in sorted(set(map(str, item)) - {"primary_metric", "lower_is_better"}):
+            c.warning(f"{key}.{extra}", "unknown key (known keys: primary_metric, lower_is_better)")
+        metric = item.get("primary_metric")
+        lower = item.get("lower_is_better")
+        if metric is not None:
+            metric = c.typed(f"{key}.primary_metric", metric, str, "a metric key")
+        if lower is not None:
+            lower = c.typed(f"{key}.lower_is_better", lower, bool, "true or false")
+        out.append((str(name), ExperimentSettings(metric, lower)))
+    return tuple(out)

@@ -1,0 +1,117 @@
+"""The data files pages load with ``<script src>`` (docs/SITE.md, "Data files").
+
+Each is one call of a registration function of ``assets/mltrail.js`` with a JSON
+argument made script-safe by ``generator.jsdata``; keys are sorted, so the bytes are
+deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from generator import urls
+from generator.gather import ExperimentRecord, SiteData, user_tags
+from generator.jsdata import script_call
+from generator.rundetail import MetricHistory, RunDetail
+from generator.series import series_to_csv
+from mltrail.entities import Run
+
+
+def data_script(function: str, payload: Any) -> bytes:
+    """A data file: ``MLTRAIL.<function>(<script-safe JSON>);``."""
+    return script_call(f"MLTRAIL.{function}", payload).encode()
+
+
+def nonfinite_name(value: float) -> str | None:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return None
+
+
+def metric_value(value: float) -> float | str:
+    """A latest value for JSON: finite as a number, else "NaN"/"Infinity"/"-Infinity"."""
+    return nonfinite_name(value) or value
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """One run of ``runs.js``."""
+    info = run.info
+    tags = run.data.tags
+    return {
+        "id": info.run_id,
+        "name": info.run_name,
+        "status": info.status,
+        "start": info.start_time,
+        "end": info.end_time,
+        "duration": None if info.end_time is None else info.end_time - info.start_time,
+        "user": info.user_id,
+        "commit": tags.get("mlflow.source.git.commit"),
+        "parent": tags.get("mlflow.parentRunId"),
+        "params": run.data.params,
+        "metrics": {k: metric_value(v) for k, v in run.data.metrics.items()},
+        "tags": user_tags(run),
+    }
+
+
+def experiment_payload(record: ExperimentRecord) -> dict[str, Any]:
+    exp = record.experiment
+    cols = record.columns
+    return {
+        "id": exp.experiment_id,
+        "name": exp.name,
+        "primary_metric": record.primary_metric,
+        "lower_is_better": record.lower_is_better,
+        "columns": {
+            "params": list(cols.params),
+            "metrics": list(cols.metrics),
+            "tags": list(cols.tags),
+        },
+        "runs": [run_row(r) for r in record.runs],
+    }
+
+
+def run_payload(detail: RunDetail) -> dict[str, Any]:
+    run = detail.run
+    return {
+        "id": run.info.run_id,
+        "name": run.info.run_name,
+        "experiment_id": run.info.experiment_id,
+        "params": run.data.params,
+        "metrics": {k: metric_value(v) for k, v in run.data.metrics.items()},
+        "series": {h.key: h.series.to_json() for h in detail.histories},
+    }
+
+
+def search_entries(site: SiteData) -> list[dict[str, str]]:
+    """The site-wide search index: experiments, then runs (names, params, tags)."""
+    entries = []
+    for record in site.experiments:
+        exp = record.experiment
+        words = [exp.name, *(f"{k} {v}" for k, v in sorted(exp.tags.items()))]
+        entries.append(
+            _entry("experiment", exp.name, urls.experiment_page(exp.experiment_id), words)
+        )
+    for record in site.experiments:
+        for run in record.runs:
+            words = [
+                run.info.run_name,
+                run.info.run_id,
+                record.experiment.name,
+                *(f"{k} {v}" for k, v in sorted(run.data.params.items())),
+                *(f"{k} {v}" for k, v in sorted(user_tags(run).items())),
+            ]
+            entries.append(_entry("run", run.info.run_name, urls.run_page(run.info.run_id), words))
+    return entries
+
+
+def _entry(kind: str, title: str, url: str, words: Iterable[str]) -> dict[str, str]:
+    return {"kind": kind, "title": title, "url": urls.href(url), "text": " ".join(words)}
+
+
+def history_csv(history: MetricHistory) -> bytes:
+    """The full history as ``step,timestamp,value`` lines (values in round-trip form)."""
+    return series_to_csv(history.points).encode()

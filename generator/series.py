@@ -1,0 +1,159 @@
+"""Metric histories for the site: spike-keeping downsampling and the full-history CSV.
+
+A run page must stay small whatever the length of its histories, so a series longer than
+``max_points`` is cut into equal buckets of consecutive points (by position in the
+history, i.e. logging order); each bucket keeps its lowest and highest point, so every
+spike survives, and the first and last points are always kept. NaN is not ordered, so a
+bucket holding NaN also keeps its first NaN (a series with many NaN gets fewer, larger
+buckets, to stay within ``max_points``); infinities are ordered and are kept as the
+bucket's min or max. Non-finite values are written as ``None`` in :attr:`Series.value`
+and named in :attr:`Series.nonfinite`, because JSON cannot spell them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+#: Points per series on a run page (the full history stays downloadable as CSV).
+MAX_POINTS = 1000
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric history as the pages get it (``runs/<id>/data.js``)."""
+
+    step: list[int]
+    time: list[int]
+    #: ``None`` where the logged value was NaN or an infinity (see ``nonfinite``).
+    value: list[float | None]
+    #: How many points the full history has.
+    count: int
+    downsampled: bool
+    #: Index in the lists above → ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``.
+    nonfinite: dict[int, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The series' entry in ``data.js``; ``nonfinite`` only when there is one."""
+        out: dict[str, Any] = {
+            "step": self.step,
+            "time": self.time,
+            "value": self.value,
+            "count": self.count,
+            "downsampled": self.downsampled,
+        }
+        if self.nonfinite:
+            out["nonfinite"] = {str(i): name for i, name in self.nonfinite.items()}
+        return out
+
+
+def downsample(
+    steps: Sequence[int],
+    times: Sequence[int],
+    values: Sequence[float],
+    max_points: int = MAX_POINTS,
+) -> Series:
+    """At most ``max_points`` points of a history, keeping its spikes, first and last.
+
+    The three sequences are parallel, in the history's order. A history of at most
+    ``max_points`` points comes back whole.
+    """
+    n = len(values)
+    if len(steps) != n or len(times) != n:
+        raise ValueError(
+            f"steps, times and values differ in length ({len(steps)}, {len(times)}, {n})"
+        )
+    if max_points < 8:  # room for first + last + at least two buckets of 3
+        raise ValueError(f"max_points must be at least 8, not {max_points}")
+    if n <= max_points:
+        keep: Sequence[int] = range(n)
+    else:
+        keep = _kept_indices(values, max_points)
+    return _series(steps, times, values, keep, n)
+
+
+def _kept_indices(values: Sequence[float], max_points: int) -> list[int]:
+    """Indices of the first and last points plus each bucket's min, max (and first NaN)."""
+    n = len(values)
+    nans = sum(1 for v in values if v != v)
+    # Each bucket keeps 2 points, or 3 if it holds a NaN; at most ``nans`` buckets do.
+    budget = max_points - 2
+    buckets = max((budget - nans) // 2, budget // 3)
+    has_nan = nans > 0
+    inner = n - 2  # the points between the first and the last, which are always kept
+    get = values.__getitem__
+    keep = [0]
+    for b in range(buckets):
+        lo = 1 + b * inner // buckets
+        hi = 1 + (b + 1) * inner // buckets
+        if has_nan:
+            chosen = _bucket_with_nan(values, lo, hi)
+        else:
+            low = min(range(lo, hi), key=get)
+            high = max(range(lo, hi), key=get)
+            chosen = [low, high] if low < high else [high, low] if high < low else [low]
+        keep.extend(chosen)
+    keep.append(n - 1)
+    return keep
+
+
+def _bucket_with_nan(values: Sequence[float], lo: int, hi: int) -> list[int]:
+    ordered = [i for i in range(lo, hi) if values[i] == values[i]]
+    chosen = set()
+    if ordered:
+        chosen.add(min(ordered, key=values.__getitem__))
+        chosen.add(max(ordered, key=values.__getitem__))
+    if len(ordered) < hi - lo:
+        chosen.add(next(i for i in range(lo, hi) if values[i] != values[i]))
+    return sorted(chosen)
+
+
+def _series(
+    steps: Sequence[int],
+    times: Sequence[int],
+    values: Sequence[float],
+    keep: Sequence[int],
+    count: int,
+) -> Series:
+    out_values: list[float | None] = []
+    nonfinite: dict[int, str] = {}
+    for j, i in enumerate(keep):
+        v = values[i]
+        if math.isfinite(v):
+            out_values.append(v)
+        else:
+            out_values.append(None)
+            nonfinite[j] = "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+    return Series(
+        step=[steps[i] for i in keep],
+        time=[times[i] for i in keep],
+        value=out_values,
+        count=count,
+        downsampled=len(keep) < count,
+        nonfinite=nonfinite,
+    )
+
+
+class MetricPoint(Protocol):
+    """What :func:`series_to_csv` reads from a point (``mltrail.entities.Metric`` has it)."""
+
+    @property
+    def step(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def value(self) -> float: ...
+
+
+def series_to_csv(points: Iterable[MetricPoint]) -> str:
+    """The full history as CSV: ``step,timestamp,value``, one line per point, in order.
+
+    Values are written with ``repr``, which round-trips every float exactly and spells
+    the non-finite ones ``nan``, ``inf`` and ``-inf`` (``float()`` and pandas read them).
+    """
+    lines = ["step,timestamp,value"]
+    lines.extend(f"{p.step},{p.timestamp},{float(p.value)!r}" for p in points)
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""The output layout (docs/SITE.md): where each page and data file goes, and its link.
+
+``*_path`` functions return a file's path relative to the site root (POSIX, not
+quoted: the name on disk); ``href`` turns such a path into a relative link.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from urllib.parse import quote
+
+INDEX = "index.html"
+NOT_FOUND = "404.html"
+SEARCH = "search.js"
+COMPARE = "compare/index.html"
+CHART_SPECS = "assets/chart-specs.js"
+ASSETS = "assets"
+MANIFEST = ".mltrail-build.json"
+
+#: Artifact suffixes a browser would run as active content: copied as ``<name>.txt``.
+ACTIVE_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg", ".xml", ".js", ".mjs"})
+
+
+def experiment_dir(experiment_id: str) -> str:
+    return f"experiments/{experiment_id}"
+
+
+def experiment_page(experiment_id: str) -> str:
+    return f"{experiment_dir(experiment_id)}/{INDEX}"
+
+
+def experiment_data(experiment_id: str) -> str:
+    return f"{experiment_dir(experiment_id)}/runs.js"
+
+
+def run_dir(run_id: str) -> str:
+    return f"runs/{run_id}"
+
+
+def run_page(run_id: str) -> str:
+    return f"{run_dir(run_id)}/{INDEX}"
+
+
+def run_data(run_id: str) -> str:
+    return f"{run_dir(run_id)}/data.js"
+
+
+def metric_csv(run_id: str, key: str) -> str:
+    return f"{run_dir(run_id)}/metrics/{key}.csv"
+
+
+def artifact(run_id: str, path: str) -> str:
+    """Where artifact ``path`` of a run is copied (active content gets ``.txt`` added)."""
+    suffix = PurePosixPath(path).suffix.lower()
+    extra = ".txt" if suffix in ACTIVE_SUFFIXES else ""
+    return f"{run_dir(run_id)}/artifacts/{path}{extra}"
+
+
+def depth(path: str) -> int:
+    return path.count("/")
+
+
+def root_of(path: str) -> str:
+    """The relative prefix that leads from the page at ``path`` back to the site root."""
+    return "../" * depth(path)
+
+
+def href(target: str, root: str = "") -> str:
+    """A link to the site file ``target`` from a page whose root prefix is ``root``."""
+    return root + quote(target, safe="/")
+
+
+def relative_href(target: str, page: str) -> str:
+    """A link to ``target`` from the page at ``page`` (both relative to the site root)."""
+    return href(target, root_of(page))

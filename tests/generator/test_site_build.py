@@ -1,0 +1,192 @@
+"""Building the sample store: every page type, relative links, determinism, the summary."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from generator import build_site
+from generator.config import SiteBuildError
+from tests.generator.conftest import SAMPLE_STORE, files_of
+
+_LINK = re.compile(r"""(?:href|src)="([^"]*)\"""")
+
+
+def test_every_page_type_and_data_file_exists(sample_site: Path) -> None:
+    for rel in ("index.html", "404.html", "search.js", "compare/index.html"):
+        assert (sample_site / rel).is_file(), rel
+    assert (sample_site / "assets/chart-specs.js").read_text().startswith("MLTRAIL.chartSpecs(")
+    assert (sample_site / "assets/mltrail.js").is_file()
+    experiments = sorted(p.name for p in (sample_site / "experiments").iterdir())
+    assert len(experiments) == 4  # Default too
+    for eid in experiments:
+        data = (sample_site / "experiments" / eid / "runs.js").read_text()
+        assert data.startswith("MLTRAIL.experimentData(")
+        assert (sample_site / "experiments" / eid / "index.html").is_file()
+    runs = sorted((sample_site / "runs").iterdir())
+    assert len(runs) == 32  # the sample's active runs (one deleted run is left out)
+    for run in runs:
+        assert (run / "index.html").is_file()
+        assert (run / "data.js").read_text().startswith("MLTRAIL.runData(")
+
+
+def test_run_page_shows_overview_metrics_artifacts(sample_site: Path) -> None:
+    pages = {p.parent.name: p.read_text() for p in (sample_site / "runs").glob("*/index.html")}
+    best = next(html for html in pages.values() if "model_card.md" in html)
+    assert 'class="metric-chart" data-metric="cv_accuracy"' in best
+    assert "metrics/cv_accuracy.csv" in best
+    assert "<h4>Model card</h4>" in best  # Markdown artifact rendered
+    assert '<img src="../../runs/' in best and 'alt="Artifact plots/roc_curve.png"' in best
+    assert "<th>feature</th>" in best or '<th scope="col">feature</th>' in best  # CSV preview
+    assert 'download="model_card.md"' in best
+    parent = next(html for html in pages.values() if "sweep_results.csv" in html)
+    assert parent.count('<li><a href="../../runs/') >= 11  # child runs listed
+
+
+def test_csv_download_holds_the_full_history(sample_site: Path) -> None:
+    csvs = list((sample_site / "runs").glob("*/metrics/train/loss.csv"))
+    assert csvs
+    lines = csvs[0].read_text().splitlines()
+    assert lines[0] == "step,timestamp,value"
+    assert len(lines) == 2001  # 2,000 steps: the CSV is not downsampled
+    data = (csvs[0].parents[2] / "data.js").read_text()
+    payload = json.loads(data.removeprefix("MLTRAIL.runData(").removesuffix(");\n"))
+    series = payload["series"]["train/loss"]
+    assert series["count"] == 2000 and series["downsampled"] is True
+    assert len(series["value"]) <= 1000
+
+
+def test_links_are_relative_and_resolve(sample_site: Path) -> None:
+    for page in sample_site.rglob("*.html"):
+        html = page.read_text()
+        assert 'href="/' not in html and 'src="/' not in html, page
+        for link in _LINK.findall(html):
+            if link.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            target = link.split("#")[0].split("?")[0]
+            from urllib.parse import unquote
+
+            resolved = (page.parent / unquote(target)).resolve()
+            assert resolved.exists(), f"{page.relative_to(sample_site)} links to missing {link}"
+
+
+def test_home_lists_experiments_best_values_and_recent_runs(sample_site: Path) -> None:
+    html = (sample_site / "index.html").read_text()
+    assert 'id="site-search"' in html and 'id="search-results"' in html
+    assert '<script src="search.js"></script>' in html
+    assert "diabetes-regression" in html and "(lower is better)" in html
+    assert html.count('<tr>\n      <th scope="row"><a href="runs/') == 10  # recent runs
+
+
+def test_experiment_page_has_the_client_hooks(sample_site: Path) -> None:
+    page = next(
+        p for p in (sample_site / "experiments").glob("*/index.html") if "diabetes" in p.read_text()
+    )
+    html = page.read_text()
+    eid = page.parent.name
+    assert f'<div id="runs-app" class="mt-runs-app" data-experiment-id="{eid}">' in html
+    assert f'id="experiment-charts" data-experiment-id="{eid}"' in html
+    assert "<noscript>" in html
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts[0] == "../../assets/mltrail.js"
+    tail = scripts[-5:]
+    assert tail == [
+        "../../assets/vendor/vega.min.js",
+        "../../assets/vendor/vega-lite.min.js",
+        "../../assets/vendor/vega-embed.min.js",
+        "../../assets/chart-specs.js",
+        f"../../experiments/{eid}/runs.js",
+    ]
+
+
+def test_two_builds_are_byte_identical(tmp_path: Path, sample_site: Path) -> None:
+    again = tmp_path / "again"
+    build_site(SAMPLE_STORE, again)
+    assert files_of(again) == files_of(sample_site)
+
+
+def test_summary_counts_pages_and_size(tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    first = build_site(SAMPLE_STORE, tmp_path / "s", progress=lambda d, t: calls.append((d, t)))
+    assert first.pages_written == 32 + 4 + 3 and first.pages_unchanged == 0
+    assert first.site_bytes > 1_000_000 and first.seconds > 0
+    assert calls[-1] == (32, 32)
+    second = build_site(SAMPLE_STORE, tmp_path / "s")
+    assert second.pages_written == 0 and second.pages_unchanged == 39
+    assert "0 pages written, 39 unchanged" in second.describe()
+
+
+def test_clean_refuses_a_folder_it_did_not_build(tmp_path: Path) -> None:
+    out = tmp_path / "docs"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(SiteBuildError, match="Refusing to clean"):
+        build_site(SAMPLE_STORE, out, clean=True)
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_clean_empties_a_built_folder(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site(SAMPLE_STORE, out)
+    (out / "stray.txt").write_text("left over")
+    build_site(SAMPLE_STORE, out, clean=True)
+    assert not (out / "stray.txt").exists() and (out / "index.html").is_file()
+
+
+def test_base_url_only_in_canonical_and_404(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site(SAMPLE_STORE, out, base_url="https://acme.github.io/churn")
+    home = (out / "index.html").read_text()
+    assert '<link rel="canonical" href="https://acme.github.io/churn/index.html">' in home
+    assert '<base href="https://acme.github.io/churn/">' in (out / "404.html").read_text()
+    for page in out.rglob("*.html"):
+        text = page.read_text().replace('rel="canonical" href="https://acme.github.io/churn/', "")
+        text = text.replace('<base href="https://acme.github.io/churn/">', "")
+        assert "acme.github.io" not in text, page
+
+
+def test_large_artifacts_are_copied_from_the_blob_store(
+    store: object, store_config: object, tracking: object, tmp_path: Path
+) -> None:
+    import mltrail
+
+    store_config(large_artifact_threshold=10)  # type: ignore[operator]
+    with mltrail.start_run(run_name="big") as run:
+        mltrail.log_text("x" * 100, "model.bin")
+        mltrail.log_text("y" * 100, "weights.bin")
+    root = tmp_path / "project" / "runs"
+    blobs = sorted((root / ".artifacts").rglob("*"))
+    out = tmp_path / "site"
+    build_site(root, out)
+    copy = out / "runs" / run.info.run_id / "artifacts" / "model.bin"
+    assert copy.read_text() == "x" * 100
+    for blob in blobs:
+        if blob.is_file() and blob.read_text() == "y" * 100:
+            blob.unlink()
+    build_site(root, out, clean=True)
+    page = (out / "runs" / run.info.run_id / "index.html").read_text()
+    assert "weights.bin" in page and "not in this site" in page
+    assert not (copy.parent / "weights.bin").exists() and copy.is_file()
+
+
+def test_a_process_pool_gives_the_same_site(
+    tmp_path: Path, sample_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator import runpages
+
+    monkeypatch.setattr(runpages, "POOL_THRESHOLD", 2)
+    monkeypatch.setattr(runpages.os, "cpu_count", lambda: 2)
+    pooled = tmp_path / "pooled"
+    calls: list[tuple[int, int]] = []
+    build_site(SAMPLE_STORE, pooled, progress=lambda d, t: calls.append((d, t)))
+    assert files_of(pooled) == files_of(sample_site)
+    assert calls[-1] == (32, 32)
+    broken = tmp_path / "broken"
+    (broken / "templates").mkdir(parents=True)
+    (broken / "theme.yaml").write_text("name: broken\n")
+    (broken / "templates" / "run.html").write_text("{{ run.nope }}")
+    with pytest.raises(SiteBuildError, match="nope"):
+        build_site(SAMPLE_STORE, tmp_path / "b", theme=str(broken))

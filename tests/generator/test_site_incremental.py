@@ -1,0 +1,130 @@
+"""Incremental builds: after one new run only what shows it is rewritten; --ref builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import mltrail
+from generator import build_site
+from generator.config import SiteBuildError
+from mltrail.errors import GitError
+from mltrail.tracking import context
+from tests.generator.conftest import mtimes_of
+
+
+def _add_run(store: Path, experiment: str, **params: str) -> str:
+    mltrail.set_tracking_uri(store)
+    try:
+        client = mltrail.Client()
+        exp = client.get_experiment_by_name(experiment)
+        assert exp is not None
+        run = client.create_run(exp.experiment_id, start_time=1_800_000_000_000, run_name="new")
+        for key, value in params.items():
+            client.log_param(run.info.run_id, key, value)
+        client.log_metric(run.info.run_id, "cv_rmse", 40.0, step=0)
+        client.set_terminated(run.info.run_id, end_time=1_800_000_001_000)
+        return run.info.run_id
+    finally:
+        context.close_all()
+        context.reset_tracking_uri()
+
+
+def test_a_new_run_rewrites_only_its_pages(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLTRAIL_AUTO_COMMIT", "0")
+    monkeypatch.chdir(tmp_path)  # no code repository: no source diff artifact
+    out = tmp_path / "site"
+    build_site(store_copy, out)
+    before = mtimes_of(out)
+    run_id = _add_run(store_copy, "diabetes-regression", alpha="0.7")
+    summary = build_site(store_copy, out)
+    after = mtimes_of(out)
+    changed = {rel for rel, t in after.items() if before.get(rel) != t}
+    exp_id = next(
+        p.parent.name
+        for p in (out / "experiments").glob("*/index.html")
+        if "<h1>diabetes-regression</h1>" in p.read_text()
+    )
+    assert changed == {
+        f"runs/{run_id}/index.html",
+        f"runs/{run_id}/data.js",
+        f"runs/{run_id}/metrics/cv_rmse.csv",
+        f"experiments/{exp_id}/index.html",
+        f"experiments/{exp_id}/runs.js",
+        "index.html",
+        "search.js",
+        ".mltrail-build.json",
+    }
+    assert summary.pages_written == 3  # the run, its experiment, home
+
+
+def test_a_deleted_run_disappears_from_the_site(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLTRAIL_AUTO_COMMIT", "0")
+    monkeypatch.chdir(tmp_path)  # no code repository: no source diff artifact
+    out = tmp_path / "site"
+    run_id = _add_run(store_copy, "diabetes-regression")
+    build_site(store_copy, out)
+    assert (out / "runs" / run_id / "index.html").is_file()
+    mltrail.set_tracking_uri(store_copy)
+    try:
+        mltrail.Client().delete_run(run_id)
+    finally:
+        context.close_all()
+        context.reset_tracking_uri()
+    summary = build_site(store_copy, out)
+    assert not (out / "runs" / run_id).exists()
+    assert summary.files_removed == 3
+    assert run_id not in (out / "search.js").read_text()
+
+
+def test_a_changed_template_rerenders_every_page(store_copy: Path, tmp_path: Path) -> None:
+    custom = tmp_path / "custom"
+    (custom / "templates").mkdir(parents=True)
+    out = tmp_path / "site"
+    (store_copy / "mltrail.yaml").write_text(f"custom_dir: {custom}\n")
+    build_site(store_copy, out)
+    (custom / "templates" / "base.html").write_text(
+        '{% extends "default:base.html" %}{% block footer %}Team ML{% endblock %}'
+    )
+    summary = build_site(store_copy, out)
+    assert summary.pages_unchanged == 0
+    assert "Team ML" in next((out / "runs").glob("*/index.html")).read_text()
+
+
+def test_ref_builds_an_older_commit_without_touching_the_work_tree(
+    tracking: object, repo: Path, git: object, tmp_path: Path
+) -> None:
+    with mltrail.start_run(run_name="first"):
+        mltrail.log_metric("loss", 0.5)
+    mltrail.flush()
+    old = git(repo, "rev-parse", "HEAD").strip()  # type: ignore[operator]
+    with mltrail.start_run(run_name="second"):
+        mltrail.log_metric("loss", 0.25)
+    mltrail.flush()
+    status = git(repo, "status", "--porcelain")  # type: ignore[operator]
+    out = tmp_path / "site"
+    build_site(repo / "runs", out, ref=old)
+    names = [p.read_text() for p in (out / "runs").glob("*/index.html")]
+    assert len(names) == 1 and "<h1>first " in names[0]
+    assert git(repo, "status", "--porcelain") == status  # type: ignore[operator]
+    assert not any(tmp_path.glob(".mltrail-ref-*"))  # the export is cleaned up
+    build_site(repo / "runs", out)
+    assert len(list((out / "runs").glob("*/index.html"))) == 2
+
+
+def test_ref_errors_name_the_revision(tracking: object, repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(GitError, match="no-such-tag"):
+        build_site(repo / "runs", tmp_path / "site", ref="no-such-tag")
+
+
+def test_ref_before_the_store_existed(
+    tracking: object, repo: Path, git: object, tmp_path: Path
+) -> None:
+    first = git(repo, "rev-list", "--max-parents=0", "HEAD").strip()  # type: ignore[operator]
+    with pytest.raises(SiteBuildError, match="did not exist"):
+        build_site(repo / "runs", tmp_path / "site", ref=first)

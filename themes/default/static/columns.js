@@ -1,0 +1,153 @@
+/*
+ * columns.js: the runs table's model, on plain arrays (no DOM): column definitions
+ * from an experiment's data, sorting (values first, then NaN, then missing, in either
+ * direction), the free-text filter, and the filter + sort pipeline the table and the
+ * experiment charts share.
+ */
+(function () {
+  "use strict";
+
+  const M = (window.MLTRAIL = window.MLTRAIL || {});
+
+  const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+
+  /** Tags the table hides until asked: system tags written by the tracking API. */
+  const SYSTEM_TAG = /^(mlflow|mltrail)\./;
+
+  const has = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
+
+  /**
+   * Every column of an experiment's runs table, in display order:
+   * {id, label, group, type: "text"|"number"|"time"|"duration", get(run), hidden (default),
+   *  fixed (cannot be hidden), primary}.
+   */
+  function columnsFor(experiment) {
+    const cols = [
+      { id: "attributes.run_name", label: "Run", group: "run", type: "text", fixed: true, get: (r) => r.name },
+      { id: "attributes.status", label: "Status", group: "run", type: "text", get: (r) => r.status },
+      { id: "attributes.start_time", label: "Started", group: "run", type: "time", get: (r) => r.start },
+      { id: "attributes.duration", label: "Duration", group: "run", type: "duration", get: (r) => r.duration },
+      { id: "attributes.user_id", label: "User", group: "run", type: "text", get: (r) => r.user },
+      { id: "attributes.commit", label: "Commit", group: "run", type: "text", get: (r) => r.commit },
+      { id: "attributes.run_id", label: "Run ID", group: "run", type: "text", hidden: true, get: (r) => r.id },
+      { id: "attributes.parent", label: "Parent run", group: "run", type: "text", hidden: true, get: (r) => r.parent },
+    ];
+    const primary = experiment.primary_metric;
+    const metrics = experiment.columns.metrics.slice();
+    if (primary && metrics.includes(primary)) {
+      metrics.splice(metrics.indexOf(primary), 1);
+      metrics.unshift(primary);
+    }
+    for (const key of metrics) {
+      cols.push({
+        id: "metrics." + key,
+        label: key,
+        group: "metric",
+        type: "number",
+        primary: key === primary,
+        get: (r) => (has(r.metrics, key) ? r.metrics[key] : undefined),
+      });
+    }
+    for (const key of experiment.columns.params) {
+      cols.push({ id: "params." + key, label: key, group: "param", type: "text", get: (r) => (has(r.params, key) ? r.params[key] : undefined) });
+    }
+    for (const key of experiment.columns.tags) {
+      cols.push({
+        id: "tags." + key,
+        label: key,
+        group: "tag",
+        type: "text",
+        hidden: SYSTEM_TAG.test(key),
+        get: (r) => (has(r.tags, key) ? r.tags[key] : undefined),
+      });
+    }
+    return cols;
+  }
+
+  /** Is every present value of a text column a number? Then it sorts numerically. */
+  function numericText(runs, get) {
+    let seen = 0;
+    for (const run of runs) {
+      const value = get(run);
+      if (value === undefined || value === null || value === "") continue;
+      if (typeof value === "number") continue;
+      if (!Number.isFinite(Number(value)) || /^\s*$/.test(value)) return false;
+      seen += 1;
+    }
+    return seen > 0;
+  }
+
+  /**
+   * Runs sorted by a column: a new array. Values first (ascending or descending), then
+   * NaN, then missing values, whichever the direction; ties keep the input order.
+   */
+  function sortRuns(runs, column, descending) {
+    const n = runs.length;
+    const rank = new Uint8Array(n);
+    const sign = descending ? -1 : 1;
+    const numeric = column.type !== "text" || numericText(runs, column.get);
+    const keys = numeric ? new Float64Array(n) : new Array(n);
+    for (let i = 0; i < n; i++) {
+      const value = column.get(runs[i]);
+      if (value === undefined || value === null || value === "") {
+        rank[i] = 2;
+      } else if (numeric) {
+        const number = typeof value === "number" ? value : Number(value);
+        if (Number.isNaN(number)) rank[i] = 1;
+        else keys[i] = number;
+      } else {
+        keys[i] = String(value);
+      }
+    }
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const cmp = numeric
+      ? (a, b) => rank[a] - rank[b] || (rank[a] === 0 ? sign * (keys[a] - keys[b]) : 0) || a - b
+      : (a, b) => rank[a] - rank[b] || (rank[a] === 0 ? sign * collator.compare(keys[a], keys[b]) : 0) || a - b;
+    order.sort(cmp);
+    const sorted = new Array(n);
+    for (let i = 0; i < n; i++) sorted[i] = runs[order[i]];
+    return sorted;
+  }
+
+  /** The lower-cased text a run is searched by: names, ids, params, tags (keys and values). */
+  function haystack(run) {
+    if (run._text === undefined) {
+      const parts = [run.name, run.id, run.status, run.user, run.commit];
+      for (const [k, v] of Object.entries(run.params)) parts.push(k + "=" + v);
+      for (const [k, v] of Object.entries(run.tags)) parts.push(k + "=" + v);
+      for (const k of Object.keys(run.metrics)) parts.push(k);
+      Object.defineProperty(run, "_text", {
+        value: parts.filter((p) => p !== null && p !== undefined).join("\n").toLowerCase(),
+        enumerable: false,
+      });
+    }
+    return run._text;
+  }
+
+  /** A predicate for the free-text box: every whitespace-separated word must occur. */
+  function textMatcher(query) {
+    const words = String(query || "").toLowerCase().split(/\s+/).filter(Boolean);
+    if (!words.length) return null;
+    return (run) => {
+      const text = haystack(run);
+      for (const word of words) if (!text.includes(word)) return false;
+      return true;
+    };
+  }
+
+  /**
+   * The runs shown for a table state {filter: predicate|null, query, sort: column|null,
+   * descending}: filtered by the expression, then the words, then sorted.
+   */
+  function view(runs, state) {
+    let shown = runs;
+    if (state.filter) shown = shown.filter(state.filter);
+    const match = textMatcher(state.query);
+    if (match) shown = shown.filter(match);
+    if (state.sort) shown = sortRuns(shown, state.sort, state.descending);
+    return shown;
+  }
+
+  M.runs = { columnsFor, sortRuns, textMatcher, view, haystack };
+})();

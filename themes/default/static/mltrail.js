@@ -1,0 +1,286 @@
+/*
+ * mltrail.js: the core of the dashboard's client code (classic script, no modules:
+ * Chromium blocks module scripts and fetch() on file://).
+ *
+ * Loaded before any data file. It defines the registration functions the data files
+ * call (docs/SITE.md), a DOM builder that only ever uses textContent/setAttribute,
+ * link builders relative to the site root, value formatting, URL-hash state, and a
+ * tiny page registry: each page script calls MLTRAIL.page(selector, init) and init
+ * runs on DOMContentLoaded when the selector matches.
+ */
+(function () {
+  "use strict";
+
+  const M = (window.MLTRAIL = window.MLTRAIL || {});
+
+  // ------------------------------------------------------------ data registry
+
+  const data = {
+    experiments: new Map(), // id -> experiment data (runs normalized)
+    runs: new Map(), // id -> run data
+    search: null, // array of {kind, title, url, text}
+    specs: {}, // chart kind -> Vega-Lite spec template
+  };
+  const waiters = { experiment: [], run: [], search: [], specs: [] };
+  M.data = data;
+
+  function notify(kind, value) {
+    const pending = waiters[kind];
+    waiters[kind] = [];
+    for (const waiter of pending) {
+      if (!waiter.match || waiter.match(value)) waiter.fn(value);
+      else waiters[kind].push(waiter);
+    }
+  }
+
+  function whenRegistered(kind, current, match, fn) {
+    if (current !== undefined && current !== null) fn(current);
+    else waiters[kind].push({ match, fn });
+  }
+
+  /** A metric value as a number: JSON null stays null; "NaN"/"Infinity" become numbers. */
+  function toMetric(value) {
+    if (value === null || value === undefined) return null;
+    if (typeof value === "number") return value;
+    if (value === "NaN") return NaN;
+    if (value === "Infinity" || value === "inf") return Infinity;
+    if (value === "-Infinity" || value === "-inf") return -Infinity;
+    const n = Number(value);
+    return Number.isNaN(n) ? null : n;
+  }
+  M.toMetric = toMetric;
+
+  function normalizeRun(run) {
+    run.id = String(run.id);
+    run.params = run.params || {};
+    run.tags = run.tags || {};
+    const metrics = run.metrics || {};
+    for (const key of Object.keys(metrics)) metrics[key] = toMetric(metrics[key]);
+    // JSON has no NaN/Infinity: a metric written as null may be named in "nonfinite".
+    const nonfinite = run.nonfinite || run.metrics_nonfinite || {};
+    for (const key of Object.keys(nonfinite)) {
+      if (metrics[key] === null || metrics[key] === undefined) metrics[key] = toMetric(nonfinite[key]);
+    }
+    run.metrics = metrics;
+    return run;
+  }
+
+  M.experimentData = function (experiment) {
+    experiment.id = String(experiment.id);
+    experiment.runs = (experiment.runs || []).map(normalizeRun);
+    const cols = experiment.columns || {};
+    experiment.columns = {
+      params: cols.params || [],
+      metrics: cols.metrics || [],
+      tags: cols.tags || [],
+    };
+    data.experiments.set(experiment.id, experiment);
+    notify("experiment", experiment);
+  };
+
+  M.runData = function (run) {
+    normalizeRun(run);
+    run.series = run.series || {};
+    data.runs.set(run.id, run);
+    notify("run", run);
+  };
+
+  M.searchIndex = function (entries) {
+    data.search = Array.isArray(entries) ? entries : [];
+    notify("search", data.search);
+  };
+
+  M.chartSpecs = function (specs) {
+    Object.assign(data.specs, specs || {});
+    notify("specs", data.specs);
+  };
+
+  /** Call fn(experiment) once the experiment's data file has registered it. */
+  M.whenExperiment = function (id, fn) {
+    id = String(id);
+    whenRegistered("experiment", data.experiments.get(id), (e) => e.id === id, fn);
+  };
+
+  M.whenRun = function (id, fn) {
+    id = String(id);
+    whenRegistered("run", data.runs.get(id), (r) => r.id === id, fn);
+  };
+
+  M.whenSearchIndex = function (fn) {
+    whenRegistered("search", data.search, null, fn);
+  };
+
+  // ------------------------------------------------------------ DOM building
+
+  /**
+   * h("a", {href: url, class: "x", onclick: fn}, "text", child, [more])
+   * Strings become text nodes; attributes go through setAttribute; functions for
+   * on* keys become event listeners. Never innerHTML.
+   */
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [name, value] of Object.entries(attrs)) {
+        if (value === null || value === undefined || value === false) continue;
+        if (name.startsWith("on")) {
+          if (typeof value === "function") node.addEventListener(name.slice(2), value);
+          continue; // never an inline handler
+        }
+        if (name === "dataset") Object.assign(node.dataset, value);
+        else if (name === "checked" || name === "value" || name === "selected") node[name] = value;
+        else node.setAttribute(name, value === true ? "" : String(value));
+      }
+    }
+    append(node, children);
+    return node;
+  }
+
+  function append(node, children) {
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      if (Array.isArray(child)) append(node, child);
+      else if (child instanceof Node) node.appendChild(child);
+      else node.appendChild(document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  M.h = h;
+  M.append = append;
+  M.clear = function (node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  };
+
+  let uid = 0;
+  M.uid = (prefix) => `${prefix || "mt"}-${++uid}`;
+
+  // ------------------------------------------------------------ links
+
+  /** The relative path to the site root, from <body data-root="../../">. */
+  M.root = function () {
+    const body = document.body;
+    const root = (body && body.getAttribute("data-root")) || "";
+    return root === "" || root.endsWith("/") ? root : root + "/";
+  };
+
+  const seg = (id) => encodeURIComponent(String(id));
+  M.url = {
+    root: (path) => M.root() + path,
+    run: (id) => `${M.root()}runs/${seg(id)}/index.html`,
+    runData: (id) => `${M.root()}runs/${seg(id)}/data.js`,
+    experiment: (id) => `${M.root()}experiments/${seg(id)}/index.html`,
+    compare: (ids) => `${M.root()}compare/index.html?runs=${ids.map(seg).join(",")}`,
+  };
+
+  // ------------------------------------------------------------ formatting
+
+  const pad = (n, width) => String(n).padStart(width || 2, "0");
+
+  M.fmt = {
+    /** A number in at most 6 significant digits; NaN/Infinity spelled out. */
+    number(value) {
+      if (value === null || value === undefined) return "";
+      if (typeof value !== "number") return String(value);
+      if (Number.isNaN(value)) return "NaN";
+      if (!Number.isFinite(value)) return value > 0 ? "Infinity" : "-Infinity";
+      if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);
+      const abs = Math.abs(value);
+      if (abs !== 0 && (abs < 1e-4 || abs >= 1e15)) return value.toExponential(4);
+      return String(Number(value.toPrecision(6)));
+    },
+    /** Local time as YYYY-MM-DD HH:MM:SS (milliseconds since the epoch in). */
+    time(ms) {
+      if (ms === null || ms === undefined || !Number.isFinite(ms)) return "";
+      const d = new Date(ms);
+      return (
+        `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+        `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+      );
+    },
+    isoTime(ms) {
+      if (ms === null || ms === undefined || !Number.isFinite(ms)) return "";
+      return new Date(ms).toISOString();
+    },
+    /** A duration in ms as "850ms", "12.3s", "4m 05s", "2h 03m", "3d 4h". */
+    duration(ms) {
+      if (ms === null || ms === undefined || !Number.isFinite(ms)) return "";
+      if (ms < 1000) return `${Math.round(ms)}ms`;
+      const s = ms / 1000;
+      if (s < 60) return `${s.toFixed(1)}s`;
+      const m = Math.floor(s / 60);
+      if (m < 60) return `${m}m ${pad(Math.floor(s % 60))}s`;
+      const hours = Math.floor(m / 60);
+      if (hours < 24) return `${hours}h ${pad(m % 60)}m`;
+      return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+    },
+    commit: (sha) => (sha ? String(sha).slice(0, 8) : ""),
+    count: (n) => Number(n).toLocaleString("en-US"),
+  };
+
+  // ------------------------------------------------------------ URL hash state
+
+  /** State kept in the URL hash as URLSearchParams (works on file://, shareable). */
+  M.hashState = {
+    get() {
+      return new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    },
+    set(params) {
+      const text = params.toString();
+      const url = window.location.href.split("#")[0] + (text ? "#" + text : "");
+      try {
+        window.history.replaceState(window.history.state, "", url);
+      } catch (err) {
+        window.location.hash = text; // some file:// setups refuse replaceState
+      }
+    },
+    update(changes) {
+      const params = M.hashState.get();
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null || value === undefined || value === "") params.delete(key);
+        else params.set(key, value);
+      }
+      M.hashState.set(params);
+    },
+  };
+
+  M.debounce = function (fn, ms) {
+    let timer = null;
+    return function (...args) {
+      clearTimeout(timer);
+      timer = setTimeout(() => fn.apply(this, args), ms);
+    };
+  };
+
+  // ------------------------------------------------------------ page registry
+
+  const pages = [];
+  let started = false;
+
+  /** Run init(element) on DOMContentLoaded for the first element matching selector. */
+  M.page = function (selector, init) {
+    pages.push({ selector, init });
+    if (started) start(pages[pages.length - 1]);
+  };
+
+  function start(page) {
+    const nodes = document.querySelectorAll(page.selector);
+    for (const node of nodes) {
+      try {
+        page.init(node);
+      } catch (err) {
+        console.error("mltrail: could not set up", page.selector, err);
+        node.appendChild(h("p", { class: "mt-error", role: "alert" }, String(err.message)));
+      }
+    }
+  }
+
+  function startAll() {
+    started = true;
+    document.documentElement.classList.add("js");
+    for (const page of pages) start(page);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", startAll);
+  else setTimeout(startAll, 0);
+})();

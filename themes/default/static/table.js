@@ -1,0 +1,419 @@
+/*
+ * table.js: the experiment page's runs table (<div id="runs-app" data-experiment-id>).
+ *
+ * Sort (header buttons, aria-sort), free-text filter, MLflow filter expression with an
+ * inline error, column chooser, run selection -> compare link. State lives in the URL
+ * hash (sort, dir, q, filter, hide, show) so a view can be bookmarked and shared.
+ * Rows are virtualized (rows.js: only the rows near the visible window are in the DOM),
+ * and sort and filter work on arrays (columns.js), so 10,000 runs stay responsive.
+ * Every change of the shown runs is announced as a "mltrail:runs-view" event on the
+ * app element ({detail: {experiment, runs}}) for the experiment charts.
+ */
+(function () {
+  "use strict";
+
+  const M = (window.MLTRAIL = window.MLTRAIL || {});
+  const h = M.h;
+
+  const OVERSCAN = 10; // rows drawn above and below the visible window
+
+  class RunsTable {
+    constructor(app, experiment) {
+      this.app = app;
+      this.experiment = experiment;
+      this.runs = experiment.runs;
+      this.columns = M.runs.columnsFor(experiment);
+      this.byId = new Map(this.columns.map((c) => [c.id, c]));
+      this.hidden = new Set(this.columns.filter((c) => c.hidden).map((c) => c.id));
+      this.selected = new Set();
+      this.state = { filter: null, filterText: "", query: "", sort: null, descending: false };
+      this.shown = this.runs;
+      this.readHash();
+      this.build();
+      this.refresh();
+    }
+
+    // ------------------------------------------------------------ state <-> hash
+
+    readHash() {
+      const params = M.hashState.get();
+      for (const id of params.getAll("hide")) if (this.byId.has(id) && !this.byId.get(id).fixed) this.hidden.add(id);
+      for (const id of params.getAll("show")) this.hidden.delete(id);
+      const sort = this.byId.get(params.get("sort") || "");
+      if (sort) {
+        this.state.sort = sort;
+        this.state.descending = params.get("dir") === "desc";
+      }
+      this.state.query = params.get("q") || "";
+      this.state.filterText = params.get("filter") || "";
+      if (this.state.filterText) {
+        try {
+          this.state.filter = M.filter.compile(this.state.filterText);
+        } catch (err) {
+          this.pendingError = err.message;
+        }
+      }
+    }
+
+    writeHash() {
+      const params = M.hashState.get();
+      for (const key of ["sort", "dir", "q", "filter", "hide", "show"]) params.delete(key);
+      if (this.state.sort) {
+        params.set("sort", this.state.sort.id);
+        params.set("dir", this.state.descending ? "desc" : "asc");
+      }
+      if (this.state.query) params.set("q", this.state.query);
+      if (this.state.filterText) params.set("filter", this.state.filterText);
+      for (const col of this.columns) {
+        if (!col.hidden && this.hidden.has(col.id)) params.append("hide", col.id);
+        if (col.hidden && !this.hidden.has(col.id)) params.append("show", col.id);
+      }
+      M.hashState.set(params);
+    }
+
+    // ------------------------------------------------------------ building
+
+    build() {
+      const app = M.clear(this.app);
+      app.classList.add("mt-runs-app");
+      this.count = h("p", { class: "mt-count", "aria-live": "polite", "aria-atomic": "true" });
+      this.compareLink = h("a", { class: "mt-button mt-compare" });
+      this.clearButton = h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.clearSelection() }, "Clear selection");
+      app.append(
+        h("div", { class: "mt-toolbar" }, this.buildTextFilter(), this.buildColumnChooser(), h("div", { class: "mt-selection" }, this.compareLink, this.clearButton)),
+        this.buildExpressionFilter(),
+        this.count,
+        this.buildTable()
+      );
+    }
+
+    buildTextFilter() {
+      const id = M.uid("runs-q");
+      this.queryInput = h("input", {
+        id,
+        type: "search",
+        class: "mt-input mt-text-filter",
+        placeholder: "name, param, tag…",
+        autocomplete: "off",
+        value: this.state.query,
+        oninput: M.debounce(() => this.setQuery(this.queryInput.value), 150),
+      });
+      return h("div", { class: "mt-field" }, h("label", { for: id }, "Search runs"), this.queryInput);
+    }
+
+    buildExpressionFilter() {
+      const id = M.uid("runs-filter");
+      const errorId = id + "-error";
+      this.filterInput = h("input", {
+        id,
+        type: "text",
+        class: "mt-input mt-filter-input",
+        spellcheck: "false",
+        autocomplete: "off",
+        placeholder: this.examplePlaceholder(),
+        "aria-describedby": errorId + " " + id + "-help",
+        value: this.state.filterText,
+        oninput: M.debounce(() => this.setFilter(this.filterInput.value, false), 400),
+      });
+      this.filterError = h("p", { id: errorId, class: "mt-filter-error", "aria-live": "polite" });
+      const form = h(
+        "form",
+        {
+          class: "mt-filter-form",
+          role: "search",
+          onsubmit: (event) => {
+            event.preventDefault();
+            this.setFilter(this.filterInput.value, true);
+          },
+        },
+        h("label", { for: id }, "Filter expression"),
+        h("div", { class: "mt-filter-row" }, this.filterInput, h("button", { type: "submit", class: "mt-button" }, "Apply"), h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.setFilter("", true) }, "Clear")),
+        h("p", { id: id + "-help", class: "mt-help" }, "MLflow syntax: metrics.<key>, params.<key>, tags.<key>, attributes.status; =, !=, <, <=, >, >=, LIKE, ILIKE; combine with AND; quote odd keys with backticks."),
+        this.filterError
+      );
+      if (this.pendingError) this.showFilterError(this.pendingError);
+      return form;
+    }
+
+    /** An example expression over this experiment's own keys. */
+    examplePlaceholder() {
+      const cols = this.experiment.columns;
+      const metric = this.experiment.primary_metric || cols.metrics[0];
+      const parts = [];
+      if (metric) parts.push(`${M.filter.renderIdentifier("metric", metric)} < 0.8`);
+      if (cols.params.length) parts.push(`${M.filter.renderIdentifier("param", cols.params[0])} = '…'`);
+      if (parts.length < 2) parts.push("attributes.status = 'FINISHED'");
+      return "e.g. " + parts.join(" and ");
+    }
+
+    buildColumnChooser() {
+      this.chooserSummary = h("summary", { class: "mt-button mt-secondary" }, "Columns");
+      const groups = [
+        ["run", "Run"],
+        ["metric", "Metrics"],
+        ["param", "Parameters"],
+        ["tag", "Tags"],
+      ];
+      const sets = [];
+      for (const [group, title] of groups) {
+        const cols = this.columns.filter((c) => c.group === group);
+        if (!cols.length) continue;
+        sets.push(
+          h(
+            "fieldset",
+            { class: "mt-column-group" },
+            h("legend", null, title),
+            cols.map((col) =>
+              h(
+                "label",
+                { class: "mt-check" },
+                h("input", {
+                  type: "checkbox",
+                  checked: !this.hidden.has(col.id),
+                  disabled: col.fixed,
+                  dataset: { column: col.id },
+                  onchange: (event) => this.toggleColumn(col.id, event.target.checked),
+                }),
+                " ",
+                col.label
+              )
+            )
+          )
+        );
+      }
+      this.chooserBody = h(
+        "div",
+        { class: "mt-columns-body" },
+        h(
+          "div",
+          { class: "mt-columns-actions" },
+          h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.showAllColumns(true) }, "Show all"),
+          h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.showAllColumns(false) }, "Defaults")
+        ),
+        sets
+      );
+      const details = h("details", { class: "mt-columns" }, this.chooserSummary, this.chooserBody);
+      // Close the chooser on Escape (focus back on its button) and on a click elsewhere.
+      details.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && details.open) {
+          details.open = false;
+          this.chooserSummary.focus();
+        }
+      });
+      document.addEventListener("click", (event) => {
+        if (details.open && !details.contains(event.target)) details.open = false;
+      });
+      return details;
+    }
+
+    buildTable() {
+      this.thead = h("thead");
+      this.tbody = h("tbody");
+      this.table = h("table", { class: "mt-runs" }, h("caption", { class: "mt-visually-hidden" }, `Runs of ${this.experiment.name || this.experiment.id}`), this.thead, this.tbody);
+      this.scroller = h("div", { class: "mt-table-scroll", role: "region", "aria-label": "Runs table", tabindex: "0" }, this.table);
+      this.rows = new M.VirtualRows(this.scroller, this.thead, this.tbody, {
+        overscan: OVERSCAN,
+        renderRow: (run, index) => this.renderRow(run, index),
+      });
+      return this.scroller;
+    }
+
+    // ------------------------------------------------------------ state changes
+
+    setQuery(query) {
+      if (query === this.state.query) return;
+      this.state.query = query;
+      this.refresh();
+    }
+
+    setFilter(text, explicit) {
+      text = text.trim();
+      let predicate = null;
+      try {
+        predicate = M.filter.compile(text);
+      } catch (err) {
+        this.showFilterError(err.message, explicit);
+        return;
+      }
+      this.showFilterError("");
+      if (text === this.state.filterText) return;
+      this.state.filterText = text;
+      this.state.filter = text ? predicate : null;
+      if (!text) this.filterInput.value = "";
+      this.refresh();
+    }
+
+    showFilterError(message) {
+      this.filterError.textContent = message;
+      this.filterError.hidden = !message;
+      if (message) this.filterInput.setAttribute("aria-invalid", "true");
+      else this.filterInput.removeAttribute("aria-invalid");
+    }
+
+    sortBy(column) {
+      this.focusAfterHead = column.id;
+      if (this.state.sort === column) this.state.descending = !this.state.descending;
+      else {
+        this.state.sort = column;
+        this.state.descending = false;
+      }
+      this.refresh();
+    }
+
+    toggleColumn(id, visible) {
+      if (visible) this.hidden.delete(id);
+      else this.hidden.add(id);
+      this.refresh({ keepScroll: true });
+    }
+
+    showAllColumns(all) {
+      this.hidden = new Set(all ? [] : this.columns.filter((c) => c.hidden).map((c) => c.id));
+      for (const box of this.chooserBody.querySelectorAll("input[data-column]")) box.checked = !this.hidden.has(box.dataset.column);
+      this.refresh({ keepScroll: true });
+    }
+
+    toggleRun(id, selected) {
+      if (selected) this.selected.add(id);
+      else this.selected.delete(id);
+      this.renderSelection();
+    }
+
+    clearSelection() {
+      this.selected.clear();
+      for (const box of this.tbody.querySelectorAll("input[data-run-id]")) box.checked = false;
+      this.renderSelection();
+    }
+
+    // ------------------------------------------------------------ rendering
+
+    refresh(options) {
+      const t0 = performance.now();
+      this.visible = this.columns.filter((c) => !this.hidden.has(c.id));
+      this.shown = M.runs.view(this.runs, this.state);
+      this.renderHead();
+      this.rows.set(this.shown, {
+        colspan: this.visible.length + 1,
+        empty: this.runs.length ? "No run matches the filters." : "This experiment has no runs yet.",
+        keepScroll: Boolean(options && options.keepScroll),
+      });
+      this.renderCount();
+      this.renderSelection();
+      this.chooserSummary.textContent = `Columns (${this.visible.length}/${this.columns.length})`;
+      this.writeHash();
+      this.lastRenderMs = performance.now() - t0;
+      this.app.dispatchEvent(new CustomEvent("mltrail:runs-view", { bubbles: true, detail: { experiment: this.experiment, runs: this.shown } }));
+    }
+
+    renderHead() {
+      const cells = [h("th", { scope: "col", class: "mt-select-col" }, h("span", { class: "mt-visually-hidden" }, "Select"))];
+      for (const col of this.visible) {
+        const sorted = this.state.sort === col;
+        const dir = sorted ? (this.state.descending ? "descending" : "ascending") : null;
+        const button = h(
+          "button",
+          {
+            type: "button",
+            class: "mt-sort",
+            title: col.id,
+            dataset: { column: col.id },
+            onclick: () => this.sortBy(col),
+          },
+          col.group === "run" ? null : h("span", { class: "mt-col-group" }, col.group),
+          h("span", { class: "mt-col-key" }, col.label),
+          h("span", { class: "mt-sort-icon", "aria-hidden": "true" }, sorted ? (this.state.descending ? "▼" : "▲") : "")
+        );
+        const classes = ["mt-col-" + col.group, "mt-type-" + col.type];
+        if (col.primary) classes.push("mt-primary");
+        if (col.fixed) classes.push("mt-name-col");
+        cells.push(h("th", { scope: "col", class: classes.join(" "), "aria-sort": dir, dataset: { column: col.id } }, button));
+      }
+      M.clear(this.thead).appendChild(h("tr", { "aria-rowindex": "1" }, cells));
+      this.table.setAttribute("aria-rowcount", String(this.shown.length + 1));
+      this.table.setAttribute("aria-colcount", String(this.visible.length + 1));
+      const focusedColumn = this.focusAfterHead;
+      if (focusedColumn) {
+        const again = this.thead.querySelector(`button[data-column="${CSS.escape(focusedColumn)}"]`);
+        if (again) again.focus();
+        this.focusAfterHead = null;
+      }
+    }
+
+    renderRow(run, index) {
+      const cells = [
+        h(
+          "td",
+          { class: "mt-select-col" },
+          h("input", {
+            type: "checkbox",
+            checked: this.selected.has(run.id),
+            "aria-label": "Select run " + (run.name || run.id),
+            dataset: { runId: run.id },
+            onchange: (event) => this.toggleRun(run.id, event.target.checked),
+          })
+        ),
+      ];
+      for (const col of this.visible) cells.push(this.renderCell(col, run));
+      return h("tr", { class: "mt-run", "aria-rowindex": String(index + 2), "data-row-key": run.id, dataset: { runId: run.id } }, cells);
+    }
+
+    renderCell(col, run) {
+      const value = col.get(run);
+      const missing = value === undefined || value === null || value === "";
+      const classes = "mt-type-" + col.type + (col.fixed ? " mt-name-col" : "") + (missing ? " mt-missing" : "");
+      return h("td", { class: classes }, h("span", { class: "mt-cell" }, this.cellContent(col, run, value, missing)));
+    }
+
+    cellContent(col, run, value, missing) {
+      if (col.id === "attributes.run_name") return h("a", { href: M.url.run(run.id), title: run.name || run.id }, run.name || run.id);
+      if (missing) return h("span", { class: "mt-none", title: "not recorded" }, "—");
+      const text = String(value);
+      switch (col.type === "text" ? col.id : col.type) {
+        case "attributes.status":
+          return h("span", { class: "mt-status", "data-status": text }, text);
+        case "attributes.commit":
+          return h("code", { title: text }, M.fmt.commit(value));
+        case "attributes.parent":
+          return h("a", { href: M.url.run(value) }, text);
+        case "time":
+          return h("time", { datetime: M.fmt.isoTime(value) }, M.fmt.time(value));
+        case "duration":
+          return h("span", { title: `${text} ms` }, M.fmt.duration(value));
+        case "number":
+          return h("span", { title: text }, M.fmt.number(value));
+        default:
+          return h("span", { title: text }, text);
+      }
+    }
+
+    renderCount() {
+      const total = this.runs.length;
+      const shown = this.shown.length;
+      this.count.textContent =
+        shown === total ? `${M.fmt.count(total)} runs` : `${M.fmt.count(shown)} of ${M.fmt.count(total)} runs match`;
+    }
+
+    renderSelection() {
+      const ids = Array.from(this.selected);
+      if (ids.length >= 2) {
+        this.compareLink.setAttribute("href", M.url.compare(ids));
+        this.compareLink.removeAttribute("aria-disabled");
+        this.compareLink.textContent = `Compare ${ids.length} runs`;
+      } else {
+        this.compareLink.removeAttribute("href");
+        this.compareLink.setAttribute("aria-disabled", "true");
+        this.compareLink.textContent = ids.length ? "Select one more run to compare" : "Select runs to compare";
+      }
+      this.clearButton.hidden = ids.length === 0;
+    }
+  }
+
+  M.RunsTable = RunsTable;
+
+  M.page("#runs-app", (app) => {
+    const id = app.getAttribute("data-experiment-id");
+    if (!app.firstChild) app.appendChild(h("p", { class: "mt-loading" }, "Loading runs…"));
+    M.whenExperiment(id, (experiment) => {
+      app.mltrailTable = new RunsTable(app, experiment);
+    });
+  });
+})();
