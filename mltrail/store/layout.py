@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 FORMAT_NAME = "mltrail-store"
@@ -79,20 +80,24 @@ def metric_key_of(run_path: Path, file: Path) -> str:
     return rel[: -len(METRIC_SUFFIX)]
 
 
-def iter_run_dirs(root: Path) -> list[Path]:
-    """Every run folder of the store (shard order, then id order)."""
-    base = root / RUNS_DIR
-    found: list[Path] = []
+def iter_run_folders(root: str) -> Iterator[tuple[str, str]]:
+    """(run id, folder path) of every run, shard by shard, as plain strings (a hot path)."""
+    base = os.path.join(root, RUNS_DIR)
     try:
-        shards = sorted(os.scandir(base), key=lambda e: e.name)
+        with os.scandir(base) as entries:
+            shards = sorted(e.path for e in entries if not e.name.startswith(".") and e.is_dir())
     except FileNotFoundError:
-        return found
+        return
     for shard in shards:
-        if not shard.is_dir() or shard.name.startswith("."):
-            continue
-        with os.scandir(shard.path) as entries:
-            found.extend(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith("."))
-    return found
+        with os.scandir(shard) as entries:
+            for e in entries:
+                if not e.name.startswith(".") and e.is_dir():
+                    yield e.name, e.path
+
+
+def iter_run_dirs(root: Path) -> list[Path]:
+    """Every run folder of the store."""
+    return [Path(path) for _, path in iter_run_folders(os.fspath(root))]
 
 
 def iter_metric_files(run_path: Path) -> list[Path]:

@@ -78,16 +78,19 @@ def summaries_record(run_path: Path) -> dict[str, Any]:
 def build_run(run_path: Path, rec: dict[str, Any], summaries: dict[str, MetricSummary]) -> Run:
     params = formats.read_mapping(run_path / layout.PARAMS_FILE)
     tags = {**system_tags(rec), **formats.read_mapping(run_path / layout.TAGS_FILE)}
-    return assemble_run(run_path, rec, params, tags, summaries)
+    uri = (run_path / layout.ARTIFACTS_DIR).as_uri()
+    return assemble_run(uri, rec, params, tags, summaries, where=run_path / layout.RUN_FILE)
 
 
 def assemble_run(
-    run_path: Path,
+    artifact_uri: str,
     rec: dict[str, Any],
     params: dict[str, Any],
     tags: dict[str, Any],
     summaries: dict[str, MetricSummary],
+    where: Path | None = None,
 ) -> Run:
+    """A Run from its parts; ``where`` names the record file in errors."""
     try:
         info = RunInfo(
             run_id=str(rec["run_id"]),
@@ -98,10 +101,10 @@ def assemble_run(
             end_time=None if rec.get("end_time") is None else int(rec["end_time"]),
             lifecycle_stage=str(rec.get("lifecycle_stage") or LifecycleStage.ACTIVE),
             user_id=str(rec.get("user") or ""),
-            artifact_uri=(run_path / layout.ARTIFACTS_DIR).as_uri(),
+            artifact_uri=artifact_uri,
         )
     except (TypeError, ValueError) as e:
-        raise CorruptedRecord(f"{run_path / layout.RUN_FILE}: bad field ({e}).") from e
+        raise CorruptedRecord(f"{where or rec.get('run_id')}: bad field ({e}).") from e
     data = RunData(
         params={str(k): str(v) for k, v in params.items()},
         metrics={k: s.latest for k, s in summaries.items()},

@@ -156,7 +156,7 @@ def test_index_notices_changes_to_runs_it_has_cached(tracking: FileStore) -> Non
     run_id = run.info.run_id
     age(run_dir(tracking, run_id))
     assert [r.info.run_name for r in mltrail.search_runs(output_format="list")] == ["cached"]
-    assert (tracking.root / ".cache" / "runs-index.json").is_file()
+    assert (tracking.root / ".cache" / "runs-index.marshal").is_file()
 
     mltrail.MlflowClient().set_tag(run_id, "stage", "late")
     mltrail.MlflowClient().log_metric(run_id, "late_metric", 7.0)
@@ -213,9 +213,9 @@ def test_deleting_the_cache_only_costs_time(tracking: FileStore) -> None:
     for folder in (tracking.root / "runs").glob("*/*"):
         age(folder)
     first = {r.info.run_name for r in mltrail.search_runs(output_format="list")}
-    (tracking.root / ".cache" / "runs-index.json").write_text("{not json")
+    (tracking.root / ".cache" / "runs-index.marshal").write_text("{not marshal")
     assert {r.info.run_name for r in mltrail.search_runs(output_format="list")} == first
-    (tracking.root / ".cache" / "runs-index.json").unlink()
+    (tracking.root / ".cache" / "runs-index.marshal").unlink()
     assert {r.info.run_name for r in mltrail.search_runs(output_format="list")} == first
 
 
