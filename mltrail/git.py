@@ -27,6 +27,8 @@ from mltrail.errors import GitError
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = 30.0  # seconds to keep retrying while another git process holds a lock
+PACE = 1.0
+"""Seconds between the starts of two background commits while changes keep coming."""
 DIFF_CAP = 1_000_000  # bytes of `git diff HEAD` kept in SourceInfo.diff
 
 _LOCK_MARKERS = (".lock': File exists", "cannot lock ref", "Unable to create", "index.lock")
@@ -290,6 +292,8 @@ class Committer:
         self._paths: list[Path] = []
         self._messages: list[str] = []
         self._submitted = self._done = 0
+        self._waiters = 0  # threads in flush(): they want the next commit now
+        self._last_start = -PACE
         self._closing = False
         self._thread: threading.Thread | None = None
 
@@ -309,7 +313,12 @@ class Committer:
         """Wait until all submitted so far is committed (or failed); False on timeout."""
         with self._cond:
             target = self._submitted
-            return self._cond.wait_for(lambda: self._done >= target, timeout)
+            self._waiters += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: self._done >= target, timeout)
+            finally:
+                self._waiters -= 1
 
     def close(self, timeout: float | None = None) -> None:
         """Flush, then stop the worker (a later `submit` starts a new one)."""
@@ -328,6 +337,11 @@ class Committer:
                 if not self._messages:
                     self._thread = None  # so that a later submit starts a new worker
                     return
+                # While changes stream in, start at most one commit per PACE seconds so
+                # they share commits; a flush (or exit) does not wait.
+                wait = self._last_start + PACE - time.monotonic()
+                self._cond.wait_for(lambda: self._waiters or self._closing, max(0.0, wait))
+                self._last_start = time.monotonic()
                 paths, messages, upto = self._paths, self._messages, self._submitted
                 self._paths, self._messages = [], []
             more = len(messages) - 1
