@@ -45,6 +45,8 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _NUMBER_FORMAT = ".6~g"
 _NONFINITE_COLOR = "#d62728"
 _PAD = 12  # pixels between the outermost points and the plot's edge
+_FEW_POINTS = 50  # a line of at most this many points shows them all (one point: no line)
+_ROW_HEIGHT = 20  # metric_across_runs: pixels per run (the page sets the height)
 
 
 def chart_specs() -> dict[str, dict[str, Any]]:
@@ -74,12 +76,73 @@ def _finish(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _x_axis(time_axis: bool) -> alt.X:
+def _number_labels(scale: str) -> str:
+    """An axis ``labelExpr`` for a numeric scale: Vega's labels, made sensible at the edges.
+
+    A scale of one value (a single point) would get six decimals (``0.000000``): it gets
+    the value as it is. A large range (``1e3`` and up) gets SI labels (``1.5k``, ``2M``),
+    unless the range is narrow for its size, where the digits matter.
+    """
+    lo, hi = f"domain('{scale}')[0]", f"domain('{scale}')[1]"
+    big = f"max(abs({lo}), abs({hi}))"
+    return (
+        f"{lo} === {hi} ? format(datum.value, '{_NUMBER_FORMAT}')"
+        f" : {big} >= 1000 && abs({hi} - {lo}) >= {big} / 10 ? format(datum.value, '.4~s')"
+        " : datum.label"
+    )
+
+
+def _number_axis(scale: str, **kwargs: Any) -> alt.Axis:
+    """A numeric axis with :func:`_number_labels`; on x, about one tick per 80 pixels."""
     import altair as alt
 
+    if scale == "x":
+        kwargs.setdefault("tickCount", alt.ExprRef(expr="ceil(width / 80)"))
+    return alt.Axis(labelExpr=_number_labels(scale), **kwargs)
+
+
+def _x_axis(time_axis: bool, *, domain_from_table: bool = False) -> alt.X:
+    """Step (integer ticks, about one per 80 px) or time on x.
+
+    ``domain_from_table``: the scale spans the table's steps or times, so that a layer
+    drawing a subset of the rows (non-finite markers, often none) adds nothing to it
+    (an empty layer's extent is infinite, and Vega warns).
+    """
+    import altair as alt
+
+    field = "time" if time_axis else "step"
+    # Steps need not start at 0 (a resumed run); a time scale has no zero to leave out.
+    scale: dict[str, Any] = {} if time_axis else {"zero": False}
+    if domain_from_table:
+        rows = f"data('{DATASET}')"
+        extent = f"length({rows}) ? extent(pluck({rows}, '{field}')) : [0, 1]"
+        scale["domain"] = alt.ExprRef(expr=extent)
     if time_axis:
-        return alt.X("time:T", title="time")
-    return alt.X("step:Q", title="step")
+        # Under a second (one point, or points logged at once), Vega's labels are bare
+        # milliseconds (".800"): give the time of day too.
+        lo, hi = "domain('x')[0]", "domain('x')[1]"
+        labels = f"abs({hi} - {lo}) < 1000 ? timeFormat(datum.value, '%H:%M:%S.%L') : datum.label"
+        axis = alt.Axis(labelExpr=labels)
+        return alt.X("time:T", title="time", scale=alt.Scale(**scale), axis=axis)
+    axis = _number_axis("x", tickMinStep=1)
+    return alt.X("step:Q", title="step", scale=alt.Scale(**scale), axis=axis)
+
+
+def _y_value() -> alt.Y:
+    import altair as alt
+
+    return alt.Y("value:Q", title=None, scale=alt.Scale(zero=False), axis=_number_axis("y"))
+
+
+def _point_opacity() -> dict[str, Any]:
+    """Opaque when hovered, or always when the line has few points (``n``), else hidden."""
+    return {
+        "condition": [
+            {"param": "hover", "empty": False, "value": 1},
+            {"test": f"datum.n <= {_FEW_POINTS}", "value": 1},
+        ],
+        "value": 0,
+    }
 
 
 def _point_tooltip(*extra: alt.Tooltip) -> list[alt.Tooltip]:
@@ -98,8 +161,8 @@ def _history(*, time_axis: bool) -> alt.LayerChart:
     import altair as alt
 
     data = alt.NamedData(name=DATASET)
-    x = _x_axis(time_axis)
-    y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
+    x = _x_axis(time_axis, domain_from_table=True)
+    y = _y_value()
     hover = alt.selection_point(
         name="hover",
         nearest=True,
@@ -111,13 +174,9 @@ def _history(*, time_axis: bool) -> alt.LayerChart:
     line = alt.Chart(data).mark_line().encode(x=x, y=y)
     points = (
         alt.Chart(data)
+        .transform_joinaggregate(n="count()")
         .mark_point(filled=True, size=50)
-        .encode(
-            x=x,
-            y=y,
-            opacity=alt.condition(hover, alt.value(1), alt.value(0)),
-            tooltip=_point_tooltip(),
-        )
+        .encode(x=x, y=y, opacity=_point_opacity(), tooltip=_point_tooltip())
         .add_params(hover)
         .properties(name="points")
     )
@@ -143,7 +202,7 @@ def _overlay(*, time_axis: bool) -> alt.LayerChart:
 
     data = alt.NamedData(name=DATASET)
     x = _x_axis(time_axis)
-    y = alt.Y("value:Q", title=None, scale=alt.Scale(zero=False))
+    y = _y_value()
     color = alt.Color(
         "run:N",
         sort=None,
@@ -156,12 +215,13 @@ def _overlay(*, time_axis: bool) -> alt.LayerChart:
     line = alt.Chart(data).mark_line().encode(x=x, y=y, color=color)
     points = (
         alt.Chart(data)
+        .transform_joinaggregate(n="count()", groupby=["run"])
         .mark_point(filled=True, size=50)
         .encode(
             x=x,
             y=y,
             color=color,
-            opacity=alt.condition(hover, alt.value(1), alt.value(0)),
+            opacity=_point_opacity(),
             tooltip=_point_tooltip(alt.Tooltip("run:N", title="run")),
         )
         .add_params(hover)
@@ -171,7 +231,11 @@ def _overlay(*, time_axis: bool) -> alt.LayerChart:
 
 
 def _metric_across_runs() -> alt.Chart:
-    """One metric's value per run, one row per run in the order of the rows given."""
+    """One metric's value per run, one row per run in the order of the rows given.
+
+    The height is a number (the page sets ``_ROW_HEIGHT`` pixels per run): a height by
+    step beside a container width makes Vega-Lite warn that it drops ``fit-y``.
+    """
     import altair as alt
 
     hover = alt.selection_point(
@@ -179,9 +243,14 @@ def _metric_across_runs() -> alt.Chart:
     )
     return (
         alt.Chart(alt.NamedData(name=DATASET))
-        .mark_point(filled=True)
+        .mark_point(filled=True, opacity=0.85)
         .encode(
-            x=alt.X("value:Q", title="metric", scale=alt.Scale(zero=False, padding=_PAD)),
+            x=alt.X(
+                "value:Q",
+                title="metric",
+                scale=alt.Scale(zero=False, padding=_PAD),
+                axis=_number_axis("x"),
+            ),
             y=alt.Y("run:N", sort=None, title=None, axis=alt.Axis(labelLimit=240)),
             size=alt.condition(hover, alt.value(140), alt.value(60)),
             tooltip=[
@@ -191,12 +260,7 @@ def _metric_across_runs() -> alt.Chart:
             ],
         )
         .add_params(hover)
-        .properties(
-            width="container",
-            height=alt.Step(20),
-            # Only the width follows the page; the height grows with the number of runs.
-            autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
-        )
+        .properties(width="container", height=12 * _ROW_HEIGHT)
     )
 
 
@@ -214,14 +278,17 @@ def _scatter(*, nominal: bool) -> alt.Chart:
         )
         x_tip = alt.Tooltip("x:N", title="param")
     else:
-        x = alt.X("x:Q", title="param", scale=alt.Scale(zero=False, padding=_PAD))
+        x = alt.X(
+            "x:Q", title="param", scale=alt.Scale(zero=False, padding=_PAD), axis=_number_axis("x")
+        )
         x_tip = alt.Tooltip("x:Q", title="param", format=_NUMBER_FORMAT)
     hover = alt.selection_point(
         name="hover", on="pointerover", clear="pointerout", fields=["run_id"], empty=False
     )
+    y_scale = alt.Scale(zero=False, padding=_PAD)
     encoding: dict[str, Any] = {
         "x": x,
-        "y": alt.Y("y:Q", title="metric", scale=alt.Scale(zero=False, padding=_PAD)),
+        "y": alt.Y("y:Q", title="metric", scale=y_scale, axis=_number_axis("y")),
         "size": alt.condition(hover, alt.value(140), alt.value(60)),
         "tooltip": [
             alt.Tooltip("run:N", title="run"),
@@ -234,11 +301,20 @@ def _scatter(*, nominal: bool) -> alt.Chart:
         encoding["xOffset"] = alt.XOffset("run_id:N")
     return (
         alt.Chart(alt.NamedData(name=DATASET))
-        .mark_point(filled=True, opacity=0.7)
+        .mark_point(filled=True, opacity=0.85)
         .encode(**encoding)
         .add_params(hover)
         .properties(width="container", height=_HEIGHT)
     )
+
+
+#: A parallel axis's tick label: a category as it is, an integer in full (a seed, a
+#: batch size: the digits are the point), any other number in six significant digits.
+_PARALLEL_LABEL = (
+    "isString(datum.value) ? datum.value"
+    " : abs(datum.value) < 1e15 && datum.value === floor(datum.value) ? format(datum.value, 'd')"
+    f" : format(datum.value, '{_NUMBER_FORMAT}')"
+)
 
 
 def _parallel() -> alt.LayerChart:
@@ -257,27 +333,51 @@ def _parallel() -> alt.LayerChart:
     y = alt.Y(
         "norm:Q", axis=None, scale=alt.Scale(domain=[0, 1], nice=False, zero=False, padding=_PAD)
     )
+    # The pointer picks the run of the nearest dot; its line and dots stand out. (One
+    # layer only: a selection over several layers gives Vega duplicate signals.)
     hover = alt.selection_point(
-        name="hover", on="pointerover", clear="pointerout", fields=["run_id"]
+        name="hover", nearest=True, on="pointerover", clear="pointerout", fields=["run_id"]
     )
-    lines = (
+    color = alt.Color(
+        "metric:Q",
+        scale=alt.Scale(scheme="viridis"),
+        legend=alt.Legend(title=None),
+    )
+    opacity = alt.condition(hover, alt.value(0.9), alt.value(0.15))
+    tooltip = [
+        alt.Tooltip("run:N", title="run"),
+        alt.Tooltip("metric:Q", title="metric", format=_NUMBER_FORMAT),
+    ]
+    # A null norm (the run lacks that param) breaks the run's line there; a dashed line
+    # over the values it has bridges the gap, so every run stays one path.
+    bridges = (
         alt.Chart(data)
-        .mark_line(strokeWidth=1.5)
+        .transform_filter("isValid(datum.norm)")
+        .mark_line(strokeWidth=1, strokeDash=[3, 3])
         .encode(
             x=x,
             y=y,
             detail="run_id:N",
-            color=alt.Color(
-                "metric:Q", scale=alt.Scale(scheme="viridis"), legend=alt.Legend(title=None)
-            ),
-            opacity=alt.condition(hover, alt.value(0.9), alt.value(0.15)),
-            tooltip=[
-                alt.Tooltip("run:N", title="run"),
-                alt.Tooltip("metric:Q", title="metric", format=_NUMBER_FORMAT),
-            ],
+            color=color,
+            opacity=alt.condition(hover, alt.value(0.7), alt.value(0.1)),
         )
-        .add_params(hover)
+    )
+    lines = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=1.5)
+        .encode(x=x, y=y, detail="run_id:N", color=color, opacity=opacity, tooltip=tooltip)
         .properties(name="lines")
+    )
+    # A dot on every axis a run has a value on: a value between two gaps has no line.
+    points = (
+        alt.Chart(data)
+        .transform_filter("isValid(datum.norm)")
+        # Drawn as thick rings, so the color is a stroke in every layer: Vega gives a
+        # legend for both stroke and fill symbols instead of a gradient.
+        .mark_point(filled=False, size=12, strokeWidth=3)
+        .encode(x=x, y=y, color=color, opacity=opacity, tooltip=tooltip)
+        .add_params(hover)
+        .properties(name="points")
     )
     # Tick labels: each axis's lowest and highest value, and every category of a
     # categorical (string-valued) dimension, once each.
@@ -290,10 +390,8 @@ def _parallel() -> alt.LayerChart:
         )
         .transform_window(rank="row_number()", groupby=["dimension", "norm"])
         .transform_filter("datum.rank === 1")
-        .transform_calculate(
-            label=f"isString(datum.value) ? datum.value : format(datum.value, '{_NUMBER_FORMAT}')"
-        )
+        .transform_calculate(label=_PARALLEL_LABEL)
         .mark_text(align="left", dx=4, fontSize=10)
         .encode(x=x, y=y, text="label:N")
     )
-    return alt.LayerChart(layer=[lines, labels], width="container", height=280)
+    return alt.LayerChart(layer=[bridges, lines, points, labels], width="container", height=280)

@@ -89,7 +89,8 @@ def test_spec_uses_only_the_documented_row_fields(kind: str) -> None:
             used.add(node)
         if path.endswith("/as") and isinstance(node, str):
             made.add(node)
-        if isinstance(node, str) and "datum." in node:
+        # An axis's labelExpr reads the tick (datum.value, datum.label), not a row.
+        if isinstance(node, str) and "datum." in node and not path.endswith("/labelExpr"):
             used.update(re.findall(r"datum\.(\w+)", node))
     documented = {name.rstrip("?") for name in ROW_FIELDS[kind]}
     assert used - made <= documented
@@ -110,6 +111,35 @@ def test_axis_titles_the_page_sets_are_at_the_top_level(kind: str, channels: tup
     # docs/SITE.md: the page names the param and metric in spec.encoding.<channel>.title.
     for channel in channels:
         assert isinstance(SPECS[kind]["encoding"][channel]["title"], str)
+
+
+def test_no_height_by_step() -> None:
+    # A height by step beside width "container" makes Vega-Lite warn (drops "fit-y").
+    for kind, spec in SPECS.items():
+        assert isinstance(spec["height"], int), kind
+
+
+@pytest.mark.parametrize("kind", ["history", "history_time", "overlay", "overlay_time"])
+def test_few_points_are_always_drawn(kind: str) -> None:
+    # A line needs two points: a short series shows its points without hovering.
+    (points,) = [layer for layer in SPECS[kind]["layer"] if layer.get("name") == "points"]
+    opacity = points["encoding"]["opacity"]
+    assert opacity["value"] == 0
+    tests = [c.get("test") for c in opacity["condition"]]
+    assert "datum.n <= 50" in tests
+    assert points["transform"][0]["joinaggregate"][0] == {"op": "count", "as": "n"}
+
+
+@pytest.mark.parametrize("kind", ["history", "history_time"])
+def test_history_x_domain_is_the_whole_table(kind: str) -> None:
+    # The non-finite rule layer filters the rows (usually to none): if its extent joined
+    # the x domain, Vega would warn "Infinite extent" on every normal chart.
+    field = "time" if kind == "history_time" else "step"
+    for layer in SPECS[kind]["layer"]:
+        domain = layer["encoding"]["x"]["scale"]["domain"]
+        assert domain == {
+            "expr": f"length(data('table')) ? extent(pluck(data('table'), '{field}')) : [0, 1]"
+        }
 
 
 def test_schema_is_the_vendored_vega_lite() -> None:

@@ -66,8 +66,9 @@ def test_compare_draws_overlaid_histories_and_parallel_coordinates(open_page: An
     parallel = ".mt-compare-parallel .mt-chart"
     page.wait_for_selector(f'{parallel}[data-chart-kind="parallel"] svg')
     page.select_option(".mt-compare-parallel select", "rmse")
-    # R4's rmse is NaN, so it has no line; R1 has 3 params and R2 2, plus the metric each.
-    page.wait_for_function(f"document.querySelector('{parallel}').dataset.rows === '7'")
+    # R4's rmse is NaN, so it has no line. Of R1's and R2's params, "batch size" (R1's
+    # only) has one value: no axis. Left: alpha, model and the metric, a row per run each.
+    page.wait_for_function(f"document.querySelector('{parallel}').dataset.rows === '6'")
 
 
 def test_compare_shows_hostile_names_as_text(open_page: Any, watch: Any) -> None:
@@ -121,6 +122,13 @@ def test_experiment_charts_follow_the_table(open_page: Any) -> None:
     assert kinds == ["metric_across_runs", "scatter", "parallel"]
     across = f"{holder} .mt-chart[data-chart-kind='metric_across_runs']"
     assert page.get_attribute(across, "data-rows") == "3"  # rmse: NaN and missing left out
+    # Best first (the experiment says lower is better), the metric named on the axis.
+    drawn = page.evaluate(
+        f"""() => document.querySelector("{across}").mltrailChart.view.data('table')
+            .map((row) => row.run)"""
+    )
+    assert drawn == ["beta-run", "gamma-run", "alpha-run"]
+    assert "rmse (lower is better)" in page.text_content(f"{across} .role-axis-title")
     page.select_option(f"{holder} select >> nth=0", "acc")
     page.wait_for_function(f"document.querySelector(\"{across}\").dataset.rows === '4'")
     page.fill(".mt-filter-input", "params.model = 'tree'")
@@ -205,7 +213,7 @@ def test_parallel_rows_keep_the_metric_axis_last(open_page: Any) -> None:
                 {id: 'b', name: 'b', params: {a: 'x', b: '2'}, metrics: {m: 2}},
                 {id: 'c', name: 'c', params: {a: 'y'}, metrics: {m: NaN}},
             ];
-            const rows = MLTRAIL.charts.parallelRows(runs, ['a', 'b'], 'm');
+            const rows = MLTRAIL.charts.parallelRows(runs, ['a', 'z', 'b'], 'm');  // no z: no axis
             return {
                 order: [...new Set(rows.map((r) => r.dimension))],
                 norms: rows.map((r) => [r.run_id, r.dimension, r.norm]),
@@ -214,6 +222,7 @@ def test_parallel_rows_keep_the_metric_axis_last(open_page: Any) -> None:
     )
     assert dims["order"] == ["a", "b", "m"]
     assert dims["norms"] == [
+        ["a", "a", None],  # a lacks param a: its line breaks there
         ["b", "a", 0.5],  # one category left once c (NaN metric) is out
         ["a", "b", 0],
         ["b", "b", 1],

@@ -62,6 +62,25 @@
 
   // ------------------------------------------------------------ experiment page
 
+  /**
+   * The param the scatter starts with: the one most runs with a finite `metric` have,
+   * preferring one whose value differs between them (a constant param is a flat line).
+   */
+  function initialParam(runs, params, metric) {
+    let best = params[0];
+    let bestScore = -1;
+    for (const key of params) {
+      const values = runs.filter((run) => Number.isFinite(run.metrics[metric])).map((run) => run.params[key]);
+      const present = values.filter((v) => v !== undefined && v !== null && v !== "");
+      const score = (new Set(present.map(String)).size > 1 ? runs.length + 1 : 0) + present.length;
+      if (score > bestScore) {
+        best = key;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
   function experimentCharts(holder) {
     C = M.charts;
     const app = document.getElementById("runs-app");
@@ -72,7 +91,10 @@
       const params = experiment.columns.params;
       M.clear(holder).classList.add("mt-experiment-charts");
       if (!metrics.length) return C.note(holder, "No metrics recorded: nothing to chart.");
-      const state = { metric: metrics.includes(experiment.primary_metric) ? experiment.primary_metric : metrics[0], param: params[0] };
+      const metric = metrics.includes(experiment.primary_metric) ? experiment.primary_metric : metrics[0];
+      const state = { metric, param: initialParam(runs, params, metric) };
+      // The experiment says whether lower is better for its primary metric; other metrics' is guessed.
+      const lowerIsBetter = (key) => (key === experiment.primary_metric && typeof experiment.lower_is_better === "boolean" ? experiment.lower_is_better : C.lowerIsBetter(key));
       const targets = { across: h("div", { class: "mt-chart" }), scatter: h("div", { class: "mt-chart" }), parallel: h("div", { class: "mt-chart mt-chart-wide" }) };
       const caption = h("p", { class: "mt-note", "aria-live": "polite" });
       const controls = h("div", { class: "mt-chart-controls" }, C.select("Metric", metrics, state.metric, (v) => set({ metric: v })), params.length ? C.select("Parameter", params, state.param, (v) => set({ param: v })) : null);
@@ -85,7 +107,7 @@
       let visible = false;
       const draw = M.debounce(() => {
         caption.textContent = runs.length > C.LIMITS.acrossRuns ? `Charts follow the runs table; “metric across runs” shows its first ${C.LIMITS.acrossRuns} runs, parallel coordinates its first ${C.LIMITS.parallel}.` : "Charts follow the runs table's filters.";
-        C.acrossRuns(targets.across, runs, state.metric);
+        C.acrossRuns(targets.across, runs, state.metric, { lowerIsBetter: lowerIsBetter(state.metric) });
         if (params.length) {
           C.scatter(targets.scatter, runs, state.param, state.metric);
           C.parallel(targets.parallel, runs, params, state.metric);

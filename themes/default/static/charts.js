@@ -20,6 +20,7 @@
 
   const LIMITS = { acrossRuns: 100, scatter: 10000, parallel: 500, parallelParams: 12 };
   const CANVAS_ABOVE = 2000; // rows; SVG gets slow past a few thousand marks
+  const ROW_HEIGHT = 20; // metric across runs: pixels per run
 
   // ------------------------------------------------------------ libraries
 
@@ -52,26 +53,47 @@
     return libraries;
   }
 
+  /** Whether the page is dark: its --mt-bg is (a theme may set it without the media query). */
+  function isDark() {
+    const bg = getComputedStyle(document.documentElement).getPropertyValue("--mt-bg").trim();
+    const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(bg);
+    if (!hex) return window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)").matches : false;
+    const [r, g, b] = hex.slice(1).map((part) => parseInt(part, 16) / 255);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.4;
+  }
+
   /**
-   * Vega-Lite config from the stylesheet's colors (--mt-fg, --mt-muted, --mt-border), so
-   * charts follow the light/dark scheme and a theme's overrides, in SVG and canvas alike.
+   * Vega-Lite config from the stylesheet's colors (--mt-fg, --mt-muted, --mt-border, and
+   * for the marks of one-color charts --mt-series-0, or --mt-accent on a dark page, where
+   * the series blue is too dim), so charts follow the light/dark scheme and a theme's
+   * overrides, in SVG and canvas alike.
    */
-  function themeConfig() {
+  function themeConfig(dark) {
     const style = getComputedStyle(document.documentElement);
     const color = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
     const fg = color("--mt-fg", "#1f2328");
     const muted = color("--mt-muted", "#59636e");
     const border = color("--mt-border", "#d1d9e0");
     const font = color("--mt-font", "sans-serif");
+    const mark = dark ? color("--mt-accent", "#58a6ff") : color("--mt-series-0", "#4c78a8");
     return {
       background: null,
       font,
-      axis: { labelColor: muted, titleColor: fg, gridColor: border, domainColor: border, tickColor: border },
+      mark: { color: mark },
+      axis: { labelColor: muted, titleColor: fg, gridColor: border, gridOpacity: dark ? 0.6 : 1, domainColor: border, tickColor: border },
       legend: { labelColor: fg, titleColor: fg },
       title: { color: fg },
       text: { color: fg },
       view: { stroke: null },
     };
+  }
+
+  /** Sequential schemes (viridis) start near black: on a dark page, start at 40 % (3:1 contrast). */
+  function lightenSchemes(spec) {
+    const color = spec.encoding && spec.encoding.color;
+    const scale = color && color.type === "quantitative" && color.scale;
+    if (scale && typeof scale.scheme === "string") scale.scheme = { name: scale.scheme, extent: [0.4, 1] };
+    for (const layer of spec.layer || []) lightenSchemes(layer);
   }
 
   // ------------------------------------------------------------ embedding
@@ -92,7 +114,7 @@
       target.mltrailChart = null;
     }
     if (!rows.length) {
-      note(target, "Nothing to draw.");
+      note(target, (options && options.empty) || "Nothing to draw.");
       return Promise.resolve(null);
     }
     return chartLibraries().then(
@@ -121,7 +143,10 @@
     M.clear(target);
     target.classList.add("mt-chart-host");
     const spec = JSON.parse(JSON.stringify(template));
+    const dark = isDark();
     if (options.colorDomain) fixColorDomain(spec, "run", options.colorDomain);
+    if (dark) lightenSchemes(spec);
+    if (options.patch) options.patch(spec);
     // The rows go in as the named dataset "table" before the first render (putting them
     // in afterwards with view.data() draws an empty chart first, with warnings).
     spec.datasets = Object.assign({}, spec.datasets, { table: rows });
@@ -129,7 +154,7 @@
       renderer: rows.length > CANVAS_ABOVE ? "canvas" : "svg",
       actions: false,
       mode: "vega-lite",
-      config: themeConfig(),
+      config: themeConfig(dark),
     };
     return window
       .vegaEmbed(target, spec, embedOptions)
@@ -190,13 +215,20 @@
     return typeof value === "number" ? Number.isFinite(value) : typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value));
   }
 
-  /** Long rows {run, run_id, dimension, value, norm, metric} over params, the metric last. */
+  const isMissing = (value) => value === undefined || value === null || value === "";
+
+  /**
+   * Long rows {run, run_id, dimension, value, norm, metric} over params, the metric last,
+   * for the runs with a finite metric. A run lacking a param gets a row with value and
+   * norm null there (its line breaks); a param none of them has gets no axis.
+   */
   function parallelRows(runs, params, metric, label) {
     const withMetric = runs.filter((run) => Number.isFinite(run.metrics[metric]));
-    const dims = params.concat([metric]);
-    const get = (run, dim, i) => (i === dims.length - 1 ? run.metrics[metric] : run.params[dim]);
-    const scales = dims.map((dim, i) => {
-      const values = withMetric.map((run) => get(run, dim, i)).filter((v) => v !== undefined && v !== null && v !== "");
+    const get = (run, dim, i) => (i === params.length ? run.metrics[metric] : run.params[dim]);
+    const dims = params.concat([metric]).filter((dim, i) => withMetric.some((run) => !isMissing(get(run, dim, i))));
+    const index = (dim) => (dim === metric ? params.length : params.indexOf(dim));
+    const scales = dims.map((dim) => {
+      const values = withMetric.map((run) => get(run, dim, index(dim))).filter((v) => !isMissing(v));
       if (values.every(isNumber)) {
         const numbers = values.map(Number);
         const lo = Math.min(...numbers);
@@ -208,18 +240,38 @@
       return { numeric: false, norm: (v) => (categories.length > 1 ? categories.indexOf(String(v)) / last : 0.5) };
     });
     // Dimension by dimension: the axes' order is the order the rows first name them, so
-    // the metric's axis stays last even when the first run lacks some params.
+    // the metric's axis stays last.
     const names = withMetric.map((run) => (label ? label(run) : run.name || run.id));
     const rows = [];
     dims.forEach((dim, i) => {
       const scale = scales[i];
       withMetric.forEach((run, r) => {
-        const value = get(run, dim, i);
-        if (value === undefined || value === null || value === "") return;
-        rows.push({ run: names[r], run_id: run.id, dimension: dim, value: scale.numeric ? Number(value) : String(value), norm: scale.norm(value), metric: run.metrics[metric] });
+        const value = get(run, dim, index(dim));
+        const missing = isMissing(value);
+        rows.push({
+          run: names[r],
+          run_id: run.id,
+          dimension: dim,
+          value: missing ? null : scale.numeric ? Number(value) : String(value),
+          norm: missing ? null : scale.norm(value),
+          metric: run.metrics[metric],
+        });
       });
     });
     return rows;
+  }
+
+  /** The params worth an axis: those whose value differs between the runs (else all). */
+  function varyingParams(runs, params) {
+    const varying = params.filter((key) => new Set(runs.map((run) => run.params[key]).filter((v) => !isMissing(v)).map(String)).size > 1);
+    return varying.length ? varying : params;
+  }
+
+  /** Metric keys where lower is better, as the generator guesses them (docs/SITE.md). */
+  const LOWER_IS_BETTER = /(loss|err|error|rmse|mse|mae|perplexity)$/i;
+
+  function lowerIsBetter(metric) {
+    return LOWER_IS_BETTER.test(String(metric).split("/").pop());
   }
 
   // ------------------------------------------------------------ controls
@@ -292,16 +344,24 @@
   }
 
   function parallel(target, runs, params, metric) {
-    const rows = parallelRows(runs.slice(0, LIMITS.parallel), params.slice(0, LIMITS.parallelParams), metric, (run) => run.label || run.name || run.id);
-    return embed(target, "parallel", rows);
+    const shown = runs.slice(0, LIMITS.parallel).filter((run) => Number.isFinite(run.metrics[metric]));
+    const axes = varyingParams(shown, params).slice(0, LIMITS.parallelParams);
+    const rows = parallelRows(shown, axes, metric, (run) => run.label || run.name || run.id);
+    return embed(target, "parallel", rows, { empty: `No run has a finite ${metric}.` });
   }
 
-  function acrossRuns(target, runs, metric) {
+  /**
+   * One point per run (the first LIMITS.acrossRuns with a finite value), best first:
+   * ascending when options.lowerIsBetter (default: guessed from the key), else descending.
+   */
+  function acrossRuns(target, runs, metric, options) {
     const picked = [];
     for (const run of runs) {
       if (Number.isFinite(run.metrics[metric])) picked.push(run);
       if (picked.length >= LIMITS.acrossRuns) break;
     }
+    const lower = options && typeof options.lowerIsBetter === "boolean" ? options.lowerIsBetter : lowerIsBetter(metric);
+    picked.sort((a, b) => (lower ? a.metrics[metric] - b.metrics[metric] : b.metrics[metric] - a.metrics[metric]));
     // One row per run on a nominal axis: runs sharing a name get their id's start.
     const names = new Map();
     for (const run of picked) names.set(run.name, (names.get(run.name) || 0) + 1);
@@ -310,7 +370,13 @@
       run_id: run.id,
       value: run.metrics[metric],
     }));
-    return embed(target, "metric_across_runs", rows);
+    return embed(target, "metric_across_runs", rows, {
+      empty: `No run has a finite ${metric}.`,
+      patch(spec) {
+        spec.height = ROW_HEIGHT * rows.length;
+        spec.encoding.x.title = `${metric} (${lower ? "lower" : "higher"} is better)`;
+      },
+    });
   }
 
   function scatter(target, runs, param, metric) {
@@ -318,14 +384,33 @@
     for (const run of runs) {
       const x = run.params[param];
       const y = run.metrics[metric];
-      if (x === undefined || x === null || x === "" || !Number.isFinite(y)) continue;
+      if (isMissing(x) || !Number.isFinite(y)) continue;
       rows.push({ run: run.name || run.id, run_id: run.id, x, y });
       if (rows.length >= LIMITS.scatter) break;
     }
     const numeric = rows.every((row) => isNumber(row.x));
     if (numeric) for (const row of rows) row.x = Number(row.x);
-    return embed(target, numeric ? "scatter" : "scatter_nominal", rows);
+    const xs = numeric ? rows.map((row) => row.x) : [];
+    // Values over two decades or more (learning rates, regularization) on a log axis.
+    const log = xs.length > 1 && Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) >= 100;
+    return embed(target, numeric ? "scatter" : "scatter_nominal", rows, {
+      empty: `No run has both ${param} and a finite ${metric}.`,
+      patch(spec) {
+        spec.encoding.x.title = log ? `${param} (log scale)` : param;
+        spec.encoding.y.title = metric;
+        if (log) {
+          const scale = Object.assign({}, spec.encoding.x.scale, { type: "log" });
+          delete scale.zero; // a log scale has none (Vega-Lite warns)
+          spec.encoding.x.scale = scale;
+          // Ticks and grid lines at the powers of ten only (not at every 2..9 multiple).
+          const powers = [];
+          for (let e = Math.floor(Math.log10(Math.min(...xs))); e <= Math.ceil(Math.log10(Math.max(...xs))); e++) powers.push(Number(`1e${e}`));
+          spec.encoding.x.axis = Object.assign({}, spec.encoding.x.axis, { values: powers });
+          delete spec.encoding.x.axis.tickCount;
+        }
+      },
+    });
   }
 
-  M.charts = { embed, note, historyRows, parallelRows, select, xToggle, wireToggle, overlay, history, parallel, acrossRuns, scatter, whenVisible, LIMITS };
+  M.charts = { embed, note, historyRows, parallelRows, varyingParams, lowerIsBetter, select, xToggle, wireToggle, overlay, history, parallel, acrossRuns, scatter, whenVisible, LIMITS };
 })();
