@@ -49,7 +49,7 @@ class ViewType:
         }[view_type]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a history builds 100,000s of these, 3x faster so
 class Metric:
     key: str
     value: float

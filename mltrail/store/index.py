@@ -34,6 +34,10 @@ class RunIndex:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.path = root / layout.CACHE_DIR / CACHE_FILE
+        #: The cache file's entries, read once per process and kept in step with it.
+        self._entries: dict[str, Any] | None = None
+        #: Runs built by the last search, with their signatures: reused while unchanged.
+        self._built: dict[str, tuple[list[int], Run]] = {}
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -68,8 +72,11 @@ class RunIndex:
                 gc.enable()
 
     def _load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
-        cached = self._read()
+        if self._entries is None:
+            self._entries = self._read()
+        cached = self._entries
         fresh: dict[str, Any] = {}
+        built: dict[str, tuple[list[int], Run]] = {}
         found: list[Run] = []
         errors: list[CorruptedRecord] = []
         trust_before = time.time_ns() - layout.RACY_NS
@@ -80,24 +87,31 @@ class RunIndex:
             if sig is None:
                 continue
             entry = cached.get(run_id)
-            if entry is not None and entry["sig"] == sig:
-                found.append(_from_entry(f"{uri}/{path_tail(path)}", entry))
-                fresh[run_id] = entry
-                continue
-            try:
-                run, entry = _read_entry(Path(path), sig)
-            except CorruptedRecord as e:
-                errors.append(e)
-                continue
-            except FileNotFoundError as e:
-                errors.append(CorruptedRecord(f"{path}: {e.strerror}: {e.filename}"))
-                continue
-            found.append(run)
-            if entry is not None and max(sig[1::3]) < trust_before:
-                fresh[run_id] = entry
+            known = self._built.get(run_id)
+            if known is not None and known[0] == sig:
+                run = known[1]  # unchanged since the last search in this process
+            elif entry is not None and entry["sig"] == sig:
+                run = _from_entry(f"{uri}/{path_tail(path)}", entry)
+            else:
+                try:
+                    run, entry = _read_entry(Path(path), sig)
+                except CorruptedRecord as e:
+                    errors.append(e)
+                    continue
+                except FileNotFoundError as e:
+                    errors.append(CorruptedRecord(f"{path}: {e.strerror}: {e.filename}"))
+                    continue
+                if entry is None or max(sig[1::3]) >= trust_before:
+                    found.append(run)
+                    continue
                 changed = True
+            found.append(run)
+            fresh[run_id] = entry
+            built[run_id] = (sig, run)
+        self._built = built
         if changed or len(fresh) != len(cached):
             self._write(fresh)
+            self._entries = fresh
         return found, errors
 
 

@@ -32,8 +32,9 @@ DEFAULT_ARTIFACT_STORE = ".artifacts"
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 #: Caches distrust file times this close to now: a second change in the same clock
-#: tick would leave the time unchanged (git calls this "racy").
-RACY_NS = 2_000_000_000
+#: tick would leave the time unchanged (git calls this "racy"). mltrail's own writes
+#: rename (a new inode, so always seen); this guards in-place edits by other programs.
+RACY_NS = 100_000_000
 GITIGNORE_LINES = (CACHE_DIR + "/", DEFAULT_ARTIFACT_STORE + "/", "*.tmp")
 
 

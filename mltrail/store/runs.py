@@ -63,7 +63,7 @@ def compute_summaries(run_path: Path) -> dict[str, MetricSummary]:
     out = {}
     for file in layout.iter_metric_files(run_path):
         key = layout.metric_key_of(run_path, file)
-        summary = formats.summarize(formats.read_points(file, key))
+        summary = formats.summarize(formats.read_columns(file))
         if summary is not None:
             out[key] = summary
     return out

@@ -112,17 +112,19 @@ def test_repair_tail_on_long_histories(tmp_path: Path, n_lines: int) -> None:
 
 
 def test_latest_value_is_highest_step_then_latest_timestamp() -> None:
-    from mltrail.entities import Metric
+    def columns(*points: tuple[float, int, int]) -> tuple[list[int], list[float], list[int]]:
+        """(value, timestamp, step) points as the (times, values, steps) columns."""
+        return [p[1] for p in points], [p[0] for p in points], [p[2] for p in points]
 
-    pts = [Metric("m", 1.0, 100, 5), Metric("m", 2.0, 200, 2), Metric("m", 3.0, 50, 5)]
-    summary = summarize(pts)
+    summary = summarize(columns((1.0, 100, 5), (2.0, 200, 2), (3.0, 50, 5)))
     assert summary is not None
     assert (summary.latest, summary.step, summary.timestamp) == (1.0, 5, 100)
     assert (summary.min, summary.max, summary.count) == (1.0, 3.0, 3)
-    with_nan = summarize([Metric("m", math.nan, 1, 0), Metric("m", 4.0, 2, 0)])
+    with_nan = summarize(columns((math.nan, 1, 0), (4.0, 2, 0)))
     assert with_nan is not None and (with_nan.latest, with_nan.min, with_nan.max) == (4.0, 4.0, 4.0)
-    only_nan = summarize([Metric("m", math.nan, 1, 0)])
+    only_nan = summarize(columns((math.nan, 1, 0)))
     assert only_nan is not None and math.isnan(only_nan.latest) and math.isnan(only_nan.max)
+    assert summarize(([], [], [])) is None
 
 
 # --- YAML records ------------------------------------------------------------------------
