@@ -138,6 +138,9 @@ def run_one(target: Target, workload: str, quick: bool, timeout: float) -> dict[
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
     with tempfile.TemporaryDirectory(prefix=f"bench-{workload}-{target.name}-", dir=TMP_ROOT) as d:
         command = workload_command(target, workload, Path(d) / "work", quick)
+        # Write back what the previous workload left in the page cache first, so no
+        # target pays for the previous one's files (MLflow's file store leaves 10,000s).
+        os.sync()
         log(f"[{workload}] {target.name}: running")
         start = time.perf_counter()
         try:
