@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,37 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+# --- the wheel that ships ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstalledWheel:
+    """The project's wheel, installed without deps into ``target``; ``env`` runs from it."""
+
+    wheel: Path
+    target: Path
+    env: dict[str, str]
+
+
+def run_ok(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command; its stdout, or a failure showing its output."""
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    """Built and installed once per session: the tests of what ships share it."""
+    here = tmp_path_factory.mktemp("wheel")
+    root = Path(__file__).resolve().parent.parent
+    pip = (sys.executable, "-m", "pip")
+    run_ok(*pip, "wheel", "--no-deps", "-q", "-w", str(here), str(root), cwd=here)
+    (wheel,) = here.glob("mltrail-*.whl")
+    target = here / "target"
+    run_ok(*pip, "install", "--no-deps", "-q", "--target", str(target), str(wheel), cwd=here)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_", "GIT_"))}
+    env["PYTHONPATH"] = str(target)
+    return InstalledWheel(wheel, target, env)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import click
 import pytest
 
 from mltrail.cli import build_cli
+from tests.conftest import InstalledWheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,27 +95,14 @@ def test_format_doc_names_every_store_file() -> None:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_the_wheel_installs_and_runs_the_quickstart(tmp_path: Path) -> None:
-    """Build the wheel, install it (without deps) in a fresh folder and use it from there."""
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT))
-    (wheel,) = tmp_path.glob("mltrail-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+def test_the_wheel_installs_and_runs_the_quickstart(
+    tmp_path: Path, installed_wheel: InstalledWheel
+) -> None:
+    """The wheel, installed without deps in a fresh folder, used from there."""
+    names = zipfile.ZipFile(installed_wheel.wheel).namelist()
     assert "mltrail/store/store.py" in names and "generator/__init__.py" in names
     assert not any(n.startswith("tests/") for n in names)
-    target = tmp_path / "site"
-    _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--no-deps",
-        "-q",
-        "--target",
-        str(target),
-        str(wheel),
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_", "GIT_"))}
-    env["PYTHONPATH"] = str(target)
+    target, env = installed_wheel.target, dict(installed_wheel.env)
     work = tmp_path / "work"
     work.mkdir()
     code = "import mltrail, sys; assert mltrail.__file__.startswith(sys.argv[1]), mltrail.__file__"
