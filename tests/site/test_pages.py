@@ -165,8 +165,14 @@ def test_parent_run_page_lists_its_children(
     page = pages.open(site_base(sample_site), page_path("run-parent", sample))
     children = page.eval_on_selector_all(".mt-child-runs a", "links => links.map(a => a.text)")
     assert len(children) == 11 and sample.best.info.run_name in children
-    page.click(f'.mt-child-runs a:text("{sample.best.info.run_name}")')
-    page.wait_for_url(f"**/runs/{sample.best.info.run_id}/index.html", wait_until="commit")
+    # Exact text (`:text()` matches substrings), and the navigation awaited around the
+    # click so a fast file:// load cannot finish before the wait starts.
+    link = page.locator(".mt-child-runs").get_by_role(
+        "link", name=sample.best.info.run_name, exact=True
+    )
+    with page.expect_navigation(wait_until="commit"):
+        link.first.click()
+    assert page.url.endswith(f"/runs/{sample.best.info.run_id}/index.html"), page.url
 
 
 # --- the runs table on real data ---------------------------------------------------
