@@ -133,23 +133,25 @@ def parse_result(stdout: str) -> dict[str, Any] | None:
     return None
 
 
-def run_one(target: Target, workload: str, quick: bool, timeout: float) -> dict[str, Any] | None:
-    """Run one workload in a fresh temp dir (removed afterwards); None if it failed."""
+def run_one(
+    target: Target, workload: str, parent: Path, args: argparse.Namespace
+) -> dict[str, Any] | None:
+    """Run one workload in a fresh folder under ``parent``; None if it failed."""
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
-    with tempfile.TemporaryDirectory(prefix=f"bench-{workload}-{target.name}-", dir=TMP_ROOT) as d:
-        command = workload_command(target, workload, Path(d) / "work", quick)
-        # Write back what the previous workload left in the page cache first, so no
-        # target pays for the previous one's files (MLflow's file store leaves 10,000s).
-        os.sync()
-        log(f"[{workload}] {target.name}: running")
-        start = time.perf_counter()
-        try:
-            done = subprocess.run(
-                command, cwd=d, env=env, capture_output=True, text=True, timeout=timeout
-            )
-        except subprocess.TimeoutExpired:
-            log(f"[{workload}] {target.name}: timed out after {timeout:.0f} s")
-            return None
+    d = Path(tempfile.mkdtemp(prefix=f"{workload}-{target.name}-", dir=parent))
+    command = workload_command(target, workload, d / "work", args.quick)
+    # Write back what the previous workload left in the page cache first, so no
+    # target pays for the previous one's files (MLflow's file store leaves 10,000s).
+    os.sync()
+    log(f"[{workload}] {target.name}: running")
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command, cwd=d, env=env, capture_output=True, text=True, timeout=args.timeout
+        )
+    except subprocess.TimeoutExpired:
+        log(f"[{workload}] {target.name}: timed out after {args.timeout:.0f} s")
+        return None
     elapsed = time.perf_counter() - start
     result = parse_result(done.stdout) if done.returncode == 0 else None
     if result is None:
@@ -163,17 +165,30 @@ def run_one(target: Target, workload: str, quick: bool, timeout: float) -> dict[
 def run_all(
     targets: Sequence[Target], workloads: Sequence[str], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    results = []
-    for workload in workloads:
-        for target in targets:
-            if workload == "import" and target.name == "mlflow-sqlite":
-                continue  # import time does not depend on the backend: measured once
-            result = run_one(target, workload, args.quick, args.timeout)
-            if result is not None:
-                results.append(result)
-                if workload == "import" and target.module == "mlflow":
-                    results.append({**result, "target": "mlflow-sqlite"})
-    return results
+    # Every workload's files stay until all are measured: deleting 10,000s of files
+    # slows file creation on this machine for a minute after (ext4 `discard`), which
+    # would bill one target for the files of the target before it.
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=TMP_ROOT) as parent:
+        return [
+            result
+            for workload in workloads
+            for target in targets
+            for result in run_target(target, workload, Path(parent), args)
+        ]
+
+
+def run_target(
+    target: Target, workload: str, parent: Path, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """The results of one workload on one target (none if it failed or does not apply)."""
+    if workload == "import" and target.name == "mlflow-sqlite":
+        return []  # import time does not depend on the backend: measured once
+    result = run_one(target, workload, parent, args)
+    if result is None:
+        return []
+    if workload == "import" and target.module == "mlflow":
+        return [result, {**result, "target": "mlflow-sqlite"}]
+    return [result]
 
 
 # --------------------------------------------------------------------------- reporting

@@ -45,6 +45,8 @@ def dump_yaml(data: Any) -> str:
     return "\n".join(lines) + "\n" if lines else "{}\n"
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
 _NOT_PLAIN = frozenset(("yes", "no", "true", "false", "on", "off", "null", "y", "n"))
 # Characters YAML does not allow raw in a document, or reads as line breaks in quotes.
@@ -115,9 +117,33 @@ def _is_block_text(value: Any) -> bool:
 def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one rename (UTF-8, ``\\n`` line ends)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    data = text.encode()
+    fd = os.open(tmp, _CREATE_FLAGS, 0o644)
+    try:
+        while data:  # plain os calls: a record is written on every run start and end
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
+
+
+def read_bytes(path: Path | str, fd: int | None = None) -> bytes:
+    """The whole file (or the open ``fd``, from its start) in as few system calls as it takes."""
+    own = fd is None
+    if fd is None:
+        fd = os.open(path, _READ_FLAGS)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, size + 1, 0)  # one byte more: notice a file that grew meanwhile
+        if len(data) > size:
+            parts = [data]
+            while chunk := os.pread(fd, 1 << 16, sum(map(len, parts))):
+                parts.append(chunk)
+            data = b"".join(parts)
+        return data
+    finally:
+        if own:
+            os.close(fd)
 
 
 def write_yaml(path: Path, data: Any) -> None:
@@ -126,13 +152,12 @@ def write_yaml(path: Path, data: Any) -> None:
 
 def read_yaml(path: Path) -> Any:
     """Parse a YAML record; a missing file raises FileNotFoundError, a bad one CorruptedRecord."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            text = f.read()
-        except UnicodeDecodeError as e:
-            raise CorruptedRecord(
-                f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); fix or remove the file."
-            ) from e
+    try:
+        text = read_bytes(path).decode()
+    except UnicodeDecodeError as e:
+        raise CorruptedRecord(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); fix or remove the file."
+        ) from e
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
@@ -219,14 +244,13 @@ def parse_points(key: str, data: bytes) -> list[Metric]:
     return list(map(Metric, repeat(key), values, times, steps))
 
 
-def read_columns(path: Path) -> Columns:
-    with open(path, "rb") as f:
-        return parse_columns(f.read())
+def read_columns(path: Path, fd: int | None = None) -> Columns:
+    """The columns of a history file; ``fd``: read through this open descriptor instead."""
+    return parse_columns(read_bytes(path, fd))
 
 
 def read_points(path: Path, key: str) -> list[Metric]:
-    with open(path, "rb") as f:
-        return parse_points(key, f.read())
+    return parse_points(key, read_bytes(path))
 
 
 def repair_tail(fd: int) -> None:

@@ -102,7 +102,17 @@ def iter_run_dirs(root: Path) -> list[Path]:
 
 
 def iter_metric_files(run_path: Path) -> list[Path]:
-    base = run_path / METRICS_DIR
-    if not base.is_dir():
-        return []
-    return sorted(p for p in base.rglob("*" + METRIC_SUFFIX) if p.is_file())
+    """Every history file of a run, sorted (directory entry types only: no stat per file)."""
+    found: list[str] = []
+    pending = [os.path.join(run_path, METRICS_DIR)]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for e in entries:
+                    if e.is_dir():
+                        pending.append(e.path)
+                    elif e.name.endswith(METRIC_SUFFIX) and e.is_file():
+                        found.append(e.path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return [Path(f) for f in sorted(found)]

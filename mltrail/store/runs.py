@@ -59,19 +59,23 @@ def metric_summaries(run_path: Path, rec: dict[str, Any]) -> dict[str, MetricSum
     return compute_summaries(run_path)
 
 
-def compute_summaries(run_path: Path) -> dict[str, MetricSummary]:
+def compute_summaries(
+    run_path: Path, open_fds: dict[str, int] | None = None
+) -> dict[str, MetricSummary]:
+    """Summaries of every history; ``open_fds``: histories a writer holds open, read via them."""
+    fds = open_fds or {}
     out = {}
     for file in layout.iter_metric_files(run_path):
         key = layout.metric_key_of(run_path, file)
-        summary = formats.summarize(formats.read_columns(file))
+        summary = formats.summarize(formats.read_columns(file, fds.get(key)))
         if summary is not None:
             out[key] = summary
     return out
 
 
-def summaries_record(run_path: Path) -> dict[str, Any]:
+def summaries_record(run_path: Path, open_fds: dict[str, int] | None = None) -> dict[str, Any]:
     """The ``metrics`` section run.yaml gets when the run ends."""
-    summaries = compute_summaries(run_path)
+    summaries = compute_summaries(run_path, open_fds)
     return {k: formats.summary_to_record(s) for k, s in sorted(summaries.items())}
 
 

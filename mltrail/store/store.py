@@ -215,11 +215,12 @@ class FileStore:
                 f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}."
             )
         path = self._existing_run_path(run_id)
+        w = self._writers.get(run_id)
         rec = self.update_run(
             run_id,
             status=status,
             end_time=end_time or int(time.time() * 1000),
-            metrics=runs.summaries_record(path),
+            metrics=runs.summaries_record(path, w.open_histories() if w else None),
         )
         self._close_writer(run_id)
         self._live.discard(run_id)

@@ -102,6 +102,11 @@ class RunWriter:
             formats.write_yaml(self.run_path / layout.TAGS_FILE, self._tags)
             return True
 
+    def open_histories(self) -> dict[str, int]:
+        """Metric key -> the descriptor its history is open on (valid until ``close``)."""
+        with self._lock:
+            return dict(self._fds)
+
     def close(self) -> None:
         with self._lock:
             fds, self._fds = self._fds, {}

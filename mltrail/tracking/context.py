@@ -23,6 +23,8 @@ from mltrail.errors import InvalidParameterValue, StoreError
 
 _explicit_uri: str | None = None
 _stores: dict[Path, Any] = {}
+#: The same stores by the absolute path they were asked for (before symlinks resolve).
+_stores_by_given: dict[str, Any] = {}
 _stores_lock = threading.Lock()
 
 
@@ -84,15 +86,17 @@ def get_store(root: Path | None = None, create: bool = True) -> Any:
     """The FileStore for ``root`` (default: the one in use), opened once per process."""
     from mltrail.store import FileStore, init_store, is_store
 
-    path = (root or store_root(create)).resolve()
-    store = _stores.get(path)
+    given = os.path.abspath(root or store_root(create))
+    store = _stores_by_given.get(given)  # skips resolve()'s stat per path component
     if store is not None:
         return store
+    path = Path(given).resolve()
     with _stores_lock:
         store = _stores.get(path)
         if store is None:
             store = FileStore(path) if is_store(path) or not create else init_store(path)[0]
             _stores[path] = store
+        _stores_by_given[given] = store
     return store
 
 
@@ -110,6 +114,11 @@ def current_user() -> str:
     env = os.environ.get("MLTRAIL_USER")
     if env:
         return env
+    return _login()
+
+
+@functools.cache
+def _login() -> str:
     try:
         return getpass.getuser()
     except (OSError, KeyError):
