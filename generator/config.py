@@ -231,11 +231,8 @@ def _nav(c: _Checker, value: Any) -> tuple[NavLink, ...] | None:
     links = []
     for i, item in enumerate(items):
         key = f"nav[{i}]"
-        if not isinstance(item, dict):
-            c.error(key, f"expected a mapping {{title, url}}, got {item!r}")
+        if not _entry(c, key, item, ("title", "url")):
             continue
-        for extra in sorted(set(map(str, item)) - {"title", "url"}):
-            c.warning(f"{key}.{extra}", "unknown key (known keys: title, url)")
         title = c.typed(f"{key}.title", item.get("title"), str, "a string")
         url = c.typed(f"{key}.url", item.get("url"), str, "a string")
         if url is not None and (url.startswith("/") or ("://" in url and _not_web(url))):
@@ -244,6 +241,17 @@ def _nav(c: _Checker, value: Any) -> tuple[NavLink, ...] | None:
         if title is not None and url is not None:
             links.append(NavLink(title, url))
     return tuple(links)
+
+
+def _entry(c: _Checker, key: str, item: Any, known: tuple[str, ...]) -> bool:
+    """Whether ``item`` is a mapping (an error if not); its unknown keys are warnings."""
+    names = ", ".join(known)
+    if not isinstance(item, dict):
+        c.error(key, f"expected a mapping {{{names}}}, got {item!r}")
+        return False
+    for extra in sorted(set(map(str, item)) - set(known)):
+        c.warning(f"{key}.{extra}", f"unknown key (known keys: {names})")
+    return True
 
 
 def _not_web(url: str) -> bool:
@@ -257,11 +265,8 @@ def _experiments(c: _Checker, value: Any) -> tuple[tuple[str, ExperimentSettings
     out = []
     for name, item in sorted(table.items(), key=lambda kv: str(kv[0])):
         key = f"experiments.{name}"
-        if not isinstance(item, dict):
-            c.error(key, f"expected a mapping {{primary_metric, lower_is_better}}, got {item!r}")
+        if not _entry(c, key, item, ("primary_metric", "lower_is_better")):
             continue
-        for extra in sorted(set(map(str, item)) - {"primary_metric", "lower_is_better"}):
-            c.warning(f"{key}.{extra}", "unknown key (known keys: primary_metric, lower_is_better)")
         metric = item.get("primary_metric")
         lower = item.get("lower_is_better")
         if metric is not None:

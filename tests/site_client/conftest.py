@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.site.browse import Watch
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "themes" / "default" / "static"
@@ -41,42 +42,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_site(tmp_path_factory.mktemp("client") / "site")
 
 
-@dataclass
-class Watch:
-    """What went wrong on the pages of one test."""
-
-    problems: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-    def attach(self, page: Any) -> None:
-        page.on("console", self._console)
-        page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
-        page.on("requestfailed", self._failed)
-        page.on("request", self._request)
-        page.on("dialog", self._dialog)
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error":
-            self.problems.append(f"console error: {message.text}")
-
-    def _failed(self, request: Any) -> None:
-        self.problems.append(f"failed request: {request.url} ({request.failure})")
-
-    def _request(self, request: Any) -> None:
-        self.requests.append(request.url)
-        if not request.url.startswith("file://"):
-            self.problems.append(f"request outside file://: {request.url}")
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        self.problems.append(f"dialog opened (script ran): {dialog.message}")
-        dialog.dismiss()
-
-
 @pytest.fixture
 def watch() -> Watch:
-    return Watch()
+    return Watch(allowed="file://")
 
 
 @pytest.fixture
