@@ -5,6 +5,7 @@
 
 from mltrail.entities import Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag, ViewType
 from mltrail.errors import MlflowException, MltrailError
+from mltrail.registry import ModelVersion, RegisteredModel, register_model
 from mltrail.tracking.client import Client, MlflowClient
 from mltrail.tracking.fluent import (
     ActiveRun,
@@ -45,6 +46,22 @@ from mltrail.tracking.fluent import (
 
 __version__ = "0.1.0"
 
+#: Imported on first attribute access, so ``import mltrail`` stays fast.
+_LAZY_MODULES = ("models", "pyfunc", "sklearn")
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"mltrail.{name}")
+    if name == "infer_signature":
+        from mltrail.models.signature import infer_signature
+
+        return infer_signature
+    raise AttributeError(f"module 'mltrail' has no attribute {name!r}")
+
+
 __all__ = [
     "ActiveRun",
     "Client",
@@ -53,7 +70,9 @@ __all__ = [
     "MlflowClient",
     "MlflowException",
     "MltrailError",
+    "ModelVersion",
     "Param",
+    "RegisteredModel",
     "Run",
     "RunInfo",
     "RunStatus",
@@ -84,6 +103,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

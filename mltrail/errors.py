@@ -45,4 +45,9 @@ class GitError(MltrailError):
     """A git operation on the store failed."""
 
 
+class RegistryConflict(MltrailError):
+    """Registry records disagree (two versions with one number after merging two clones);
+    the message names the command that resolves it."""
+
+
 MlflowException = MltrailError

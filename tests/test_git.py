@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from mltrail.git import (
-    Committer,
     SourceInfo,
     commit_paths,
     find_repo_root,
@@ -21,6 +20,7 @@ from mltrail.git import (
     pending_paths,
     source_info,
 )
+from mltrail.store.committer import Committer
 
 
 def git(repo: Path, *args: str) -> str:

@@ -41,6 +41,9 @@ def build_cli() -> click.Group:
         cli.add_command(command)
     cli.add_command(experiments.experiments)
     cli.add_command(runs.runs)
+    from mltrail.cli.models import models
+
+    cli.add_command(models)
     return cli
 
 

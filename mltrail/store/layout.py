@@ -5,7 +5,9 @@ See docs/FORMAT.md for the specification this module implements.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -36,6 +38,17 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 #: rename (a new inode, so always seen); this guards in-place edits by other programs.
 RACY_NS = 100_000_000
 GITIGNORE_LINES = (CACHE_DIR + "/", DEFAULT_ARTIFACT_STORE + "/", "*.tmp")
+# The model registry (mltrail.store.registry): models/<model dir>/{model.yaml,versions,aliases}
+MODELS_DIR = "models"
+MODEL_FILE = "model.yaml"
+VERSIONS_DIR = "versions"
+ALIASES_DIR = "aliases"
+RECORD_SUFFIX = ".yaml"
+REGISTRY_LOCK = "registry.lock"  # in CACHE_DIR: serializes this machine's registry writers
+_SIMPLE_DIRNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)]
+)
 
 
 def new_run_id(now_ms: int | None = None) -> str:
@@ -116,3 +129,30 @@ def iter_metric_files(run_path: Path) -> list[Path]:
         except (FileNotFoundError, NotADirectoryError):
             continue
     return [Path(f) for f in sorted(found)]
+
+
+def model_dirname(name: str) -> str:
+    """The folder of the registered model ``name`` (one path component, never ``.``/``..``).
+
+    A short lower-case name of ``[a-z0-9._-]`` is its own folder; any other name gets a
+    lower-case ASCII slug, ``+`` and 12 hex digits of the SHA-256 of its UTF-8 bytes, so
+    distinct names (``Churn`` and ``churn`` too) never share a folder, on any file system.
+    """
+    base = name.split(".")[0]
+    if _SIMPLE_DIRNAME.fullmatch(name) and not name.endswith(".") and base not in _WINDOWS_RESERVED:
+        return name
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-") or "model"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{slug}+{digest}"
+
+
+def model_dir(root: Path, name: str) -> Path:
+    return root / MODELS_DIR / model_dirname(name)
+
+
+def version_file(model_path: Path, version_id: str) -> Path:
+    return model_path / VERSIONS_DIR / (version_id + RECORD_SUFFIX)
+
+
+def alias_file(model_path: Path, alias: str) -> Path:
+    return model_path / ALIASES_DIR / (alias + RECORD_SUFFIX)

@@ -17,6 +17,7 @@ from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus,
 from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
 from mltrail.store import formats, layout, runs
 from mltrail.store.artifacts import RunArtifacts
+from mltrail.store.committer import Committer
 from mltrail.store.config import StoreConfig, load_config
 from mltrail.store.experiments import ExperimentStore
 from mltrail.store.index import RunIndex
@@ -42,7 +43,7 @@ class FileStore:
         self.index = RunIndex(root)
         self._writers: dict[str, RunWriter] = {}
         self._writers_lock = threading.Lock()
-        self._committer: git.Committer | None = None
+        self._committer: Committer | None = None
         #: Runs started or resumed by this process and not ended yet.
         self._live: set[str] = set()
         self.repo_root = git.find_repo_root(root)
@@ -53,7 +54,7 @@ class FileStore:
         if not self.config.auto_commit or self.repo_root is None:
             return
         if self._committer is None:
-            self._committer = git.Committer(self.repo_root)
+            self._committer = Committer(self.repo_root)
         self._committer.submit(list(paths), message)
 
     def flush(self, timeout: float | None = None) -> bool:

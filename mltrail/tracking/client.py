@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mltrail import validation
 from mltrail.entities import (
@@ -21,9 +21,12 @@ from mltrail.entities import (
     ViewType,
 )
 from mltrail.errors import InvalidParameterValue, ResourceNotFound
+from mltrail.registry.client import RegistryClientMixin
 from mltrail.store import runs as run_records
 from mltrail.tracking import context, payloads
 from mltrail.tracking.names import generate_run_name
+from mltrail.tracking.paging import PagedList
+from mltrail.tracking.paging import page as _page
 
 if TYPE_CHECKING:
     from mltrail.store import FileStore
@@ -31,15 +34,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class PagedList(list[T], Generic[T]):
-    """A list with MLflow's ``token`` for the next page (None: no more)."""
-
-    def __init__(self, items: Iterable[T], token: str | None) -> None:
-        super().__init__(items)
-        self.token = token
-
-
-class Client:
+class Client(RegistryClientMixin):
     """Tracking operations on one store (default: the one in use, see ``get_tracking_uri``)."""
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
@@ -300,21 +295,6 @@ def _check_status(status: str) -> str:
 def _source_overrides(tags: dict[str, str]) -> dict[str, str]:
     """``mlflow.source.*`` tags given at creation replace what was detected."""
     return {field: tags.pop(tag) for tag, field in run_records.SOURCE_TAGS.items() if tag in tags}
-
-
-def _page(items: list[T], max_results: int | None, page_token: str | None) -> PagedList[T]:
-    start = 0
-    if page_token:
-        try:
-            start = int(page_token)
-        except ValueError:
-            raise InvalidParameterValue(f"Invalid page token {page_token!r}.") from None
-    if max_results is None:
-        return PagedList(items[start:], None)
-    if max_results <= 0:
-        raise InvalidParameterValue(f"Invalid max_results {max_results}: use a positive number.")
-    end = start + max_results
-    return PagedList(items[start:end], str(end) if end < len(items) else None)
 
 
 MlflowClient = Client

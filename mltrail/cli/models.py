@@ -1,0 +1,276 @@
+"""``mltrail models ...``: the model registry (each change is one git commit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mltrail.cli.common import format_time, open_store, print_json, print_table, store_option
+
+if TYPE_CHECKING:
+    from mltrail.registry.entities import ModelVersion, RegisteredModel
+    from mltrail.registry.registry import Registry
+
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _registry(store_path: Path | None) -> Registry:
+    from mltrail.registry.registry import Registry
+
+    return Registry(open_store(store_path))
+
+
+def _user() -> str:
+    from mltrail.tracking.context import current_user
+
+    return current_user()
+
+
+def _version_row(v: ModelVersion) -> tuple[Any, ...]:
+    return (
+        v.version,
+        v.current_stage,
+        ", ".join(v.aliases) or "-",
+        format_time(v.creation_timestamp),
+        v.user_id or "-",
+        v.run_id or "-",
+        (v.description or "").partition("\n")[0][:40],
+    )
+
+
+def _echo_version(v: ModelVersion, as_json: bool, text: str) -> None:
+    if as_json:
+        print_json(v.to_dictionary())
+    else:
+        click.echo(text)
+
+
+@click.group()
+def models() -> None:
+    """Registered models: list, show, register, transition, alias, describe, delete."""
+
+
+@models.command("list")
+@store_option
+@click.option("-f", "--filter", "filter_string", default="", help="e.g. \"name LIKE 'churn%'\".")
+@_JSON
+def list_(store_path: Path | None, filter_string: str, as_json: bool) -> None:
+    """List registered models with their latest version per stage and their aliases."""
+    from mltrail.registry.search import MODELS, search
+
+    found = search(_registry(store_path).list_models(), filter_string, None, MODELS)
+    if as_json:
+        print_json([m.to_dictionary() for m in found])
+        return
+    print_table(("NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION"), [_row(m) for m in found])
+
+
+def _row(m: RegisteredModel) -> tuple[str, ...]:
+    latest = ", ".join(f"v{v.version} {v.current_stage}" for v in m.latest_versions)
+    aliases = ", ".join(f"{a}=v{n}" for a, n in sorted(m.aliases.items()))
+    description = (m.description or "").partition("\n")[0][:50]
+    return (
+        m.name,
+        latest or "-",
+        aliases or "-",
+        format_time(m.last_updated_timestamp),
+        description,
+    )
+
+
+@models.command()
+@store_option
+@click.argument("name")
+@click.option("--history", "history_count", default=20, show_default=True, help="Events shown.")
+@_JSON
+def show(store_path: Path | None, name: str, history_count: int, as_json: bool) -> None:
+    """Show model NAME: its versions and its history from git (newest first)."""
+    from mltrail.registry.history import model_history
+
+    registry = _registry(store_path)
+    model, versions = registry.get_model(name), registry.list_versions(name)
+    events = model_history(registry.store.root, name, max_count=history_count or None)
+    if as_json:
+        data = model.to_dictionary()
+        data["versions"] = [v.to_dictionary() for v in versions]
+        data["history"] = [e.to_dictionary() for e in events]
+        print_json(data)
+        return
+    click.secho(f"Model {model.name}", bold=True)
+    aliases = ", ".join(f"{a} -> v{n}" for a, n in sorted(model.aliases.items()))
+    for label, value in (
+        ("created", format_time(model.creation_timestamp)),
+        ("updated", format_time(model.last_updated_timestamp)),
+        ("aliases", aliases or "-"),
+        ("tags", ", ".join(f"{k}={v}" for k, v in sorted(model.tags.items())) or "-"),
+    ):
+        click.echo(f"  {label:<9}{value}")
+    if model.description:
+        click.echo("  " + model.description.replace("\n", "\n  "))
+    headers = ("VERSION", "STAGE", "ALIASES", "CREATED", "USER", "RUN", "DESCRIPTION")
+    print_table(headers, [_version_row(v) for v in reversed(versions)])
+    if events:
+        click.secho("history", bold=True)
+        print_table(
+            ("WHEN", "WHO", "WHAT"),
+            [(format_time(e.timestamp), e.author_name, e.summary) for e in events],
+        )
+
+
+@models.command()
+@store_option
+@click.argument("model_uri")
+@click.argument("name")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="A tag (repeatable).")
+@click.option("--description", help="Markdown description of the version.")
+@_JSON
+def register(
+    store_path: Path | None,
+    model_uri: str,
+    name: str,
+    tags: tuple[str, ...],
+    description: str | None,
+    as_json: bool,
+) -> None:
+    """Register MODEL_URI (runs:/<run_id>/<path>, a path in a run's artifacts, or
+    models:/...) as the next version of NAME, creating NAME if it is new."""
+    tag_map = dict(_split_tag(t) for t in tags)
+    v = _registry(store_path).create_version(
+        name, model_uri, tags=tag_map, description=description, create_model=True, user_id=_user()
+    )
+    _echo_version(v, as_json, f"Registered {v.name} v{v.version} ({v.source}).")
+
+
+def _split_tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--tag")
+    return key, value
+
+
+@models.command()
+@store_option
+@click.argument("name")
+@click.argument("version")
+@click.argument("stage")
+@click.option(
+    "--archive-existing", is_flag=True, help="Move the versions now in STAGE to Archived."
+)
+@_JSON
+def transition(
+    store_path: Path | None,
+    name: str,
+    version: str,
+    stage: str,
+    archive_existing: bool,
+    as_json: bool,
+) -> None:
+    """Move VERSION of NAME to STAGE (None, Staging, Production or Archived, any case)."""
+    v = _registry(store_path).transition_stage(name, version, stage, archive_existing)
+    _echo_version(v, as_json, f"{v.name} v{v.version} is now in {v.current_stage}.")
+
+
+@models.command()
+@store_option
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version", required=False)
+@click.option("--delete", is_flag=True, help="Remove ALIAS instead of setting it.")
+@_JSON
+def alias(
+    store_path: Path | None,
+    name: str,
+    alias: str,
+    version: str | None,
+    delete: bool,
+    as_json: bool,
+) -> None:
+    """Point ALIAS of NAME at VERSION (models:/NAME@ALIAS), or remove it with --delete."""
+    from mltrail.errors import InvalidParameterValue
+
+    registry = _registry(store_path)
+    if delete == (version is not None):
+        raise InvalidParameterValue("Give either VERSION (to set the alias) or --delete.")
+    if delete:
+        registry.delete_alias(name, alias)
+        if as_json:
+            print_json({"name": name, "alias": alias, "deleted": True})
+        else:
+            click.echo(f"Removed alias {alias} of {name}.")
+        return
+    registry.set_alias(name, alias, str(version))
+    v = registry.version_by_alias(name, alias)
+    _echo_version(v, as_json, f"{name}@{alias} -> v{v.version}.")
+
+
+@models.command()
+@store_option
+@click.argument("name")
+@click.argument("description")
+@click.option("--version", help="Describe this version instead of the model.")
+@_JSON
+def describe(
+    store_path: Path | None, name: str, description: str, version: str | None, as_json: bool
+) -> None:
+    """Set the (Markdown) DESCRIPTION of model NAME, or of one --version."""
+    registry = _registry(store_path)
+    if version is not None:
+        v = registry.update_version(name, version, description)
+        _echo_version(v, as_json, f"Described {v.name} v{v.version}.")
+        return
+    model = registry.update_model(name, description=description)
+    if as_json:
+        print_json(model.to_dictionary())
+    else:
+        click.echo(f"Described {model.name}.")
+
+
+@models.command()
+@store_option
+@click.argument("name")
+@click.option("--version", help="Delete only this version (its number is never reused).")
+@click.option("--yes", is_flag=True, help="Confirm deleting the whole model.")
+@_JSON
+def delete(
+    store_path: Path | None, name: str, version: str | None, yes: bool, as_json: bool
+) -> None:
+    """Delete model NAME (with --yes) or one --version; git history keeps them."""
+    from mltrail.errors import InvalidParameterValue
+
+    registry = _registry(store_path)
+    if version is not None:
+        registry.delete_version(name, version)
+        what = f"{name} v{version}"
+    else:
+        if not yes:
+            count = len(registry.list_versions(name))
+            raise InvalidParameterValue(
+                f"Deleting model {name!r} removes its {count} versions; pass --yes to confirm."
+            )
+        registry.delete_model(name)
+        what = name
+    if as_json:
+        print_json({"name": name, "version": version, "deleted": True})
+    else:
+        click.echo(f"Deleted {what}.")
+
+
+@models.command()
+@store_option
+@click.argument("name", required=False)
+@_JSON
+def resolve(store_path: Path | None, name: str | None, as_json: bool) -> None:
+    """Renumber versions that share a number after merging clones (of NAME, or of all
+    models): the earlier registration keeps it, later ones get the next free numbers."""
+    from mltrail.registry.resolve import resolve as resolve_duplicates
+
+    changes = resolve_duplicates(_registry(store_path), name)
+    if as_json:
+        print_json([c.to_dictionary() for c in changes])
+        return
+    if not changes:
+        click.echo("Nothing to resolve: every version number is unique.")
+    for c in changes:
+        click.echo(f"{c.name}: v{c.old} -> v{c.new} (registration {c.version_id[:12]}).")

@@ -1,0 +1,291 @@
+"""The model registry on disk: ``models/<model dir>/``, one small YAML file per record.
+
+``model.yaml`` holds what belongs to the model (name, description, tags); each version is
+``versions/<version id>.yaml`` (a unique, time-sortable id: two clones registering at once
+write different files); each alias is ``aliases/<alias>.yaml``.  A deleted version keeps
+its file with ``deleted_timestamp`` set (a tombstone), so its number is never reused.
+See docs/FORMAT.md, "Model registry".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mltrail.errors import CorruptedRecord
+from mltrail.store import formats, layout
+
+STAGES = ("None", "Staging", "Production", "Archived")
+_CACHE_LIMIT = 100_000
+#: Parsed version records by path and file identity (records are replaced by rename, so a
+#: change gives a new inode); shared by every reader in the process, derived and bounded.
+_version_cache: dict[Path, tuple[tuple[int, int, int], VersionRecord]] = {}
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """``model.yaml``: absent for a model created by its first registration."""
+
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "creation_timestamp": self.creation_timestamp,
+            "last_updated_timestamp": self.last_updated_timestamp,
+            "description": self.description,
+            "tags": dict(self.tags),
+        }
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """``versions/<version_id>.yaml``: one registration, pointing at a run's artifacts."""
+
+    version_id: str
+    name: str
+    version: int
+    creation_timestamp: int
+    last_updated_timestamp: int
+    source: str
+    run_id: str | None
+    current_stage: str = "None"
+    description: str = ""
+    user_id: str = ""
+    run_link: str | None = None
+    status: str = "READY"
+    tags: dict[str, str] = field(default_factory=dict)
+    deleted_timestamp: int | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_timestamp is not None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "version_id": self.version_id,
+            "name": self.name,
+            "version": self.version,
+            "creation_timestamp": self.creation_timestamp,
+            "last_updated_timestamp": self.last_updated_timestamp,
+            "source": self.source,
+            "run_id": self.run_id,
+            "current_stage": self.current_stage,
+            "description": self.description,
+            "user_id": self.user_id,
+            "run_link": self.run_link,
+            "status": self.status,
+            "tags": dict(self.tags),
+            "deleted_timestamp": self.deleted_timestamp,
+        }
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    """``aliases/<alias>.yaml``: the version is found by ``version_id`` (it survives a
+    renumbering); ``version`` is for people reading the file, and for hand-written ones."""
+
+    alias: str
+    version: int
+    version_id: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"alias": self.alias, "version": self.version, "version_id": self.version_id}
+
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{key!r} must be an integer, not {value!r}")
+    return value
+
+
+def _opt_int(value: Any, key: str) -> int | None:
+    return None if value is None else _int(value, key)
+
+
+def _text(value: Any, key: str, default: str | None = None) -> str:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise TypeError(f"{key!r} must be text, not {value!r}")
+    return value
+
+
+def _opt_text(value: Any, key: str) -> str | None:
+    return None if value is None else _text(value, key)
+
+
+def _tags(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"'tags' must be a mapping, not {value!r}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def model_from_record(path: Path, rec: dict[str, Any]) -> ModelRecord:
+    try:
+        return ModelRecord(
+            name=_text(rec["name"], "name"),
+            creation_timestamp=_int(rec["creation_timestamp"], "creation_timestamp"),
+            last_updated_timestamp=_int(
+                rec.get("last_updated_timestamp", rec["creation_timestamp"]),
+                "last_updated_timestamp",
+            ),
+            description=_text(rec.get("description"), "description", ""),
+            tags=_tags(rec.get("tags")),
+        )
+    except (KeyError, TypeError) as e:
+        raise CorruptedRecord(f"{path}: registered model record is malformed ({e}).") from e
+
+
+def version_from_record(path: Path, rec: dict[str, Any]) -> VersionRecord:
+    try:
+        stage = _text(rec.get("current_stage"), "current_stage", "None")
+        if stage not in STAGES:
+            raise TypeError(f"'current_stage' must be one of {', '.join(STAGES)}, not {stage!r}")
+        created = _int(rec["creation_timestamp"], "creation_timestamp")
+        return VersionRecord(
+            version_id=_text(rec.get("version_id"), "version_id", path.stem),
+            name=_text(rec["name"], "name"),
+            version=_int(rec["version"], "version"),
+            creation_timestamp=created,
+            last_updated_timestamp=_int(
+                rec.get("last_updated_timestamp", created), "last_updated_timestamp"
+            ),
+            source=_text(rec["source"], "source"),
+            run_id=_opt_text(rec.get("run_id"), "run_id"),
+            current_stage=stage,
+            description=_text(rec.get("description"), "description", ""),
+            user_id=_text(rec.get("user_id"), "user_id", ""),
+            run_link=_opt_text(rec.get("run_link"), "run_link"),
+            status=_text(rec.get("status"), "status", "READY"),
+            tags=_tags(rec.get("tags")),
+            deleted_timestamp=_opt_int(rec.get("deleted_timestamp"), "deleted_timestamp"),
+        )
+    except (KeyError, TypeError) as e:
+        raise CorruptedRecord(f"{path}: model version record is malformed ({e}).") from e
+
+
+def alias_from_record(path: Path, rec: dict[str, Any]) -> AliasRecord:
+    try:
+        return AliasRecord(
+            alias=_text(rec.get("alias"), "alias", path.stem),
+            version=_int(rec["version"], "version"),
+            version_id=_opt_text(rec.get("version_id"), "version_id"),
+        )
+    except (KeyError, TypeError) as e:
+        raise CorruptedRecord(f"{path}: model alias record is malformed ({e}).") from e
+
+
+def _records(folder: Path) -> list[Path]:
+    """The record files of a folder (in-progress ``.*.tmp`` writes and others skipped)."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [folder / n for n in sorted(names) if n.endswith(layout.RECORD_SUFFIX) and n[0] != "."]
+
+
+class RegistryFiles:
+    """Reads and writes the registry records of the store rooted at ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # -- models --------------------------------------------------------------------
+    def model_path(self, name: str) -> Path:
+        return layout.model_dir(self.root, name)
+
+    def model_paths(self) -> list[Path]:
+        base = self.root / layout.MODELS_DIR
+        try:
+            names = sorted(os.listdir(base))
+        except FileNotFoundError:
+            return []
+        return [base / n for n in names if n[0] != "." and (base / n).is_dir()]
+
+    def read_model(self, model_path: Path) -> ModelRecord | None:
+        path = model_path / layout.MODEL_FILE
+        try:
+            rec = formats.read_mapping(path, missing_ok=False)
+        except FileNotFoundError:
+            return None
+        return model_from_record(path, rec)
+
+    def write_model(self, model_path: Path, record: ModelRecord) -> Path:
+        path = model_path / layout.MODEL_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        formats.write_yaml(path, record.to_record())
+        return path
+
+    def remove_model(self, model_path: Path) -> None:
+        shutil.rmtree(model_path)
+
+    # -- versions --------------------------------------------------------------------
+    def read_versions(self, model_path: Path) -> list[VersionRecord]:
+        """Every version record of a model, tombstones included, in file-name order."""
+        return [self._read_version(p) for p in _records(model_path / layout.VERSIONS_DIR)]
+
+    def _read_version(self, path: Path) -> VersionRecord:
+        st = os.stat(path)
+        sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = _version_cache.get(path)
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        record = version_from_record(path, formats.read_mapping(path, missing_ok=False))
+        if st.st_mtime_ns < time.time_ns() - layout.RACY_NS:  # else a rewrite may keep sig
+            if len(_version_cache) >= _CACHE_LIMIT:
+                _version_cache.clear()
+            _version_cache[path] = (sig, record)
+        return record
+
+    def write_version(self, model_path: Path, record: VersionRecord) -> Path:
+        path = layout.version_file(model_path, record.version_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        formats.write_yaml(path, record.to_record())
+        return path
+
+    # -- aliases -----------------------------------------------------------------------
+    def read_aliases(self, model_path: Path) -> list[AliasRecord]:
+        found = []
+        for path in _records(model_path / layout.ALIASES_DIR):
+            found.append(alias_from_record(path, formats.read_mapping(path, missing_ok=False)))
+        return found
+
+    def write_alias(self, model_path: Path, record: AliasRecord) -> Path:
+        path = layout.alias_file(model_path, record.alias)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        formats.write_yaml(path, record.to_record())
+        return path
+
+    def remove_alias(self, model_path: Path, alias: str) -> Path:
+        path = layout.alias_file(model_path, alias)
+        path.unlink(missing_ok=True)
+        return path
+
+    # -- writers on this machine ----------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serialize registry writers of this store on this machine (numbers come from a
+        read-then-write).  Clones are reconciled after a merge instead (``resolve``)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no cross-process lock
+            yield
+            return
+        path = self.root / layout.CACHE_DIR / layout.REGISTRY_LOCK
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield  # closing the handle releases the lock
