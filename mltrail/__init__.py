@@ -3,6 +3,8 @@
 ``import mltrail as mlflow`` runs MLflow's quick-start scripts unchanged.
 """
 
+from typing import TYPE_CHECKING
+
 from mltrail.entities import Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag, ViewType
 from mltrail.errors import MlflowException, MltrailError
 from mltrail.registry import ModelVersion, RegisteredModel, register_model
@@ -44,6 +46,9 @@ from mltrail.tracking.fluent import (
     start_run,
 )
 
+if TYPE_CHECKING:
+    from mltrail.autologging import autolog as autolog
+
 __version__ = "0.1.0"
 
 #: Imported on first attribute access, so ``import mltrail`` stays fast.
@@ -59,6 +64,10 @@ def __getattr__(name: str) -> object:
         from mltrail.models.signature import infer_signature
 
         return infer_signature
+    if name == "autolog":
+        from mltrail.autologging import autolog
+
+        return autolog
     raise AttributeError(f"module 'mltrail' has no attribute {name!r}")
 
 

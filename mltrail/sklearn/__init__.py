@@ -20,6 +20,7 @@ from mltrail.models.log import log_model as _log_model
 from mltrail.models.mlmodel import Model, ModelInfo
 from mltrail.models.signature import ModelSignature
 from mltrail.sklearn import serialize
+from mltrail.sklearn.autolog import autolog as autolog
 
 log = logging.getLogger(__name__)
 FLAVOR_NAME = "sklearn"
