@@ -29,6 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from model_workloads import MODEL_QUICK_SIZES, MODEL_SIZES, MODEL_WORKLOADS
+
 RESULT_PREFIX = "RESULT "
 REPEATS = 5  # timed calls after one warm-up; the median is reported
 FILTER = "metrics.m0 < 0.5"
@@ -361,7 +363,10 @@ WORKLOADS: dict[str, Callable[[Bench], None]] = {
     "runs_1000": bench_runs_1000,
     "search": bench_search,
     "history": bench_history,
+    **MODEL_WORKLOADS,  # log_model, load_model, registry (model_workloads.py)
 }
+SIZES |= MODEL_SIZES
+QUICK_SIZES |= MODEL_QUICK_SIZES
 ALL_WORKLOADS = [*WORKLOADS, "import"]
 
 

@@ -4,7 +4,8 @@
 
 builds ``sample_runs/store`` into a temp folder, opens it from disk in Debian's Chromium
 (through Playwright, as the browser tests do) at 1280 px wide in light mode, UTC and
-en-US, draws the charts, and writes home.png, experiment.png, run.png and compare.png.
+en-US, draws the charts, and writes home.png, experiment.png, run.png, compare.png and
+model.png.
 Same store, same Chromium and fonts: the same pictures.
 """
 
@@ -23,6 +24,7 @@ OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--font-render-hinting=none"]
 WIDTH = 1280
+MODEL = "breast-cancer-classifier"
 CHARTS = ".metric-chart, #experiment-charts .mt-chart, #compare-app .mt-chart"
 
 
@@ -37,6 +39,8 @@ class Shot:
 
 def shots(client: Any) -> list[Shot]:
     """The pages to take, found through the API (ids change when the sample is remade)."""
+    from generator.models import site_slug
+
     classification = client.get_experiment_by_name("breast-cancer-classification")
     curves = client.get_experiment_by_name("training-curves")
     sweep = client.search_runs(  # one architecture's learning-rate sweep: long histories
@@ -57,6 +61,9 @@ def shots(client: Any) -> list[Shot]:
         ),
         Shot("run", f"runs/{middle}/index.html", 1700, bottom="#run-charts figure:nth-of-type(3)"),
         Shot("compare", f"compare/index.html?runs={ids}", 1900, bottom=".mt-compare-histories"),
+        Shot(
+            "model", f"models/{site_slug(MODEL)}/index.html", 1500, bottom="#use-heading ~ .mt-note"
+        ),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -16,11 +17,13 @@ from typing import Any
 
 import jinja2
 
-from generator import datafiles, pages, urls
+from generator import datafiles, modelviews, pages, urls
 from generator.config import CONFIG_FILE, SiteBuildError, SiteConfig, load_config, report
 from generator.contexts import SiteInfo
 from generator.filters import FILTERS, highlight_css
 from generator.gather import ExperimentRecord, SiteData, gather_site
+from generator.models import gather_registry
+from generator.modelwrite import ModelSetup, write_model_pages
 from generator.runpages import Progress, RenderSetup, RunJob, page_key, render_run_pages
 from generator.themes import Theme, load_theme, make_environment, page_assets, static_files
 from generator.themes import theme_digest as compute_theme_digest
@@ -92,7 +95,7 @@ def build_site(
         config_path = Path(config).resolve() if config else _default_config(snapshot)
         overrides = {"base_url": base_url, "theme": theme}
         cfg = load_config(config_path, overrides=overrides, strict=strict)
-        build = _gather(fs, cfg, strict)
+        build = _gather(fs, cfg, strict, history=(root, ref or "HEAD"))
         if clean:
             clean_output(out_dir)
         artifact_store = (live or fs).artifact_store_path
@@ -120,19 +123,24 @@ def _default_config(root: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _gather(fs: FileStore, cfg: SiteConfig, strict: bool) -> _Build:
+def _gather(fs: FileStore, cfg: SiteConfig, strict: bool, history: tuple[Path, str]) -> _Build:
+    """Read everything the pages show; ``history``: the store folder in its git work tree
+    and the revision whose history the model pages show."""
     theme = load_theme(cfg.theme, cfg.custom_dir)
     statics = static_files(theme)
     css, js = page_assets(list(statics))
     site, issues = gather_site(fs, cfg)
     report(issues, strict)
-    info = pages.site_info(cfg, css, js)
+    site = dataclasses.replace(site, registry=gather_registry(fs, *history))
+    has_models = bool(site.registry.models)
+    info = pages.site_info(cfg, css, js, has_models)
     digest = _digest(
         _code_digest(),
         _version("mltrail"),
         compute_theme_digest(theme),
         cfg.fingerprint(),
         [css, js],
+        has_models,  # the navigation links the Models index
     )
     return _Build(fs, cfg, theme, environment(theme), site, info, statics, digest)
 
@@ -174,6 +182,8 @@ def _write(
             jobs.append(RunJob(run_id, digest))
     setup = RenderSetup(b.store.root, artifact_store, out, b.theme, b.info, b.site)
     results += render_run_pages(setup, jobs, progress)
+    models = ModelSetup(b.env, out, old, b.store, artifact_store, b.site, b.info, b.digest)
+    results += write_model_pages(models)
     removed = remove_stale(out, old, results)
     old.save(out, results)
     return results, removed
@@ -217,9 +227,8 @@ def _site_pages(b: _Build, out: Path) -> list[PageResult]:
         writer.write(path, render(b.env, [template], ctx))
         results.append(writer.result())
     writer = PageWriter(out, "data:search", "")
-    writer.write(
-        urls.SEARCH, datafiles.data_script("searchIndex", datafiles.search_entries(b.site))
-    )
+    entries = datafiles.search_entries(b.site) + modelviews.search_entries(b.site.registry)
+    writer.write(urls.SEARCH, datafiles.data_script("searchIndex", entries))
     results.append(writer.result())
     return results
 
@@ -269,6 +278,7 @@ def _run_digest(b: _Build, run_id: str) -> str:
         site.experiment(run.info.experiment_id).experiment.name,
         link(parent) if parent and parent in site.runs else "",
         *(link(c) for c in site.children.get(run_id, ())),
+        *modelviews.run_models_digest(site.registry, run_id),
     ]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 

@@ -15,9 +15,10 @@ import os
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from generator.config import ConfigIssue, SiteConfig
+from generator.models import RegistryData
 from mltrail.entities import Experiment, LifecycleStage, Run, ViewType
 from mltrail.store import FileStore
 
@@ -62,6 +63,8 @@ class SiteData:
     recent: tuple[Run, ...]
     #: Run id → digest of the names, sizes and times of every file in its folder.
     signatures: Mapping[str, str]
+    #: The model registry (``generator.models.gather_registry``), empty by default.
+    registry: RegistryData = field(default_factory=RegistryData)
 
     @functools.cached_property
     def _by_id(self) -> dict[str, ExperimentRecord]:

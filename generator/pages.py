@@ -28,6 +28,7 @@ from generator.contexts import (
 from generator.filters import commit_url, highlight
 from generator.gather import ExperimentRecord, SiteData, user_tags
 from generator.markdown import render_markdown
+from generator.modelviews import model_summaries, run_logged_models, run_versions
 from generator.rundetail import ArtifactNode, RunDetail
 from mltrail.entities import Experiment, Run
 
@@ -44,7 +45,10 @@ VENDOR_SCRIPTS = (
 
 
 def site_info(
-    config: SiteConfig, stylesheets: tuple[str, ...], scripts: tuple[str, ...]
+    config: SiteConfig,
+    stylesheets: tuple[str, ...],
+    scripts: tuple[str, ...],
+    has_models: bool = False,
 ) -> SiteInfo:
     nav = tuple(
         NavItem(n.title, n.url, external=n.url.startswith(("http://", "https://")))
@@ -58,6 +62,7 @@ def site_info(
         nav=nav,
         stylesheets=tuple(urls.href(f"{urls.ASSETS}/{s}") for s in stylesheets),
         scripts=tuple(urls.href(f"{urls.ASSETS}/{s}") for s in scripts),
+        models_url=urls.href(urls.MODELS) if has_models else None,
     )
 
 
@@ -127,6 +132,7 @@ def home_page(site: SiteData, info: SiteInfo) -> HomePage:
         recent_runs=tuple(run_row(r, records[r.info.experiment_id]) for r in site.recent),
         run_count=len(site.runs),
         search_script=urls.href(urls.SEARCH),
+        models=model_summaries(site.registry),
     )
 
 
@@ -181,6 +187,8 @@ def run_page(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         data_script=urls.href(urls.run_data(rid)),
         chart_scripts=VENDOR_SCRIPTS,
         highlight_css=urls.href(HIGHLIGHT_CSS),
+        logged_models=run_logged_models(run, site.registry, detail.artifacts),
+        model_versions=run_versions(site.registry, rid),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -112,7 +113,7 @@ def gather_run(store: FileStore, run: Run, artifact_store: Path | None = None) -
     arts = store.artifacts(run_id, artifact_store)
     budget = [MAX_PREVIEWS]
     tree = _tree(arts, "", budget)
-    diff_source = _find(tree, DIFF_ARTIFACT)
+    diff_source = find_node(tree, DIFF_ARTIFACT)
     diff = None
     if diff_source is not None and diff_source.source is not None:
         diff = _read_text(diff_source.source, TEXT_PREVIEW_BYTES * 8)[0]
@@ -177,12 +178,13 @@ def _tree(arts: RunArtifacts, rel: str, budget: list[int]) -> tuple[ArtifactNode
     return tuple(nodes)
 
 
-def _find(nodes: tuple[ArtifactNode, ...], path: str) -> ArtifactNode | None:
+def find_node(nodes: Sequence[ArtifactNode], path: str) -> ArtifactNode | None:
+    """The node at ``path`` in an artifact tree, or None."""
     for node in nodes:
         if node.path == path:
             return node
         if node.is_dir and path.startswith(node.path + "/"):
-            return _find(node.children, path)
+            return find_node(node.children, path)
     return None
 
 

@@ -16,6 +16,7 @@ COMPARE = "compare/index.html"
 CHART_SPECS = "assets/chart-specs.js"
 ASSETS = "assets"
 MANIFEST = ".mltrail-build.json"
+MODELS = "models/index.html"
 
 #: Artifact suffixes a browser would run as active content: copied as ``<name>.txt``.
 ACTIVE_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg", ".xml", ".js", ".mjs"})
@@ -54,6 +55,20 @@ def artifact(run_id: str, path: str) -> str:
     suffix = PurePosixPath(path).suffix.lower()
     extra = ".txt" if suffix in ACTIVE_SUFFIXES else ""
     return f"{run_dir(run_id)}/artifacts/{path}{extra}"
+
+
+def model_dir(slug: str) -> str:
+    """A registered model's folder (``slug``: ``generator.models.site_slug``)."""
+    return f"models/{slug}"
+
+
+def model_page(slug: str) -> str:
+    return f"{model_dir(slug)}/{INDEX}"
+
+
+def version_page(slug: str, page: str) -> str:
+    """A model version's page (``page``: ``v3``, or ``v3-<version id>`` for a duplicate)."""
+    return f"{model_dir(slug)}/{page}/{INDEX}"
 
 
 def depth(path: str) -> int:

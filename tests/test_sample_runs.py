@@ -1,11 +1,17 @@
 """The example store in ``sample_runs/store``: reproducible byte for byte, and holding
-what it promises (three experiments, a sweep, long nested training curves, artifacts).
+what it promises (three experiments, a sweep, long nested training curves, artifacts,
+logged models and a registry with stages and aliases).
+
+The registry's history (read from git) is not tested here: the store is committed as
+plain files of this repository, so its history is this repository's own git log.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -200,3 +206,93 @@ def test_artifacts(committed: Path, tmp_path: Path) -> None:
     text = Path(client.download_artifacts(run_id, path, str(tmp_path))).read_text()
     rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) > 2 and len({len(row) for row in rows}) == 1
+
+
+# --- models and the registry ----------------------------------------------------------
+
+CLASSIFIER = "breast-cancer-classifier"
+REGRESSOR = "diabetes-regressor"
+
+
+def versions_of(client: Client, name: str) -> dict[int, mltrail.ModelVersion]:
+    found = client.search_model_versions(f"name = '{name}'")
+    return {int(v.version): v for v in found}
+
+
+def test_registered_models(committed: Path) -> None:
+    client = Client()
+    models = {m.name: m for m in client.search_registered_models()}
+    assert set(models) == {CLASSIFIER, REGRESSOR}
+    for model in models.values():
+        assert (model.description or "").startswith("# "), "models carry a Markdown description"
+        assert model.tags.get("team")
+    classifier = versions_of(client, CLASSIFIER)
+    assert {v: m.current_stage for v, m in classifier.items()} == {
+        1: "Archived",
+        2: "None",
+        3: "Production",
+        4: "Staging",
+    }
+    assert models[CLASSIFIER].aliases == {"champion": "3", "challenger": "4"}
+    regressor = versions_of(client, REGRESSOR)
+    assert sorted(m.current_stage for m in regressor.values()) == ["Production", "Staging"]
+    assert set(models[REGRESSOR].aliases) == {"champion", "challenger"}
+    for name in (CLASSIFIER, REGRESSOR):
+        champion = client.get_model_version_by_alias(name, "champion")
+        assert champion.current_stage == "Production"
+        assert client.get_model_version_by_alias(name, "challenger").current_stage == "Staging"
+        latest = client.get_latest_versions(name, ["Production"])
+        assert [v.version for v in latest] == [champion.version]
+
+
+def test_versions_point_at_the_runs_models(committed: Path) -> None:
+    """Each version comes from its own run, whose model is in the run's artifacts."""
+    client = Client()
+    for name, experiment in ((CLASSIFIER, CLASSIFICATION), (REGRESSOR, REGRESSION)):
+        versions = versions_of(client, name).values()
+        assert len({v.run_id for v in versions}) == len(versions)
+        for version in versions:
+            run_id = str(version.run_id)
+            assert version.source == f"runs:/{run_id}/model"
+            assert version.description and version.user_id in ("ana", "ben")
+            run = client.get_run(run_id)
+            assert client.get_experiment(run.info.experiment_id).name == experiment
+            logged = json.loads(run.data.tags["mlflow.log-model.history"])
+            assert [entry["artifact_path"] for entry in logged] == ["model"]
+            created = dt.datetime.fromisoformat(logged[0]["utc_time_created"])
+            created_ms = created.replace(tzinfo=dt.UTC).timestamp() * 1000
+            ended = run.info.end_time or 0
+            assert run.info.start_time <= created_ms <= ended, "times come from the simulated clock"
+            assert "model/model.skops" in all_artifacts(client, run_id)
+    champion = client.get_model_version_by_alias(CLASSIFIER, "champion")
+    assert client.get_run(str(champion.run_id)).data.tags.get("best") == "true"
+
+
+def test_champion_predicts_its_input_example(committed: Path) -> None:
+    import mltrail.pyfunc
+    import mltrail.sklearn
+    from mltrail.models import Model
+    from mltrail.models.uri import resolve_model_uri
+
+    uri = f"models:/{CLASSIFIER}@champion"
+    model = mltrail.pyfunc.load_model(uri)
+    local = resolve_model_uri(uri)
+    example = Model.load(local).load_input_example(local)
+    assert list(example.columns)[:2] == ["mean radius", "mean texture"]
+    predictions = model.predict(example)
+    assert len(predictions) == len(example) >= 3
+    assert set(predictions) <= {0, 1}
+    schema = model.metadata.get_input_schema()
+    assert schema is not None and schema.input_names() == list(example.columns)
+    regressor = mltrail.sklearn.load_model(f"models:/{REGRESSOR}/Production")
+    local = resolve_model_uri(f"models:/{REGRESSOR}@champion")
+    example = Model.load(local).load_input_example(local)
+    assert all(25 < p < 350 for p in regressor.predict(example)), "disease progression scores"
+
+
+def test_models_are_small_skops_files() -> None:
+    files = store_files(STORE)
+    models = {p: b for p, b in files.items() if p.endswith("/artifacts/model/model.skops")}
+    assert len(models) >= 6
+    assert all(len(b) < 100_000 for b in models.values())
+    assert all(b.startswith(b"PK\x03\x04") for b in models.values()), "skops files are zips"

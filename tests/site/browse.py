@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,17 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, threading.Thre
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     return httpd, thread
+
+
+def sample_copy(folder: Path) -> Path:
+    """A copy of the sample store in ``folder`` (outside any git repository), to build.
+
+    In place, the model pages would show the registry's history from this repository's
+    own log, which changes with every commit (and with a shallow clone); a store outside
+    git shows none, so the site's bytes depend on the store's files only."""
+    store = folder / "store"
+    shutil.copytree(SAMPLE_STORE, store, ignore=shutil.ignore_patterns(".cache"))
+    return store
 
 
 def site_base(site: Path) -> str:

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from generator import build_site
-from tests.site.browse import SAMPLE_STORE, SUBPATH, Pages, Watch, serve
+from tests.site.browse import SUBPATH, Pages, Watch, sample_copy, serve
 
 
 @pytest.fixture(scope="session")
 def sample_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample store's site at ``<tmp>/sub/project`` (read-only for the tests)."""
     site = tmp_path_factory.mktemp("served").joinpath(*SUBPATH.strip("/").split("/"))
-    build_site(SAMPLE_STORE, site)
+    build_site(sample_copy(tmp_path_factory.mktemp("sample")), site)
     return site
 
 

@@ -88,7 +88,7 @@ def test_the_readme_shows_every_screenshot_and_they_stay_small() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "python docs/screenshots.py" in readme
     shots = sorted((ROOT / "docs" / "screenshots").glob("*.png"))
-    assert [p.stem for p in shots] == ["compare", "experiment", "home", "run"]
+    assert [p.stem for p in shots] == ["compare", "experiment", "home", "model", "run"]
     for shot in shots:
         assert f"](docs/screenshots/{shot.name})" in readme, shot.name
         assert shot.stat().st_size <= 300_000, f"{shot.name} is over 300 KB"

@@ -193,10 +193,11 @@ def content_problems(golden: Snapshot, built: Snapshot) -> list[str]:
 
 def main() -> None:
     from generator import build_site
+    from tests.site.browse import sample_copy
 
     with tempfile.TemporaryDirectory(prefix="mltrail-golden-") as tmp:
         site = Path(tmp) / "site"
-        build_site(SAMPLE_STORE, site)
+        build_site(sample_copy(Path(tmp)), site)  # outside git: see sample_copy
         snap = write_golden(site)
     size = sum(len(data) for data in snap.text.values())
     print(
