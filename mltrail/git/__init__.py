@@ -1,0 +1,25 @@
+"""Git versioning of the store: the only package that runs git (the executable: it starts
+in milliseconds, while importing GitPython costs ~60 ms).
+
+``run`` holds the process plumbing, ``commit`` the store's commits, ``read`` what mltrail
+reads back (a script's source, a store as of a commit, the history of paths).
+"""
+
+from mltrail.git.commit import commit_paths, identity_env, pending_paths
+from mltrail.git.read import DIFF_CAP, LogEntry, SourceInfo, export_tree, log_paths, source_info
+from mltrail.git.run import LOCK_TIMEOUT, find_repo_root, init_repo
+
+__all__ = [
+    "DIFF_CAP",
+    "LOCK_TIMEOUT",
+    "LogEntry",
+    "SourceInfo",
+    "commit_paths",
+    "export_tree",
+    "find_repo_root",
+    "identity_env",
+    "init_repo",
+    "log_paths",
+    "pending_paths",
+    "source_info",
+]
