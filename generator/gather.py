@@ -14,13 +14,14 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from generator.config import ConfigIssue, SiteConfig
 from generator.models import RegistryData
-from mltrail.entities import Experiment, LifecycleStage, Run, ViewType
-from mltrail.store import FileStore
+from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
+from mltrail.store import FileStore, layout
+from mltrail.store.index import RECORD_FILES as _RECORD_FILES
 
 RECENT_RUNS = 10
 _LOWER_IS_BETTER = re.compile(r"(loss|err|error|rmse|mse|mae|perplexity)$", re.IGNORECASE)
@@ -79,7 +80,7 @@ def user_tags(run: Run) -> dict[str, str]:
     return {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")}
 
 
-def newest_first(runs: list[Run]) -> tuple[Run, ...]:
+def newest_first(runs: Sequence[Run]) -> tuple[Run, ...]:
     return tuple(sorted(runs, key=lambda r: (-r.info.start_time, r.info.run_id)))
 
 
@@ -87,13 +88,15 @@ def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[Co
     """Every active experiment and run of ``store``, and the config warnings they raise."""
     experiments = store.experiments.list(ViewType.ACTIVE_ONLY)
     shown = {e.experiment_id for e in experiments}
-    runs = [
-        r
-        for r in store.all_runs()
-        if r.info.lifecycle_stage == LifecycleStage.ACTIVE and r.info.experiment_id in shown
-    ]
+    runs = newest_first(
+        [
+            r
+            for r in store.all_runs()
+            if r.info.lifecycle_stage == LifecycleStage.ACTIVE and r.info.experiment_id in shown
+        ]
+    )
     by_experiment: dict[str, list[Run]] = {e.experiment_id: [] for e in experiments}
-    for run in runs:
+    for run in runs:  # newest first within each experiment too (the sort is stable)
         by_experiment[run.info.experiment_id].append(run)
     records = tuple(
         _experiment_record(e, by_experiment[e.experiment_id], config)
@@ -103,19 +106,27 @@ def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[Co
         experiments=records,
         runs={r.info.run_id: r for r in sorted(runs, key=lambda r: r.info.run_id)},
         children=_children(runs),
-        recent=newest_first(runs)[:RECENT_RUNS],
+        recent=runs[:RECENT_RUNS],
         signatures=_signatures(store, runs),
     )
     return site, _config_warnings(config, records)
 
 
-def _signatures(store: FileStore, runs: list[Run]) -> dict[str, str]:
-    return {r.info.run_id: folder_signature(str(store.run_path(r.info.run_id))) for r in runs}
+def _signatures(store: FileStore, runs: Sequence[Run]) -> dict[str, str]:
+    folders = dict(layout.iter_run_folders(os.fspath(store.root)))
+    return {
+        r.info.run_id: folder_signature(
+            folders[r.info.run_id],
+            ended=RunStatus.is_terminated(r.info.status),
+            records=store.index.record_signature(r.info.run_id),
+        )
+        for r in runs
+    }
 
 
 def _experiment_record(exp: Experiment, runs: list[Run], config: SiteConfig) -> ExperimentRecord:
     settings = config.settings_for(exp.name)
-    ordered = newest_first(runs)
+    ordered = tuple(runs)  # gather_site passes them newest first
     metric = settings.primary_metric or default_primary_metric(ordered)
     lower = settings.lower_is_better
     if lower is None:
@@ -157,7 +168,7 @@ def best_run(runs: tuple[Run, ...], metric: str, lower_is_better: bool) -> Best 
     return best
 
 
-def _children(runs: list[Run]) -> dict[str, tuple[str, ...]]:
+def _children(runs: Sequence[Run]) -> dict[str, tuple[str, ...]]:
     ids = {r.info.run_id for r in runs}
     found: dict[str, list[Run]] = {}
     for run in runs:
@@ -195,21 +206,31 @@ def _config_warnings(
     return issues
 
 
-def folder_signature(path: str) -> str:
+def folder_signature(path: str, ended: bool = False, records: Sequence[int] | None = None) -> str:
     """A digest of the relative name, size and modification time of every file under ``path``.
 
-    Cheap (stats only, no reads): a run page is rendered again when this changes.
+    Cheap (stats only, no reads): a run page is rendered again when this changes. For an
+    ``ended`` run, its histories folder counts by its own stat only: mltrail appends to an
+    ended run's history only through ``after_write``, which rewrites ``run.yaml`` too, so
+    the files need not be stat-ed one by one (a store of 10,000 runs holds 50,000 of them).
+    ``records``: the stats of the run's record files the run index just took, reused.
     """
-    entries: list[str] = []
+    entries: list[str] = [] if records is None else ["\0".join(map(str, records))]
+    skip = frozenset(_RECORD_FILES if records is not None else ())
     stack = [path]
     base = len(path) + 1
+    histories = os.path.join(path, layout.METRICS_DIR)
     while stack:
         folder = stack.pop()
         try:
             with os.scandir(folder) as it:
                 for entry in it:
-                    if entry.is_dir(follow_symlinks=False):
+                    if entry.is_dir(follow_symlinks=False) and not (
+                        ended and entry.path == histories
+                    ):
                         stack.append(entry.path)
+                    elif folder is path and entry.name in skip:
+                        continue
                     else:
                         st = entry.stat(follow_symlinks=False)
                         entries.append(f"{entry.path[base:]}\0{st.st_size}\0{st.st_mtime_ns}")

@@ -71,6 +71,11 @@ class RunIndex:
             if enabled:
                 gc.enable()
 
+    def record_signature(self, run_id: str) -> list[int] | None:
+        """The (inode, mtime, size) of a run's record files as the last ``load_runs`` saw them."""
+        known = self._built.get(run_id)
+        return None if known is None else known[0]
+
     def _load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
         if self._entries is None:
             self._entries = self._read()
@@ -121,13 +126,14 @@ def path_tail(path: str) -> str:
     return f"{layout.RUNS_DIR}/{os.path.basename(head)}/{run_id}/{layout.ARTIFACTS_DIR}"
 
 
-_RECORD_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.TAGS_FILE)
+#: The files whose stats tell whether a run changed (see ``_signature``).
+RECORD_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.TAGS_FILE)
 
 
 def _signature(path: str) -> list[int] | None:
     """(inode, mtime, size) of each record file: a rename or an in-place edit changes it."""
     sig: list[int] = []
-    for name in _RECORD_FILES:
+    for name in RECORD_FILES:
         try:
             st = os.stat(os.path.join(path, name))
         except FileNotFoundError:

@@ -128,3 +128,24 @@ def test_ref_before_the_store_existed(
     first = git(repo, "rev-list", "--max-parents=0", "HEAD").strip()  # type: ignore[operator]
     with pytest.raises(SiteBuildError, match="did not exist"):
         build_site(repo / "runs", tmp_path / "site", ref=first)
+
+
+def test_a_point_logged_to_an_ended_run_rewrites_its_page(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ended runs' histories are not stat-ed one by one; the run.yaml rewrite shows it."""
+    monkeypatch.setenv("MLTRAIL_AUTO_COMMIT", "0")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "site"
+    run_id = _add_run(store_copy, "diabetes-regression", alpha="0.9")
+    build_site(store_copy, out)
+    mltrail.set_tracking_uri(store_copy)
+    try:
+        mltrail.Client().log_metric(run_id, "cv_rmse", 12.5, step=1)
+    finally:
+        context.close_all()
+        context.reset_tracking_uri()
+    build_site(store_copy, out)
+    csv = (out / "runs" / run_id / "metrics" / "cv_rmse.csv").read_text()
+    assert "12.5" in csv
+    assert "12.5" in (out / "runs" / run_id / "index.html").read_text()
