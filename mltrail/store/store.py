@@ -71,8 +71,12 @@ class FileStore:
         paths = git.pending_paths(self.repo_root, self.root)
         if not paths:
             return None
+        # The store folder as one path: git matches every path given against every index
+        # entry, so naming 80,000 files took minutes; the folder stages the same changes.
         return git.commit_paths(
-            self.repo_root, paths, message or f"mltrail: commit {len(paths)} pending store files"
+            self.repo_root,
+            [self.root],
+            message or f"mltrail: commit {len(paths)} pending store files",
         )
 
     # -- experiments -------------------------------------------------------------
