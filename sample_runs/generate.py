@@ -41,10 +41,11 @@ record, so those sources are patched here, and only here:
 Models are trained for real on scikit-learn's bundled datasets (no download) with fixed
 seeds; logged values are rounded to 6 decimals so the last-bit noise of a BLAS does not
 show.  The training curves are simulated from a seeded noise model.  Byte-identical
-output needs the same Python, scikit-learn, numpy, scipy, skops, matplotlib, Pillow,
-pip and setuptools versions (the PNGs, the model files, and the Python version and
-pinned requirements a logged model records): they are recorded in each experiment's
-``environment`` tag.
+output needs the same Python, scikit-learn, numpy, scipy, skops, matplotlib and Pillow
+versions (the PNGs, the model files, and the Python version and pinned requirements a
+logged model records): they are recorded in each experiment's ``environment`` tag. The
+pip and setuptools versions a model's python_env.yaml names are fixed (a fresh venv's
+pip differs from a developer's).
 """
 
 from __future__ import annotations

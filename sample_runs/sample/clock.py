@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
-from mltrail.models import mlmodel
+from mltrail.models import mlmodel, requirements
 from mltrail.store import layout
 from mltrail.tracking import context, names
 
@@ -116,6 +116,14 @@ def _skops_patches(seed: int) -> list[Any]:
     ]
 
 
+BUILD_TOOLS = {"pip": "26.3", "setuptools": "65.5.0"}
+
+
+def _fixed_build_tools(version: Any) -> Any:
+    """``requirements._version`` with the build tools' versions fixed (``BUILD_TOOLS``)."""
+    return lambda name: BUILD_TOOLS.get(name) or version(name)
+
+
 @contextlib.contextmanager
 def deterministic(clock: SimulatedClock) -> Iterator[None]:
     """Fix the clock, the randomness and the source record (see the module docstring)."""
@@ -131,6 +139,9 @@ def deterministic(clock: SimulatedClock) -> Iterator[None]:
         mock.patch.object(mlmodel, "dt", clock_datetime(clock)),
         mock.patch.object(zipfile, "time", zip_time),
         *_skops_patches(SEED + 2),
+        # python_env.yaml and conda.yaml name the build tools; a fresh venv's pip is
+        # older than a developer's, and the sample must not depend on which one ran.
+        mock.patch.object(requirements, "_version", _fixed_build_tools(requirements._version)),
     ]
     with contextlib.ExitStack() as stack:
         for patch in patches:

@@ -40,8 +40,8 @@ def installed(distribution: str) -> str:
 
 
 #: Every installed version the store's bytes depend on: the fitted models and the PNGs,
-#: and what the logged models record (Python, and the pins of requirements.txt,
-#: python_env.yaml and conda.yaml).
+#: and what the logged models record (Python, and the pins of requirements.txt; the build
+#: tools named in python_env.yaml and conda.yaml are fixed by ``deterministic()``).
 ENVIRONMENT = ", ".join(
     f"{name} {version}"
     for name, version in (
@@ -52,8 +52,6 @@ ENVIRONMENT = ", ".join(
         ("skops", installed("skops")),
         ("matplotlib", matplotlib.__version__),
         ("pillow", PIL.__version__),
-        ("pip", installed("pip")),
-        ("setuptools", installed("setuptools")),
     )
 )
 PLOT_DPI = 80
