@@ -11,11 +11,10 @@ import atexit
 import os
 import sys
 import threading
-from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
-from mltrail.entities import Experiment, FileInfo, Run, RunStatus, ViewType
+from mltrail.entities import Experiment, FileInfo, Run, RunStatus
 from mltrail.errors import InvalidParameterValue, MltrailError
 from mltrail.store.writer import RunWriter
 from mltrail.tracking import context
@@ -291,82 +290,6 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
     return _client().list_artifacts(run_id, path)
-
-
-def get_run(run_id: str) -> Run:
-    return _client().get_run(run_id)
-
-
-def delete_run(run_id: str) -> None:
-    _client().delete_run(run_id)
-
-
-def create_experiment(
-    name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
-) -> str:
-    return _client().create_experiment(name, artifact_location, tags)
-
-
-def get_experiment(experiment_id: str) -> Experiment:
-    return _client().get_experiment(experiment_id)
-
-
-def get_experiment_by_name(name: str) -> Experiment | None:
-    return _client().get_experiment_by_name(name)
-
-
-def delete_experiment(experiment_id: str) -> None:
-    _client().delete_experiment(experiment_id)
-
-
-def set_experiment_tag(key: str, value: Any) -> None:
-    _client().set_experiment_tag(_default_experiment_id(_client()), key, value)
-
-
-def set_experiment_tags(tags: dict[str, Any]) -> None:
-    for key, value in tags.items():
-        set_experiment_tag(key, value)
-
-
-def search_experiments(
-    view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int | None = None,
-    filter_string: str | None = None,
-    order_by: Sequence[str] | None = None,
-) -> list[Experiment]:
-    return list(_client().search_experiments(view_type, max_results, filter_string, order_by))
-
-
-def search_runs(
-    experiment_ids: Sequence[str] | None = None,
-    filter_string: str = "",
-    run_view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int = 100_000,
-    order_by: Sequence[str] | None = None,
-    output_format: str = "pandas",
-    search_all_experiments: bool = False,
-    experiment_names: Sequence[str] | None = None,
-) -> Any:
-    """Runs matching an MLflow filter, as a pandas DataFrame (default) or a list of Run."""
-    client = _client()
-    if output_format not in ("pandas", "list"):
-        raise InvalidParameterValue(
-            f"Invalid output_format {output_format!r}: use 'pandas' or 'list'."
-        )
-    ids = list(experiment_ids or [])
-    for name in experiment_names or []:
-        exp = client.get_experiment_by_name(name)
-        if exp is not None:
-            ids.append(exp.experiment_id)
-    scope = None if search_all_experiments and not ids else ids
-    if scope == [] and not experiment_names:
-        scope = [_default_experiment_id(client)]
-    found = client.search_runs(scope, filter_string, run_view_type, max_results, order_by)
-    if output_format == "list":
-        return list(found)
-    from mltrail.tracking.frames import runs_to_frame
-
-    return runs_to_frame(list(found))
 
 
 def flush(timeout: float | None = None) -> bool:
