@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.folders import folder_signature
 from mltrail import git, registry
 from mltrail.errors import ResourceNotFound
 from mltrail.registry import ModelVersion, RegisteredModel
@@ -115,7 +116,6 @@ def _model_entry(
         page = f"v{v.version}" if v.version not in seen else f"v{v.version}-{_safe(v.version_id)}"
         seen.add(v.version)
         entries.append(VersionEntry(v, page, registry.lineage(store, v), _folder(store, v)))
-    from generator.gather import folder_signature  # gather imports this module
 
     history: tuple[RegistryEvent, ...] = ()
     if history_root is not None:

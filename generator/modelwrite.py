@@ -19,7 +19,8 @@ import jinja2
 
 from generator import urls
 from generator.contexts import SiteInfo
-from generator.gather import SiteData, folder_signature
+from generator.folders import folder_signature
+from generator.gather import SiteData
 from generator.modelfiles import ModelFiles, read_model_files
 from generator.modelpages import model_page, models_page, version_page
 from generator.models import ModelEntry, VersionEntry
