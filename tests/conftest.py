@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import mltrail
 from mltrail.store import FileStore, init_store
 from mltrail.tracking import context
+
+# A loaded machine (CI installing packages, two xdist workers) must not fail a property
+# test for being slow: speed is measured in benchmarks/, never asserted here.
+settings.register_profile("mltrail", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mltrail")
 
 GitRunner = Callable[..., str]
 ScriptRunner = Callable[..., subprocess.CompletedProcess[str]]
