@@ -172,6 +172,7 @@ def _write(
     results = [_assets(b, out), _chart_specs(b, out, old)]
     results += _site_pages(b, out)
     results += [_experiment(b, out, old, r) for r in b.site.experiments]
+    results += [_experiment_alias(out, a, h) for a, h in b.site.experiment_aliases.items()]
     jobs = []
     for run_id in b.site.runs:
         digest = _run_digest(b, run_id)
@@ -254,6 +255,13 @@ def _experiment(b: _Build, out: Path, old: Manifest, record: ExperimentRecord) -
     writer.write(
         urls.experiment_data(exp.experiment_id), datafiles.data_script("experimentData", payload)
     )
+    return writer.result()
+
+
+def _experiment_alias(out: Path, alias: str, head: str) -> PageResult:
+    """The page of an experiment id merged into ``head`` sends its visitors there."""
+    writer = PageWriter(out, f"page:experiment-alias:{alias}", "")
+    writer.write(urls.experiment_page(alias), pages.redirect_html(urls.experiment_page(head)))
     return writer.result()
 
 

@@ -65,6 +65,8 @@ class SiteData:
     signatures: Mapping[str, str]
     #: The model registry (``generator.models.gather_registry``), empty by default.
     registry: RegistryData = field(default_factory=RegistryData)
+    #: Experiment id merged into another of its name (two clones) → the id it joined.
+    experiment_aliases: Mapping[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def _by_id(self) -> dict[str, ExperimentRecord]:
@@ -107,6 +109,9 @@ def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[Co
         children=_children(runs),
         recent=runs[:RECENT_RUNS],
         signatures=_signatures(store, runs),
+        experiment_aliases={
+            alias: head for alias, head in store.experiments.aliases().items() if head in shown
+        },
     )
     return site, _config_warnings(config, records)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any, TypeVar
 
 from generator import urls
@@ -259,3 +260,14 @@ def compare_page(site: SiteData, info: SiteInfo) -> ComparePage:
 
 def not_found_page(info: SiteInfo) -> NotFoundPage:
     return _page(NotFoundPage, info, "404", urls.NOT_FOUND, "Page not found")
+
+
+def redirect_html(target: str) -> bytes:
+    """A page that sends its visitor to the site file ``target`` (kept links keep working)."""
+    link = html.escape(urls.href(target, "../../"), quote=True)
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0; url={link}">'
+        f'<link rel="canonical" href="{link}"><title>Moved</title></head>\n'
+        f'<body><p>This experiment is now <a href="{link}">here</a>.</p></body></html>\n'
+    ).encode()

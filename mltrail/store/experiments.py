@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mltrail import validation
 from mltrail.entities import Experiment, LifecycleStage, ViewType
 from mltrail.errors import CorruptedRecord, ResourceAlreadyExists, ResourceNotFound
-from mltrail.store import formats, layout
+from mltrail.store import formats, layout, locks
 
 NOTE_TAG = "mltrail.note.content"
 MLFLOW_NOTE_TAG = "mlflow.note.content"
@@ -68,33 +70,69 @@ class ExperimentStore:
             ) from e
 
     def get(self, experiment_id: str) -> Experiment:
+        """The experiment ``experiment_id``; an id merged into another gives that one."""
         path = self._path(experiment_id)
         try:
-            return self._load(path)
+            record = self._load(path)
         except FileNotFoundError:
             raise ResourceNotFound(
                 f"No experiment with id {experiment_id!r}; see `mltrail experiments list`."
             ) from None
+        merged, aliases = self._merged()
+        return merged.get(aliases.get(record.experiment_id, record.experiment_id), record)
 
-    def list(self, view_type: int = ViewType.ACTIVE_ONLY) -> list[Experiment]:
-        stages = ViewType.stages(view_type)
+    def _records(self) -> list[Experiment]:
+        """Every experiment record on disk, one per folder, in id order."""
         found = []
         base = self.root / layout.EXPERIMENTS_DIR
         names = sorted(os.listdir(base), key=lambda n: (len(n), n)) if base.is_dir() else []
         for name in names:
             path = base / name / layout.EXPERIMENT_FILE
             if name.isdigit() and path.is_file():
-                exp = self._load(path)
-                if exp.lifecycle_stage in stages:
-                    found.append(exp)
+                found.append(self._load(path))
         return found
 
+    def _merged(self) -> tuple[dict[str, Experiment], dict[str, str]]:
+        """The experiments as users see them, and each merged-away id -> the id it joined.
+
+        Clones that each create an experiment of one name leave two records after a
+        merge; records sharing a name and a lifecycle stage are one experiment, under
+        the oldest id (docs/FORMAT.md, "Experiments of one name").
+        """
+        groups: dict[tuple[str, str], list[Experiment]] = {}
+        for exp in self._records():
+            groups.setdefault((exp.name, exp.lifecycle_stage), []).append(exp)
+        merged: dict[str, Experiment] = {}
+        aliases: dict[str, str] = {}
+        for group in groups.values():
+            head = _merge(group) if len(group) > 1 else group[0]
+            merged[head.experiment_id] = head
+            aliases.update((e.experiment_id, head.experiment_id) for e in group[1:])
+        return merged, aliases
+
+    def aliases(self) -> dict[str, str]:
+        """Each experiment id merged into another (see ``_merged``) -> the id it joined."""
+        return self._merged()[1]
+
+    def _group_ids(self, experiment_id: str) -> list[str]:
+        """The ids of every record that is one experiment with ``experiment_id``."""
+        head = self.get(experiment_id).experiment_id
+        aliases = self.aliases()
+        return [head, *sorted(a for a, h in aliases.items() if h == head)]
+
+    def list(self, view_type: int = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        stages = ViewType.stages(view_type)
+        merged = self._merged()[0].values()
+        return sorted(
+            (e for e in merged if e.lifecycle_stage in stages),
+            key=lambda e: (len(e.experiment_id), e.experiment_id),
+        )
+
     def get_by_name(self, name: str) -> Experiment | None:
-        """The experiment called ``name`` (active or deleted), oldest first on a clash."""
-        for exp in self.list(ViewType.ALL):
-            if exp.name == name:
-                return exp
-        return None
+        """The experiment called ``name``: the active one, else the deleted one."""
+        named = [e for e in self.list(ViewType.ALL) if e.name == name]
+        named.sort(key=lambda e: e.lifecycle_stage != LifecycleStage.ACTIVE)
+        return named[0] if named else None
 
     def create(
         self,
@@ -104,67 +142,96 @@ class ExperimentStore:
         now_ms: int | None = None,
     ) -> Experiment:
         validation.validate_experiment_name(name)
-        existing = self.get_by_name(name)
-        if existing is not None:
-            state = (
-                " (deleted; restore it or purge it first)"
-                if existing.lifecycle_stage == "deleted"
-                else ""
-            )
-            raise ResourceAlreadyExists(
-                f"Experiment {name!r} already exists with id {existing.experiment_id}{state}."
-            )
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        eid = experiment_id or layout.new_experiment_id(now)
-        rec = {
-            "experiment_id": eid,
-            "name": name,
-            "lifecycle_stage": LifecycleStage.ACTIVE,
-            "creation_time": now,
-            "last_update_time": now,
-            "description": "",
-            "tags": {},
-        }
-        rec.update(_split_tags(tags or {}))
-        path = layout.experiment_dir(self.root, eid) / layout.EXPERIMENT_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        formats.write_yaml(path, rec)
-        return self._load(path)
+        with self._lock():  # the name check and the write, one writer at a time
+            existing = self.get_by_name(name)
+            if existing is not None:
+                state = (
+                    " (deleted; restore it or purge it first)"
+                    if existing.lifecycle_stage == "deleted"
+                    else ""
+                )
+                raise ResourceAlreadyExists(
+                    f"Experiment {name!r} already exists with id {existing.experiment_id}{state}."
+                )
+            now = int(time.time() * 1000) if now_ms is None else now_ms
+            eid = experiment_id or layout.new_experiment_id(now)
+            rec = {
+                "experiment_id": eid,
+                "name": name,
+                "lifecycle_stage": LifecycleStage.ACTIVE,
+                "creation_time": now,
+                "last_update_time": now,
+                "description": "",
+                "tags": {},
+            }
+            rec.update(_split_tags(tags or {}))
+            path = layout.experiment_dir(self.root, eid) / layout.EXPERIMENT_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            formats.write_yaml(path, rec)
+            return self._load(path)
 
     def update(self, experiment_id: str, **changes: Any) -> Experiment:
-        """Apply field changes (name, lifecycle_stage, tags, description) to one record."""
+        """Apply field changes (name, lifecycle_stage, tags, description) to one experiment.
+
+        Every record merged into the experiment gets the change, so they stay one.
+        """
+        with self._lock():
+            ids = self._group_ids(experiment_id)
+            if "name" in changes:
+                name = validation.validate_experiment_name(changes["name"])
+                other = self.get_by_name(name)
+                if other is not None and other.experiment_id not in ids:
+                    raise ResourceAlreadyExists(
+                        f"Experiment {name!r} already exists with id {other.experiment_id}."
+                    )
+            for eid in ids:
+                self._rewrite(eid, dict(changes))
+            return self.get(ids[0])
+
+    def _rewrite(self, experiment_id: str, changes: dict[str, Any]) -> None:
         path = self._path(experiment_id)
-        try:
-            rec = formats.read_mapping(path, missing_ok=False)
-        except FileNotFoundError:
-            raise ResourceNotFound(f"No experiment with id {experiment_id!r}.") from None
-        if "name" in changes:
-            name = validation.validate_experiment_name(changes["name"])
-            other = self.get_by_name(name)
-            if other is not None and other.experiment_id != str(experiment_id):
-                raise ResourceAlreadyExists(
-                    f"Experiment {name!r} already exists with id {other.experiment_id}."
-                )
+        rec = formats.read_mapping(path, missing_ok=False)
         if "tags" in changes:
-            split = _split_tags({**(rec.get("tags") or {}), **changes.pop("tags")})
-            changes.update(split)
+            changes.update(_split_tags({**(rec.get("tags") or {}), **changes.pop("tags")}))
         rec.update(changes)
         rec["last_update_time"] = int(time.time() * 1000)
         formats.write_yaml(path, rec)
-        return self._load(path)
 
     def delete_tag(self, experiment_id: str, key: str) -> Experiment:
-        path = self._path(experiment_id)
-        rec = formats.read_mapping(path, missing_ok=False)
-        tags = dict(rec.get("tags") or {})
         if key in (NOTE_TAG, MLFLOW_NOTE_TAG):
             return self.update(experiment_id, description="")
-        if key not in tags:
-            raise ResourceNotFound(f"Experiment {experiment_id} has no tag {key!r}.")
-        del tags[key]
-        rec["tags"] = tags
-        formats.write_yaml(path, rec)
-        return self._load(path)
+        with self._lock():
+            ids = self._group_ids(experiment_id)
+            found = False
+            for eid in ids:
+                path = self._path(eid)
+                rec = formats.read_mapping(path, missing_ok=False)
+                tags = dict(rec.get("tags") or {})
+                if key in tags:
+                    del tags[key]
+                    formats.write_yaml(path, {**rec, "tags": tags})
+                    found = True
+            if not found:
+                raise ResourceNotFound(f"Experiment {experiment_id} has no tag {key!r}.")
+            return self.get(ids[0])
+
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        """Experiment writes, one at a time across threads and processes (names are unique)."""
+        return locks.hold(self.root, layout.EXPERIMENTS_DIR)
+
+
+def _merge(group: list[Experiment]) -> Experiment:
+    """Records of one experiment made in several clones, as one: the oldest id leads.
+
+    Its fields win; tags set only in the others are kept.
+    """
+    ordered = sorted(group, key=lambda e: (len(e.experiment_id), e.experiment_id))
+    head = ordered[0]
+    tags: dict[str, str] = {}
+    for exp in reversed(ordered):
+        tags.update(exp.tags)
+    times = [e.last_update_time for e in ordered if isinstance(e.last_update_time, int)]
+    return replace(head, tags=tags, last_update_time=max(times, default=head.last_update_time))
 
 
 def _split_tags(tags: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,13 @@ are append-only text, one point per line: ``timestamp<TAB>value<TAB>step``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
+import secrets
+import threading
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -114,17 +117,35 @@ def _is_block_text(value: Any) -> bool:
     )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename (UTF-8, ``\\n`` line ends)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = text.encode()
+def temp_path(path: Path) -> Path:
+    """A temporary name beside ``path`` that no other thread or process will pick.
+
+    Dot-prefixed and ``.tmp``-suffixed, so listings skip it and git ignores it.
+    """
+    token = secrets.token_hex(4)
+    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident():x}-{token}.tmp")
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Replace ``path`` with ``text`` in one rename (UTF-8, ``\\n`` line ends).
+
+    The temporary file has a name of its own per call, so concurrent writers of one
+    record never write into each other's file; the last rename wins whole.
+    """
+    tmp = temp_path(path)
+    data = text.encode() if isinstance(text, str) else text
     fd = os.open(tmp, _CREATE_FLAGS, 0o644)
     try:
-        while data:  # plain os calls: a record is written on every run start and end
-            data = data[os.write(fd, data) :]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            while data:  # plain os calls: a record is written on every run start and end
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def read_bytes(path: Path | str, fd: int | None = None) -> bytes:

@@ -44,7 +44,6 @@ MODEL_FILE = "model.yaml"
 VERSIONS_DIR = "versions"
 ALIASES_DIR = "aliases"
 RECORD_SUFFIX = ".yaml"
-REGISTRY_LOCK = "registry.lock"  # in CACHE_DIR: serializes this machine's registry writers
 _SIMPLE_DIRNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _WINDOWS_RESERVED = frozenset(
     ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)]

@@ -13,13 +13,12 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mltrail.errors import CorruptedRecord
-from mltrail.store import formats, layout
+from mltrail.store import formats, layout, locks
 
 STAGES = ("None", "Staging", "Production", "Archived")
 _CACHE_LIMIT = 100_000
@@ -275,17 +274,8 @@ class RegistryFiles:
         return path
 
     # -- writers on this machine ----------------------------------------------------------
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Serialize registry writers of this store on this machine (numbers come from a
-        read-then-write).  Clones are reconciled after a merge instead (``resolve``)."""
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no cross-process lock
-            yield
-            return
-        path = self.root / layout.CACHE_DIR / layout.REGISTRY_LOCK
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield  # closing the handle releases the lock
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Serialize registry writers of this store on this machine, threads and processes
+        (numbers come from a read-then-write).  Clones are reconciled after a merge instead
+        (``resolve``)."""
+        return locks.hold(self.root, layout.MODELS_DIR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -15,7 +16,7 @@ from typing import Any
 from mltrail import git
 from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus, ViewType
 from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
-from mltrail.store import formats, layout, runs
+from mltrail.store import formats, layout, locks, runs
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
 from mltrail.store.config import StoreConfig, load_config
@@ -113,13 +114,14 @@ class FileStore:
         return path
 
     def get_run(self, run_id: str) -> Run:
-        return runs.load_run(self._existing_run_path(run_id))
+        run = runs.load_run(self._existing_run_path(run_id))
+        return _rehome([run], self.experiments.aliases())[0]
 
     def all_runs(self) -> list[Run]:
         found, errors = self.index.load_runs()
         for error in errors:
             log.warning("skipping an unreadable run: %s", error)
-        return found
+        return _rehome(found, self.experiments.aliases())
 
     def search_runs(
         self,
@@ -132,7 +134,9 @@ class FileStore:
         from mltrail import search
 
         stages = ViewType.stages(run_view_type)
-        wanted = None if experiment_ids is None else {str(e) for e in experiment_ids}
+        aliases = self.experiments.aliases()
+        ids = None if experiment_ids is None else [str(e) for e in experiment_ids]
+        wanted = None if ids is None else {aliases.get(e, e) for e in ids}
         candidates = [
             r
             for r in self.all_runs()
@@ -181,7 +185,7 @@ class FileStore:
         }
         formats.write_yaml(path / layout.RUN_FILE, rec)
         self._live.add(run_id)
-        self._writers[run_id] = RunWriter(path, run_id, new=True)
+        self._writers[run_id] = RunWriter(self.root, path, run_id)
         if tags:
             self.writer(run_id).set_tags(tags)
         return runs.build_run(path, rec, {})
@@ -201,16 +205,17 @@ class FileStore:
             with self._writers_lock:
                 w = self._writers.get(run_id)
                 if w is None:
-                    w = RunWriter(self._existing_run_path(run_id), run_id)
+                    w = RunWriter(self.root, self._existing_run_path(run_id), run_id)
                     self._writers[run_id] = w
         return w
 
     def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
         """Change fields of run.yaml (status, end_time, run_name, description ...)."""
         path = self._existing_run_path(run_id)
-        rec = runs.read_run_record(path)  # re-read: another process may have changed it
-        rec.update(fields)
-        formats.write_yaml(path / layout.RUN_FILE, rec)
+        with locks.hold_record(self.root, path / layout.RUN_FILE):
+            rec = runs.read_run_record(path)  # re-read: another process may have changed it
+            rec.update(fields)
+            formats.write_yaml(path / layout.RUN_FILE, rec)
         return rec
 
     def end_run(self, run_id: str, status: str, end_time: int | None = None) -> None:
@@ -291,3 +296,17 @@ class FileStore:
         for w in writers.values():
             w.close()
         self.flush()
+
+
+def _rehome(found: list[Run], aliases: dict[str, str]) -> list[Run]:
+    """Runs of an experiment merged into another (same name, from two clones) join it."""
+    if not aliases:
+        return found
+    return [
+        r
+        if r.info.experiment_id not in aliases
+        else dataclasses.replace(
+            r, info=dataclasses.replace(r.info, experiment_id=aliases[r.info.experiment_id])
+        )
+        for r in found
+    ]

@@ -6,35 +6,37 @@ a crash of the process after it cannot lose it.  Nothing is buffered in memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mltrail import validation
 from mltrail.errors import InvalidParameterValue
-from mltrail.store import formats, layout
+from mltrail.store import formats, layout, locks
 
 # Read access too: reopening a history first repairs a tail cut short by a crash.
 _O_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
 class RunWriter:
-    """Appends metrics and rewrites params/tags of one run directory."""
+    """Appends metrics and updates params/tags of one run directory.
 
-    def __init__(self, run_path: Path, run_id: str, *, new: bool = False) -> None:
-        """``new``: the run folder was just created, so there is nothing to read yet."""
+    Params and tags are small records rewritten whole; every change re-reads the file
+    under ``locks.hold_record``, so writers in other threads and processes (distributed
+    training logging into one run) never lose each other's keys.
+    """
+
+    def __init__(self, root: Path, run_path: Path, run_id: str) -> None:
+        """``root``: the store root, whose ``.cache/locks`` serialize record rewrites."""
+        self.root = root
         self.run_path = run_path
         self.run_id = run_id
         self._fds: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._params: dict[str, str] = (
-            {} if new else formats.read_mapping(run_path / layout.PARAMS_FILE)
-        )
-        self._tags: dict[str, str] = (
-            {} if new else formats.read_mapping(run_path / layout.TAGS_FILE)
-        )
 
     # -- metrics: the hot path ------------------------------------------------------
     def log_metric(self, key: str, value: Any, step: Any = None, timestamp: Any = None) -> None:
@@ -69,38 +71,44 @@ class RunWriter:
             self._fds[key] = fd
             return fd
 
-    # -- params and tags: small records rewritten whole -------------------------------
+    # -- params and tags: small records, changed under a lock ---------------------------
     def log_params(self, params: dict[str, Any]) -> None:
         checked = {}
         for key, value in params.items():
             validation.validate_key("param", key)
             checked[key] = validation.validate_param_value(key, value)
-        with self._lock:
+        with self._record(layout.PARAMS_FILE) as (stored, write):
             for key, text in checked.items():
-                old = self._params.get(key)
-                if old is not None and old != text:
+                old = stored.get(key)
+                if old is not None and str(old) != text:
                     raise InvalidParameterValue(
                         f"Param {key!r} of run {self.run_id} is already {old!r}; it cannot "
                         f"change to {text!r} (params are immutable; log it under another key "
                         "or start a new run)."
                     )
-            if all(self._params.get(k) == v for k, v in checked.items()):
-                return
-            self._params.update(checked)
-            formats.write_yaml(self.run_path / layout.PARAMS_FILE, self._params)
+            if any(stored.get(k) != v for k, v in checked.items()):
+                write({**stored, **checked})
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        with self._lock:
-            self._tags.update(tags)
-            formats.write_yaml(self.run_path / layout.TAGS_FILE, self._tags)
+        with self._record(layout.TAGS_FILE) as (stored, write):
+            if any(stored.get(k) != v for k, v in tags.items()):
+                write({**stored, **tags})
 
     def delete_tag(self, key: str) -> bool:
-        with self._lock:
-            if key not in self._tags:
+        with self._record(layout.TAGS_FILE) as (stored, write):
+            if key not in stored:
                 return False
-            del self._tags[key]
-            formats.write_yaml(self.run_path / layout.TAGS_FILE, self._tags)
+            write({k: v for k, v in stored.items() if k != key})
             return True
+
+    @contextlib.contextmanager
+    def _record(
+        self, name: str
+    ) -> Iterator[tuple[dict[str, Any], Callable[[dict[str, Any]], None]]]:
+        """The record ``name`` as it is on disk now, and a function that replaces it."""
+        path = self.run_path / name
+        with locks.hold_record(self.root, path):
+            yield formats.read_mapping(path), lambda data: formats.write_yaml(path, data)
 
     def open_histories(self) -> dict[str, int]:
         """Metric key -> the descriptor its history is open on (valid until ``close``)."""
