@@ -91,23 +91,27 @@ def warn_if_detached(repo: Path) -> None:
 def refresh_index(repo: Path, rels: Sequence[str], sha: str | None) -> None:
     """Make the user's index hold HEAD's entries for `rels` (after commit `sha` landed).
 
-    A held `index.lock` is retried for INDEX_LOCK_WAIT seconds (once per lock file and
-    process), then warned about once: the commit stays, only the index lags.
+    Never raises for the commit that landed: a held `index.lock` is retried for
+    INDEX_LOCK_WAIT seconds (once per lock file and process), then warned about once;
+    any other failure is warned about.
     """
     args = ["reset", "-q", "HEAD", *_FROM_STDIN]
     backoff = _Backoff(INDEX_LOCK_WAIT)
+    landed = f"mltrail's commit {sha[:12]} landed" if sha else "The store files are committed"
     while True:
         proc = _run(repo, args, stdin=_nul(rels))
         if proc.returncode == 0:
             return
         stale = _LOCKED_INDEX.search(proc.stderr)
         if stale is None:
-            raise _failure(repo, args, proc)
+            log.warning(
+                "%s, but updating git's index failed: %s", landed, _failure(repo, args, proc)
+            )
+            return
         if _warned.seen("index-lock", stale.group(1)) or not backoff.wait(proc.stderr):
             break
     lock = stale.group(1)
     if _warned.first("index-lock", lock):
-        landed = f"mltrail's commit {sha[:12]} landed" if sha else "mltrail's commit is done"
         log.warning(
             "%s in %s, but git's index was not updated because %s exists. If no git command "
             "is running, a crashed git left it: remove it (`rm %s`) and run `mltrail commit` "
