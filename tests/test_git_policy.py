@@ -52,7 +52,9 @@ def gpg_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     args = [gpg, "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", uid]
     subprocess.run([*args, "ed25519", "sign", "never"], check=True, capture_output=True)
     yield "test@example.com"
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, capture_output=True)
+    gpgconf = shutil.which("gpgconf")  # stop the agent this key started
+    if gpgconf:
+        subprocess.run([gpgconf, "--kill", "gpg-agent"], check=False, capture_output=True)
 
 
 def _sign_with(git: GitRunner, repo: Path, key: str, *extra: tuple[str, str]) -> None:
