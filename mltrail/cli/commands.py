@@ -31,9 +31,21 @@ def init(path: Path | None) -> None:
 @click.command()
 @store_option
 @click.option("-m", "--message", help="Commit message (default: a summary of the files).")
-def commit(store_path: Path | None, message: str | None) -> None:
+@click.option(
+    "--hooks",
+    is_flag=True,
+    help="Commit with `git commit`, running the repository's hooks (auto-commits do not).",
+)
+def commit(store_path: Path | None, message: str | None, hooks: bool) -> None:
     """Commit every uncommitted change of the store (when auto-commit is off or failed)."""
-    sha = open_store(store_path).commit_pending(message)
+    store = open_store(store_path)
+    if hooks:
+        from mltrail.git import commit_with_hooks
+
+        store.flush()  # commits this process started come first
+        sha = commit_with_hooks(store.root, message)
+    else:
+        sha = store.commit_pending(message)
     click.echo(f"Committed {sha[:12]}." if sha else "Nothing to commit: the store is clean.")
 
 

@@ -5,7 +5,7 @@ in milliseconds, while importing GitPython costs ~60 ms).
 reads back (a script's source, a store as of a commit, the history of paths).
 """
 
-from mltrail.git.commit import commit_paths, identity_env, pending_paths
+from mltrail.git.commit import commit_paths, commit_with_hooks, identity_env, pending_paths
 from mltrail.git.read import DIFF_CAP, LogEntry, SourceInfo, export_tree, log_paths, source_info
 from mltrail.git.run import LOCK_TIMEOUT, find_repo_root, init_repo
 
@@ -15,6 +15,7 @@ __all__ = [
     "LogEntry",
     "SourceInfo",
     "commit_paths",
+    "commit_with_hooks",
     "export_tree",
     "find_repo_root",
     "identity_env",

@@ -1,5 +1,6 @@
 """Store commits, built in an index of mltrail's own: they hold only the store paths given,
-and the user's staged changes stay staged. HEAD moves by compare-and-swap."""
+and the user's staged changes stay staged. HEAD moves by compare-and-swap. No git hook
+runs for them; `commit_with_hooks` (`mltrail commit --hooks`) is `git commit` itself."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mltrail.errors import GitError
+from mltrail.git import policy
 from mltrail.git.run import (
     _FROM_STDIN,
     _NO_MATCH,
@@ -27,6 +29,7 @@ from mltrail.git.run import (
     _nul,
     _relative,
     _run,
+    find_repo_root,
 )
 
 log = logging.getLogger(__name__)
@@ -149,8 +152,7 @@ def _commit(
             if reuse:
                 _remember_index(repo, old)
             return None
-        parent = ["-p", old] if old else []
-        new = _git(repo, ["commit-tree", tree, *parent, "-F", "-"], env, message).strip()
+        new = _commit_tree(repo, tree, old, message, env)
         args = ["update-ref", "-m", "mltrail: " + message.partition("\n")[0], "HEAD", new]
         proc = _run(repo, [*args, old or "0" * len(new)], env)
         if proc.returncode == 0:
@@ -159,6 +161,18 @@ def _commit(
             return new
         if not backoff.wait(proc.stderr):  # "cannot lock ref": busy, or HEAD moved
             raise _failure(repo, args, proc)
+
+
+def _commit_tree(
+    repo: Path, tree: str, parent: str | None, message: str, env: dict[str, str]
+) -> str:
+    """The commit object of `tree`, signed (`-S`) when the repository's config asks."""
+    sign = policy.signs_commits(repo)
+    args = ["commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-"]
+    proc = _run(repo, [*args, "-S"] if sign else args, env, message)
+    if proc.returncode != 0:
+        raise policy.signing_failure(repo, proc) if sign else _failure(repo, args, proc)
+    return proc.stdout.strip()
 
 
 @contextlib.contextmanager
@@ -198,7 +212,9 @@ def commit_paths(
         with _commit_lock(repo_root) as locked:
             sha = _commit(repo_root, rels, message, env, reuse=locked)
             if sha or _head(repo_root):  # the real index: HEAD's entries for `rels` only
-                _git(repo_root, ["reset", "-q", "HEAD", *_FROM_STDIN], stdin=_nul(rels))
+                policy.refresh_index(repo_root, rels, sha)
+        if sha:
+            policy.warn_if_detached(repo_root)
     except OSError as e:  # e.g. no room for the temporary index
         raise GitError(f"cannot commit to the git repository {repo_root}: {e}") from e
     return sha
@@ -217,3 +233,32 @@ def pending_paths(repo_root: Path, under: Path) -> list[Path]:
                 found.append(next(entries))
     prefix = "" if rel == "." else rel + "/"
     return [repo_root / p for p in found if (p + "/").startswith(prefix)]
+
+
+def commit_with_hooks(folder: Path, message: str | None = None) -> str | None:
+    """Commit what is pending under `folder` with `git commit`: hooks run, signing as configured.
+
+    Only `folder` is committed (`git commit --only`); other staged changes stay staged.
+    Returns the new commit, or None when nothing is pending. GitError with git's (and the
+    hooks') output when the commit is refused; the folder's changes are then left staged.
+    """
+    root = find_repo_root(folder)
+    if root is None:
+        raise GitError(f"{folder} is not inside a git repository; run `git init` there.")
+    pending = pending_paths(root, folder)
+    if not pending:
+        return None
+    rels = _relative(root, [folder])
+    env = _env(identity_env(root))
+    _git(root, ["add", "-A", "--", *rels], env)
+    text = message or f"mltrail: commit {len(pending)} pending store files"
+    proc = _run(root, ["commit", "-q", "--only", "-F", "-", "--", *rels], env, text)
+    if proc.returncode != 0:
+        said = "\n".join(part.strip() for part in (proc.stdout, proc.stderr) if part.strip())
+        raise GitError(
+            f"`git commit` of {rels[0]} was refused in {root} "
+            f"({said or f'exit status {proc.returncode}'}). Nothing was committed and the "
+            "store's changes are staged: fix what git or the hook reports, then run "
+            "`mltrail commit --hooks` again."
+        )
+    return _head(root)

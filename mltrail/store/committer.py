@@ -124,7 +124,7 @@ class Committer:
                 return
             self._warned = True
             log.warning(
-                "Could not commit the mltrail store to git (%s). The files stay on disk; "
+                "Could not commit the mltrail store to git: %s. The files stay on disk; "
                 "`mltrail commit` will commit them later.",
                 e,
             )
