@@ -8,6 +8,7 @@ with a one-line error naming the file and key; nothing from outside reaches the 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -15,8 +16,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 import mltrail
+from generator.confine import web_link
 from generator.serve import HostCheck, SiteServer
 from mltrail.cli import build_cli
 from mltrail.store import FileStore
@@ -155,6 +159,29 @@ def _yaml_string(text: str) -> str:
     """``text`` as a double-quoted YAML scalar (control characters escaped)."""
     escaped = "".join(f"\\x{ord(c):02x}" if ord(c) < 0x20 or c in '"\\' else c for c in text)
     return f'"{escaped}"'
+
+
+def browser_scheme(url: str) -> str | None:
+    """The scheme a browser's URL parser finds in ``url`` (WHATWG: ends stripped of C0
+    controls and spaces, tabs and newlines removed, scheme case-insensitive)."""
+    cleaned = re.sub(r"[\t\n\r]", "", url.strip("".join(map(chr, range(0x21)))))
+    found = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*):", cleaned)
+    return found.group(1).lower() if found else None
+
+
+LINKISH = st.text(st.sampled_from("aJjSsvVdDhHtTpP:/\\.\t\n\x00 \x1f#?@%&;-"), max_size=14)
+
+
+@given(st.one_of(LINKISH, st.text(max_size=14), LINKISH.map(lambda t: "javascript:" + t)))
+def test_a_kept_link_is_relative_or_web_for_a_browser_too(url: str) -> None:
+    link = web_link(url)
+    if link is None:
+        return
+    scheme = browser_scheme(link)
+    assert scheme in (None, "http", "https"), link
+    assert scheme is not None or not link.lstrip().startswith(("/", "\\")), link
+    assert scheme is None or link.startswith(f"{scheme}://"), link
+    assert browser_scheme(url) == scheme  # what was checked is what the browser reads
 
 
 def test_web_links_are_kept_and_rendered_as_such(store: Path, tmp_path: Path) -> None:
