@@ -94,7 +94,7 @@ def build_site(
         fs = FileStore(snapshot)
         config_path = Path(config).resolve() if config else _default_config(snapshot)
         overrides = {"base_url": base_url, "theme": theme}
-        cfg = load_config(config_path, overrides=overrides, strict=strict)
+        cfg = load_config(config_path, overrides=overrides, strict=strict, store=snapshot)
         build = _gather(fs, cfg, strict, history=(root, ref or "HEAD"))
         if clean:
             clean_output(out_dir)

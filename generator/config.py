@@ -4,6 +4,10 @@ Every problem of the file is collected (errors: wrong types, unreadable YAML, mi
 files; warnings: unknown keys) and reported together, naming the file and the key.
 ``strict`` turns warnings into failures. Options the user passed on the command line
 (``overrides``) replace the file's values; options they did not pass never do.
+
+The file comes with the store, so it is hostile input: every path in it (``logo``,
+``custom_dir``, a ``theme`` folder) must resolve inside the store, and ``nav`` links must
+be relative paths or http(s) URLs (see :mod:`generator.confine`).
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
+from generator.confine import OutsideError, resolve_inside, web_link
 from mltrail.errors import MltrailError
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "mltrail.yaml"
+#: The file types a logo may have (it is copied to ``assets/logo<suffix>``).
+LOGO_SUFFIXES = (".avif", ".gif", ".ico", ".jpeg", ".jpg", ".png", ".svg", ".webp")
 
 
 class SiteBuildError(MltrailError):
@@ -102,10 +108,16 @@ _TOP_KEYS = (
 
 
 class _Checker:
-    """Collects the issues of one file while values are converted."""
+    """Collects the issues of one file while values are converted.
 
-    def __init__(self, file: Path) -> None:
+    ``base``: the folder its relative paths start from; ``root``: the folder they must
+    stay inside.
+    """
+
+    def __init__(self, file: Path, base: Path, root: Path) -> None:
         self.file = file
+        self.base = base
+        self.root = root
         self.issues: list[ConfigIssue] = []
 
     def error(self, key: str, message: str) -> None:
@@ -126,20 +138,41 @@ def load_config(
     *,
     overrides: Mapping[str, Any] | None = None,
     strict: bool = False,
+    store: Path | None = None,
 ) -> SiteConfig:
-    """The config in ``path`` (None or a missing default file: defaults), validated."""
+    """The config in ``path`` (None or a missing default file: defaults), validated.
+
+    Paths in the file must stay inside ``store`` when the file is in the store (else
+    inside the file's own folder: a ``--config`` the user chose elsewhere).
+    """
     data: dict[str, Any] = {}
     file = path or Path(CONFIG_FILE)
-    checker = _Checker(file)
+    base = path.parent if path else Path.cwd()
+    checker = _Checker(file, base, _confinement(path, store) if path else base)
     if path is not None:
         data = _read_yaml(path)
-    config = _convert(data, checker, path.parent if path else Path.cwd())
+    config = _convert(data, checker)
     config = replace(config, source=path)
     for key, value in (overrides or {}).items():
         if value is not None:
             config = _override(config, key, value, checker)
     report(checker.issues, strict)
     return config
+
+
+def _confinement(path: Path, store: Path | None) -> Path:
+    """The folder the paths of config ``path`` must stay inside (see :func:`load_config`)."""
+    own = path.parent.resolve()
+    if store is None or not path.absolute().is_relative_to(store.absolute()):
+        return own
+    try:
+        resolve_inside(path, store)
+    except OutsideError as e:
+        raise ConfigError(
+            f"{path}: the site config is a link to a file outside the store ({e}); "
+            "keep mltrail.yaml a plain file in the store, or pass your own with --config."
+        ) from e
+    return store.resolve()
 
 
 def report(issues: list[ConfigIssue], strict: bool) -> None:
@@ -170,16 +203,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _convert(data: dict[str, Any], c: _Checker, base: Path) -> SiteConfig:
+def _convert(data: dict[str, Any], c: _Checker) -> SiteConfig:
     for key in sorted(set(map(str, data)) - set(_TOP_KEYS)):
         c.warning(key, f"unknown key (known keys: {', '.join(_TOP_KEYS)})")
     converters: dict[str, Callable[[Any], Any]] = {
         "title": lambda v: c.typed("title", v, str, "a string"),
         "description": lambda v: c.typed("description", v, str, "a string"),
-        "logo": lambda v: _file(c, "logo", v, base, want_dir=False),
+        "logo": lambda v: _logo(c, v),
         "base_url": lambda v: _base_url(c, v),
-        "theme": lambda v: c.typed("theme", v, str, "a theme name or folder"),
-        "custom_dir": lambda v: _file(c, "custom_dir", v, base, want_dir=True),
+        "theme": lambda v: _theme(c, v),
+        "custom_dir": lambda v: _file(c, "custom_dir", v, want_dir=True),
         "nav": lambda v: _nav(c, v),
         "experiments": lambda v: _experiments(c, v),
     }
@@ -198,30 +231,59 @@ def _override(config: SiteConfig, key: str, value: Any, c: _Checker) -> SiteConf
     return replace(config, **{key: value}) if value is not None else config
 
 
-def _file(c: _Checker, key: str, value: Any, base: Path, *, want_dir: bool) -> Path | None:
+def _file(c: _Checker, key: str, value: Any, *, want_dir: bool) -> Path | None:
+    """The file or folder ``value`` names, resolved; an error if missing or outside the root."""
     text = c.typed(key, value, str, "a path")
     if text is None:
         return None
-    path = (base / Path(text).expanduser()).resolve()
-    ok = path.is_dir() if want_dir else path.is_file()
-    if not ok:
-        kind = "folder" if want_dir else "file"
+    if "\0" in text:
+        c.error(key, f"{text!r} holds a NUL character, which no path can")
+        return None
+    kind = "folder" if want_dir else "file"
+    try:
+        path = resolve_inside(c.base / Path(text).expanduser(), c.root)
+    except OutsideError as e:
+        c.error(key, f"must be a {kind} inside {c.root}, but {e}")
+        return None
+    if not (path.is_dir() if want_dir else path.is_file()):
         c.error(key, f"no such {kind}: {path}")
         return None
     return path
+
+
+def _logo(c: _Checker, value: Any) -> Path | None:
+    path = _file(c, "logo", value, want_dir=False)
+    if path is not None and path.suffix.lower() not in LOGO_SUFFIXES:
+        c.error("logo", f"{path.name!r} is not an image: use one of {', '.join(LOGO_SUFFIXES)}")
+        return None
+    return path
+
+
+def _theme(c: _Checker, value: Any) -> str | None:
+    """A built-in theme's name as is; else a theme folder inside the root, as a full path."""
+    from generator.themes import available_themes  # themes imports this module
+
+    text = c.typed("theme", value, str, "a theme name or folder")
+    if text is None or text in available_themes():
+        return text
+    path = _file(c, "theme", text, want_dir=True)
+    if path == c.root:  # its parents are looked for beside it: keep them inside too
+        c.error("theme", f"must be a folder inside {c.root}, not that folder itself")
+        return None
+    return str(path) if path is not None else None
 
 
 def _base_url(c: _Checker, value: Any, key: str = "base_url") -> str | None:
     text = c.typed(key, value, str, "a URL")
     if text is None:
         return None
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    link = web_link(text)
+    if link is None or not link.startswith(("http://", "https://")):
         c.error(
             key, f"expected an http(s) URL such as https://you.github.io/project/, got {text!r}"
         )
         return None
-    return text if text.endswith("/") else text + "/"
+    return link if link.endswith("/") else link + "/"
 
 
 def _nav(c: _Checker, value: Any) -> tuple[NavLink, ...] | None:
@@ -235,9 +297,8 @@ def _nav(c: _Checker, value: Any) -> tuple[NavLink, ...] | None:
             continue
         title = c.typed(f"{key}.title", item.get("title"), str, "a string")
         url = c.typed(f"{key}.url", item.get("url"), str, "a string")
-        if url is not None and (url.startswith("/") or ("://" in url and _not_web(url))):
-            c.error(f"{key}.url", "use a path relative to the site root or an http(s) URL")
-            url = None
+        if url is not None:
+            url = _nav_url(c, f"{key}.url", url)
         if title is not None and url is not None:
             links.append(NavLink(title, url))
     return tuple(links)
@@ -254,8 +315,17 @@ def _entry(c: _Checker, key: str, item: Any, known: tuple[str, ...]) -> bool:
     return True
 
 
-def _not_web(url: str) -> bool:
-    return urlsplit(url).scheme not in ("http", "https")
+def _nav_url(c: _Checker, key: str, url: str) -> str | None:
+    link = web_link(url)
+    if link is None:
+        shown = url if len(url) <= 60 else url[:57] + "..."
+        c.error(
+            key,
+            "use a path relative to the site root (docs/index.html) or an http(s):// URL, "
+            f"not {shown!r} (no other scheme, no / or // at the start, no backslash, no "
+            "control character, no space at either end)",
+        )
+    return link
 
 
 def _experiments(c: _Checker, value: Any) -> tuple[tuple[str, ExperimentSettings], ...] | None:

@@ -3,6 +3,10 @@
 The server is the standard library's ``http.server`` in a thread; the main thread polls
 the store (a walk of file sizes and times: no reads) and rebuilds incrementally when
 it changes. A failed rebuild is logged and the last good site stays up.
+
+Only requests naming the server in their ``Host`` header are answered (see
+:class:`HostCheck`): a web page the user opens elsewhere cannot point its own domain at
+127.0.0.1 (DNS rebinding) and read the dashboard.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import ipaddress
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +32,88 @@ from mltrail.errors import MltrailError
 log = logging.getLogger(__name__)
 
 
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """Which ``Host`` headers a server bound to ``address`` (as given, and as bound) answers.
+
+    Always the address itself with the port; on loopback also ``localhost``,
+    ``127.0.0.1`` and ``[::1]``; on all interfaces (``0.0.0.0``, ``::``) any IP address,
+    ``localhost`` and this machine's names. A domain name only resolves to the server by
+    the user's choice, so a page of another site can never pass.
+    """
+
+    names: tuple[str, ...]
+    port: int
+    any_ip: bool = False
+
+    @staticmethod
+    def for_address(given: str, bound: str, port: int) -> HostCheck:
+        names = {_bare(given), _bare(bound)}
+        ips = [_ip(n) for n in names]
+        if any(ip is not None and ip.is_loopback for ip in ips) or "localhost" in names:
+            names.update(_LOOPBACK_NAMES)
+        any_ip = any(ip is not None and ip.is_unspecified for ip in ips)
+        if any_ip:
+            names.update(("localhost", socket.gethostname().lower(), socket.getfqdn().lower()))
+        return HostCheck(tuple(sorted(names)), port, any_ip)
+
+    def allows(self, header: str | None) -> bool:
+        """Whether a request with this ``Host`` header (None: without one) is answered."""
+        if not header:
+            return False
+        name, _, port = header.strip().lower().rpartition(":")
+        if not name or "]" in port:  # no port given: the default one
+            name, port = header.strip().lower(), "80"
+        if port != str(self.port):
+            return False
+        name = _bare(name)
+        ip = _ip(name)
+        return name in self.names or (self.any_ip and ip is not None)
+
+
+def _bare(name: str) -> str:
+    """A host name without IPv6 brackets or a final dot, lower-cased."""
+    return name.lower().removeprefix("[").removesuffix("]").removesuffix(".")
+
+
+def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files of the site; the site's own 404 page; quiet logging."""
+    """Static files of the site; the site's own 404 page; quiet logging; a Host check."""
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        assert isinstance(self.server, _Server)
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) == 1 and self.server.hosts.allows(hosts[0]):
+            return True
+        log.warning("Refused a request naming another host (Host: %r)", hosts)
+        self._refuse()
+        return False
+
+    def _refuse(self) -> None:
+        """403, a short plain message, and the connection closed."""
+        body = (
+            b"Forbidden: this is mltrail ui's local server; it answers only requests for "
+            b"its own address (the Host header named another).\n"
+        )
+        self.close_connection = True
+        self.send_response(403)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -43,6 +130,16 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """The HTTP server, with the Host check of the address it is bound to."""
+
+    def __init__(self, address: tuple[str, int], handler: Callable[..., _Handler]) -> None:
+        super().__init__(address, handler)
+        bound, port = self.server_address[:2]
+        name = bound.decode() if isinstance(bound, bytes) else str(bound)
+        self.hosts = HostCheck.for_address(address[0], name, port)
 
 
 def tree_fingerprint(paths: Iterable[Path]) -> str:
@@ -89,7 +186,7 @@ class SiteServer:
         self._build = build or functools.partial(build_site, store, out)
         self._fingerprint = ""
         handler = functools.partial(_Handler, directory=str(out))
-        self.httpd = http.server.ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
 
     @property

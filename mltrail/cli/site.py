@@ -68,12 +68,18 @@ def build(store: str | None, output: str, **options: Any) -> None:
 @click.command()
 @_STORE
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; only requests naming it (or localhost) are answered.",
+)
 @click.option("--no-open", is_flag=True, help="Do not open a browser.")
 def ui(store: str | None, port: int, host: str, no_open: bool) -> None:
     """Build the dashboard of STORE, serve it and rebuild it when the store changes.
 
     The site is kept in a cache folder outside the store, so a restart is incremental.
+    Requests whose Host header names another address get 403 (DNS rebinding).
     Ctrl-C stops the server.
     """
     import webbrowser

@@ -83,7 +83,7 @@ def test_a_deleted_run_disappears_from_the_site(
 
 
 def test_a_changed_template_rerenders_every_page(store_copy: Path, tmp_path: Path) -> None:
-    custom = tmp_path / "custom"
+    custom = store_copy / "custom"  # inside the store: config paths may not leave it
     (custom / "templates").mkdir(parents=True)
     out = tmp_path / "site"
     (store_copy / "mltrail.yaml").write_text(f"custom_dir: {custom}\n")
