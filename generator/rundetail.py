@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -15,11 +16,12 @@ from typing import Any
 from generator import urls
 from generator.series import Series, downsample
 from mltrail.entities import Metric, Run
-from mltrail.errors import ResourceNotFound
+from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
 from mltrail.store import FileStore
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.runs import read_run_record
 
+log = logging.getLogger(__name__)
 DIFF_ARTIFACT = "source/uncommitted.diff"
 MAX_PREVIEWS = 30  # per run; later files get a download link only
 TEXT_PREVIEW_BYTES = 32_000
@@ -159,8 +161,15 @@ def _history(store: FileStore, run_id: str, key: str) -> MetricHistory:
 
 
 def _tree(arts: RunArtifacts, rel: str, budget: list[int]) -> tuple[ArtifactNode, ...]:
+    """The artifact tree under ``rel``; links and invalid pointers are left out, warned
+    about by name (a store may come from anyone: one bad file costs only its own entry)."""
+    try:
+        listing = arts.list_dir(rel)
+    except (StoreError, InvalidParameterValue) as e:  # e.g. the artifacts folder is a link
+        log.warning("Skipped the artifacts of run %s: %s", arts.base.parent.name, e)
+        return ()
     nodes = []
-    for info in arts.list_dir(rel):
+    for info in listing:
         name = PurePosixPath(info.path).name
         if info.is_dir:
             children = _tree(arts, info.path, budget)
@@ -170,6 +179,9 @@ def _tree(arts: RunArtifacts, rel: str, budget: list[int]) -> tuple[ArtifactNode
             source = arts.content_path(info.path)
         except ResourceNotFound:
             source = None
+        except (StoreError, InvalidParameterValue) as e:  # a link or bad pointer: skip it
+            log.warning("Skipped artifact %r of run %s: %s", info.path, arts.base.parent.name, e)
+            continue
         preview = None
         if source is not None and budget[0] > 0:
             preview = make_preview(source, name, info.file_size or 0)
