@@ -157,9 +157,7 @@ def test_bad_pointers_cost_only_their_own_entry_in_the_site(
     assert "evil-" not in page
 
 
-def test_a_blob_that_does_not_match_its_hash_is_refused(
-    planted: Planted, store_config: object, tmp_path: Path
-) -> None:
+def test_a_blob_that_does_not_match_its_hash_is_refused(planted: Planted, tmp_path: Path) -> None:
     arts = planted.store.artifacts(planted.run_id)
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * 4096)
