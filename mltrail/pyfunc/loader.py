@@ -148,6 +148,14 @@ def load_local(model_dir: Path) -> Model:
     return model
 
 
+def _check_nested(data_path: Path) -> None:
+    """The loaders read the MLmodel beside their data too: its paths must stay inside."""
+    folder = data_path if data_path.is_dir() else data_path.parent
+    if (folder / MLMODEL_FILE_NAME).is_file():
+        confine.inside(folder, MLMODEL_FILE_NAME, MLMODEL_FILE_NAME)
+        confine.check_paths(folder, Model.load(folder))
+
+
 def _predict_fn(conf: dict[str, Any], model_dir: Path) -> str:
     name = conf.get("predict_fn") or "predict"
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
@@ -169,9 +177,10 @@ def load_model(
     meta = load_local(local)
     conf = meta.flavor(PYFUNC_FLAVOR, local)
     predict_fn = _predict_fn(conf, local)
+    data_path = local / conf["data"] if conf.get("data") else local
+    _check_nested(data_path)
     loader = loader_for(conf.get("loader_module"), local, conf.get("code"))
     add_code_path(local, conf)
-    data_path = local / conf["data"] if conf.get("data") else local
     if model_config:
         impl = loader._load_pyfunc(str(data_path), model_config)
     else:

@@ -163,6 +163,19 @@ def test_a_path_leaving_the_model_folder_is_refused(model: Path, case: str) -> N
     assert "every path a model names must stay inside its folder" in str(e.value)
 
 
+def test_an_mlmodel_beside_the_data_is_confined_too(model: Path) -> None:
+    sub = model / "sub"
+    sub.mkdir()
+    (sub / "MLmodel").write_text(
+        "flavors:\n  python_function:\n    python_model: ../../outside/secret.txt\n"
+    )
+    edit_mlmodel(model, _set("flavors", "python_function", "data", value="sub"))
+    with pytest.raises(
+        InvalidParameterValue, match=re.escape("python_model '../../outside/secret.txt'")
+    ):
+        mltrail.pyfunc.load_model(model)
+
+
 def test_the_input_example_path_is_checked_on_its_own(model: Path) -> None:
     edit_mlmodel(model, ESCAPES["example"][0])
     meta = mltrail.models.Model.load(model)
