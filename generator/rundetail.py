@@ -24,6 +24,7 @@ from mltrail.store.runs import read_run_record
 log = logging.getLogger(__name__)
 DIFF_ARTIFACT = "source/uncommitted.diff"
 MAX_PREVIEWS = 30  # per run; later files get a download link only
+MAX_ARTIFACT_DEPTH = 32  # folders nested deeper are left out of the page (with a warning)
 TEXT_PREVIEW_BYTES = 32_000
 MARKDOWN_PREVIEW_BYTES = 64_000
 CSV_PREVIEW_BYTES = 64_000
@@ -160,9 +161,19 @@ def _history(store: FileStore, run_id: str, key: str) -> MetricHistory:
     return MetricHistory(key, tuple(points), series)
 
 
-def _tree(arts: RunArtifacts, rel: str, budget: list[int]) -> tuple[ArtifactNode, ...]:
+def _tree(
+    arts: RunArtifacts, rel: str, budget: list[int], depth: int = 0
+) -> tuple[ArtifactNode, ...]:
     """The artifact tree under ``rel``; links and invalid pointers are left out, warned
     about by name (a store may come from anyone: one bad file costs only its own entry)."""
+    if depth > MAX_ARTIFACT_DEPTH:
+        log.warning(
+            "Skipped artifact folder %r of run %s: deeper than %d folders.",
+            rel,
+            arts.base.parent.name,
+            MAX_ARTIFACT_DEPTH,
+        )
+        return ()
     try:
         listing = arts.list_dir(rel)
     except (StoreError, InvalidParameterValue) as e:  # e.g. the artifacts folder is a link
@@ -172,7 +183,7 @@ def _tree(arts: RunArtifacts, rel: str, budget: list[int]) -> tuple[ArtifactNode
     for info in listing:
         name = PurePosixPath(info.path).name
         if info.is_dir:
-            children = _tree(arts, info.path, budget)
+            children = _tree(arts, info.path, budget, depth + 1)
             nodes.append(ArtifactNode(info.path, name, True, None, None, None, children))
             continue
         try:

@@ -354,10 +354,13 @@ class RunArtifacts:
         return self._source(rel, self._target(rel))[0]
 
     def _walk(self, rel: str) -> list[str]:
-        out = []
-        for info in self.list_dir(rel):
-            out.extend(self._walk(info.path) if info.is_dir else [info.path])
-        return out
+        """Every file under folder ``rel`` (without recursion: a store may nest deeply)."""
+        files: list[str] = []
+        folders = [rel]
+        while folders:
+            for info in self.list_dir(folders.pop()):
+                (folders if info.is_dir else files).append(info.path)
+        return sorted(files)
 
 
 def _link_error(path: Path) -> StoreError:

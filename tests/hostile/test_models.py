@@ -22,7 +22,12 @@ import yaml
 import mltrail
 from mltrail.errors import CorruptedRecord, InvalidParameterValue, StoreError
 from mltrail.store import FileStore
-from tests.hostile.test_artifacts import PASSWD, SECRET, site_text
+from tests.hostile.test_artifacts import (
+    PASSWD,
+    SECRET,
+    script_in_repo,  # noqa: F401 (a fixture)
+    site_text,
+)
 
 
 class Doubler(mltrail.pyfunc.PythonModel):
@@ -283,6 +288,7 @@ def test_registering_a_link_or_a_bad_pointer_names_it(tracking: FileStore, secre
     assert _cli(tracking, "models", "register", f"runs:/{rid}/model", "m").returncode == 0
 
 
+@pytest.mark.usefixtures("script_in_repo")
 def test_the_site_never_shows_a_linked_mlmodel(
     tracking: FileStore, secret: Path, tmp_path: Path
 ) -> None:
