@@ -62,8 +62,9 @@ def _clip(path: str) -> str:
     return text if len(text) <= 120 else f"{text[:100]}...({len(path)} characters)"
 
 
-#: The longest file name most file systems take (in bytes).
+#: The longest file name most file systems take, and the longest path Linux takes (bytes).
 _NAME_MAX = 255
+_PATH_MAX = 4096
 
 
 @contextmanager
@@ -185,12 +186,7 @@ class RunArtifacts:
         """Store one local file; return its artifact path."""
         if not local_path.is_file():
             raise ResourceNotFound(f"Cannot log artifact {str(local_path)!r}: no such file.")
-        rel = safe_relpath(PurePosixPath(safe_relpath(artifact_path)) / (name or local_path.name))
-        if rel.endswith(layout.POINTER_SUFFIX):
-            raise InvalidParameterValue(
-                f"Invalid artifact name {rel!r}: the suffix {layout.POINTER_SUFFIX} is reserved."
-            )
-        check_name_lengths(rel)
+        rel = self._checked_rel(artifact_path, name or local_path.name)
         with _name_errors("artifact path", rel):
             dest = self._target(rel)
             created = _missing_parents(dest.parent)
@@ -200,6 +196,19 @@ class RunArtifacts:
             except OSError:
                 _remove_empty(created)  # nothing half-written: not even empty folders
                 raise
+        return rel
+
+    def _checked_rel(self, artifact_path: str | None, name: str) -> str:
+        """The artifact path of file ``name`` in folder ``artifact_path``, or an error
+        naming it (it would leave the run, or it is too long for the file system)."""
+        rel = safe_relpath(PurePosixPath(safe_relpath(artifact_path)) / name)
+        if rel.endswith(layout.POINTER_SUFFIX):
+            raise InvalidParameterValue(
+                f"Invalid artifact name {rel!r}: the suffix {layout.POINTER_SUFFIX} is reserved."
+            )
+        check_name_lengths(rel)
+        if len(os.fsencode(self.base / rel)) + len(layout.POINTER_SUFFIX) >= _PATH_MAX:
+            raise _too_long("artifact path", rel)
         return rel
 
     def _write(self, local_path: Path, dest: Path) -> None:
@@ -223,14 +232,15 @@ class RunArtifacts:
                 f"Cannot log artifacts from {str(local_dir)!r}: no such directory."
             )
         prefix = safe_relpath(artifact_path)
-        logged = []
+        todo = []
         for root, dirs, files in os.walk(local_dir):
             dirs.sort()
             sub = Path(root).relative_to(local_dir).as_posix()
             dest_dir = "/".join(p for p in (prefix, "" if sub == "." else sub) if p)
             for name in sorted(files):
-                logged.append(self.log_file(Path(root) / name, dest_dir))
-        return logged
+                self._checked_rel(dest_dir, name)  # all checked before any is written
+                todo.append((Path(root) / name, dest_dir))
+        return [self.log_file(local, dest_dir) for local, dest_dir in todo]
 
     def write_bytes(self, artifact_file: str, data: bytes) -> str:
         rel = safe_relpath(artifact_file, "artifact file")

@@ -376,6 +376,19 @@ def test_bad_artifact_paths_are_refused_with_one_line(
     assert not (tmp_path.parent / "escape.txt").exists()
 
 
+def test_a_folder_with_one_bad_name_logs_nothing(planted: Planted, tmp_path: Path) -> None:
+    before = _store_files(planted)
+    folder = tmp_path / "folder"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "first.txt").write_text("1\n")
+    (folder / "b.txt").write_text("2\n")
+    (folder / ("z" * 250)).write_text("3\n")  # fits here, not under a deep artifact path
+    deep = "/".join(["d" * 200] * 19)
+    with pytest.raises(InvalidParameterValue, match="too long for the file system"):
+        mltrail.Client().log_artifacts(planted.run_id, str(folder), deep)
+    assert _store_files(planted) == before
+
+
 def test_fluent_calls_refuse_bad_paths_too(tracking: FileStore) -> None:
     with mltrail.start_run():
         with pytest.raises(InvalidParameterValue, match="too long for the file system"):
