@@ -218,6 +218,11 @@ class Model:
             ) from None
         except (yaml.YAMLError, ValueError, RecursionError) as e:
             raise InvalidParameterValue(f"Invalid MLmodel file {file}: {e}") from e
+        except OSError as e:  # a folder named MLmodel, no permission, a name too long
+            raise InvalidParameterValue(
+                f"Cannot read the MLmodel file {file}: {e.strerror or e}; is {file.parent} "
+                "a model directory?"
+            ) from e
         if not isinstance(data, dict):
             raise InvalidParameterValue(f"Invalid MLmodel file {file}: expected a mapping.")
         try:

@@ -213,6 +213,16 @@ def test_sklearn_model_files_are_confined_too(tmp_path: Path) -> None:
         mltrail.sklearn.load_model(path)
 
 
+def test_an_unreadable_mlmodel_is_named(tmp_path: Path) -> None:
+    (tmp_path / "m" / "MLmodel").mkdir(parents=True)
+    with pytest.raises(InvalidParameterValue, match=r"Cannot read the MLmodel file .*MLmodel"):
+        mltrail.pyfunc.load_model(tmp_path / "m")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "MLmodel").write_bytes(b"\xff\xfe")
+    with pytest.raises(InvalidParameterValue, match="Invalid MLmodel file"):
+        mltrail.pyfunc.load_model(tmp_path / "bin")
+
+
 def test_an_oversized_mlmodel_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "big"
     folder.mkdir()
