@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from generator.models import VersionEntry
-from mltrail.errors import InvalidParameterValue, ResourceNotFound
+from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
 from mltrail.store import FileStore
 from mltrail.store.artifacts import RunArtifacts
 
@@ -69,7 +69,7 @@ def read_model_files(
     try:
         arts = store.artifacts(lineage.run_id, artifact_store)
         text, _ = _read(arts, _join(base, MLMODEL), MLMODEL_BYTES)
-    except (ResourceNotFound, InvalidParameterValue, OSError) as e:
+    except (ResourceNotFound, InvalidParameterValue, StoreError, OSError) as e:
         return ModelFiles(None, problem=f"no {MLMODEL} file: {e}")
     if text is None:
         return ModelFiles(None, problem=f"{MLMODEL} is not in this site (large-artifact store)")
@@ -132,7 +132,7 @@ def _join(base: str, name: str) -> str:
 def _exists(arts: RunArtifacts, rel: str) -> bool:
     try:
         return arts.content_path(rel) is not None
-    except (ResourceNotFound, InvalidParameterValue):
+    except (ResourceNotFound, InvalidParameterValue, StoreError):
         return False
 
 
@@ -153,7 +153,7 @@ def _read(arts: RunArtifacts, rel: str, limit: int) -> tuple[str | None, bool]:
 def _safe_read(arts: RunArtifacts, rel: str, limit: int) -> tuple[str | None, bool]:
     try:
         return _read(arts, rel, limit)
-    except (ResourceNotFound, InvalidParameterValue, OSError):
+    except (ResourceNotFound, InvalidParameterValue, StoreError, OSError):
         return None, False
 
 

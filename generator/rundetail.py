@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -15,13 +16,15 @@ from typing import Any
 from generator import urls
 from generator.series import Series, downsample
 from mltrail.entities import Metric, Run
-from mltrail.errors import ResourceNotFound
+from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
 from mltrail.store import FileStore
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.runs import read_run_record
 
+log = logging.getLogger(__name__)
 DIFF_ARTIFACT = "source/uncommitted.diff"
 MAX_PREVIEWS = 30  # per run; later files get a download link only
+MAX_ARTIFACT_DEPTH = 32  # folders nested deeper are left out of the page (with a warning)
 TEXT_PREVIEW_BYTES = 32_000
 MARKDOWN_PREVIEW_BYTES = 64_000
 CSV_PREVIEW_BYTES = 64_000
@@ -158,18 +161,38 @@ def _history(store: FileStore, run_id: str, key: str) -> MetricHistory:
     return MetricHistory(key, tuple(points), series)
 
 
-def _tree(arts: RunArtifacts, rel: str, budget: list[int]) -> tuple[ArtifactNode, ...]:
+def _tree(
+    arts: RunArtifacts, rel: str, budget: list[int], depth: int = 0
+) -> tuple[ArtifactNode, ...]:
+    """The artifact tree under ``rel``; links and invalid pointers are left out, warned
+    about by name (a store may come from anyone: one bad file costs only its own entry)."""
+    if depth > MAX_ARTIFACT_DEPTH:
+        log.warning(
+            "Skipped artifact folder %r of run %s: deeper than %d folders.",
+            rel,
+            arts.base.parent.name,
+            MAX_ARTIFACT_DEPTH,
+        )
+        return ()
+    try:
+        listing = arts.list_dir(rel)
+    except (StoreError, InvalidParameterValue) as e:  # e.g. the artifacts folder is a link
+        log.warning("Skipped the artifacts of run %s: %s", arts.base.parent.name, e)
+        return ()
     nodes = []
-    for info in arts.list_dir(rel):
+    for info in listing:
         name = PurePosixPath(info.path).name
         if info.is_dir:
-            children = _tree(arts, info.path, budget)
+            children = _tree(arts, info.path, budget, depth + 1)
             nodes.append(ArtifactNode(info.path, name, True, None, None, None, children))
             continue
         try:
             source = arts.content_path(info.path)
         except ResourceNotFound:
             source = None
+        except (StoreError, InvalidParameterValue) as e:  # a link or bad pointer: skip it
+            log.warning("Skipped artifact %r of run %s: %s", info.path, arts.base.parent.name, e)
+            continue
         preview = None
         if source is not None and budget[0] > 0:
             preview = make_preview(source, name, info.file_size or 0)

@@ -123,7 +123,10 @@ def read_example(model: Model, path: Path) -> Any:
     info = model.saved_input_example_info
     if not info:
         return None
-    file = path / str(info.get("artifact_path", EXAMPLE_FILENAME))
+    from mltrail.models.confine import inside
+
+    key = "saved_input_example_info.artifact_path"
+    file = inside(path, info.get("artifact_path", EXAMPLE_FILENAME), key)
     try:
         stored = json.loads(file.read_text())
     except (OSError, ValueError) as e:

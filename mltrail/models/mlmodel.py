@@ -43,6 +43,22 @@ _KNOWN_KEYS = (
 )
 
 
+#: An MLmodel is a few kilobytes (a wide signature: some hundreds); a larger file is refused.
+MAX_MLMODEL_BYTES = 16 << 20
+
+
+def _read_text(file: Path) -> str:
+    """The MLmodel file's text, refusing one too large to be an MLmodel (never read whole)."""
+    with open(file, "rb") as f:
+        data = f.read(MAX_MLMODEL_BYTES + 1)
+    if len(data) > MAX_MLMODEL_BYTES:
+        raise InvalidParameterValue(
+            f"Invalid MLmodel file {file}: larger than {MAX_MLMODEL_BYTES >> 20} MB, so not an "
+            "MLmodel file; check the model folder."
+        )
+    return data.decode("utf-8")
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What ``log_model`` returns (MLflow's ``ModelInfo`` fields)."""
@@ -195,13 +211,18 @@ class Model:
         if file.is_dir():
             file = file / MLMODEL_FILE_NAME
         try:
-            data = yaml.safe_load(file.read_text())
+            data = yaml.safe_load(_read_text(file))
         except FileNotFoundError:
             raise ResourceNotFound(
                 f"No {MLMODEL_FILE_NAME} file at {file}: is {file.parent} a model directory?"
             ) from None
-        except yaml.YAMLError as e:
+        except (yaml.YAMLError, ValueError, RecursionError) as e:
             raise InvalidParameterValue(f"Invalid MLmodel file {file}: {e}") from e
+        except OSError as e:  # a folder named MLmodel, no permission, a name too long
+            raise InvalidParameterValue(
+                f"Cannot read the MLmodel file {file}: {e.strerror or e}; is {file.parent} "
+                "a model directory?"
+            ) from e
         if not isinstance(data, dict):
             raise InvalidParameterValue(f"Invalid MLmodel file {file}: expected a mapping.")
         try:

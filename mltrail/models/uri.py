@@ -94,11 +94,12 @@ def _local_dir(text: str) -> Path:
 
 
 def _run_model_dir(uri: str, store: FileStore, dst_path: str | os.PathLike[str] | None) -> Path:
+    from mltrail.models.confine import refuse_links
     from mltrail.store import layout
 
     run_id, rel = parse_runs_uri(uri)
     artifacts = store.artifacts(run_id)
-    folder = artifacts.base / rel if rel else artifacts.base
+    folder = artifacts.local_path(rel)  # no '..', absolute path or link out of the run
     if not folder.is_dir():
         listed = ", ".join(i.path for i in artifacts.list_dir(None)) or "none"
         raise ResourceNotFound(
@@ -108,6 +109,7 @@ def _run_model_dir(uri: str, store: FileStore, dst_path: str | os.PathLike[str] 
     pointers = any(name.endswith(layout.POINTER_SUFFIX) for _, _, files in os.walk(folder)
                    for name in files)  # fmt: skip
     if not pointers and dst_path is None:
+        refuse_links(folder, uri)
         return folder  # every byte is in the run folder: load it in place
     dst = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="mltrail-model-"))
     return artifacts.download(rel, dst)

@@ -8,16 +8,18 @@ them; mltrail never imports MLflow and maps those names to its own loaders inste
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import inspect
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from mltrail.errors import InvalidParameterValue
-from mltrail.models import integrity
+from mltrail.models import confine, integrity
 from mltrail.models.enforce import enforce_schema
-from mltrail.models.mlmodel import PYFUNC_FLAVOR, Model
+from mltrail.models.mlmodel import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
 from mltrail.models.params import enforce_params
 from mltrail.models.uri import resolve_model_uri
 
@@ -28,6 +30,8 @@ LOADERS = {
     "mltrail.sklearn": "mltrail.sklearn",
     "mltrail.pyfunc.model": "mltrail.pyfunc.model",
 }
+
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 class PyFuncModel:
@@ -79,31 +83,87 @@ class PyFuncModel:
         return f"mltrail.pyfunc.loaded_model: {self._meta!r} (loader {self.loader_module})"
 
 
-def loader_for(name: str) -> Any:
-    """The module that loads models whose flavor names ``name`` as loader."""
+def loader_for(name: Any, model_dir: Path | None = None, code: Any = None) -> Any:
+    """The module that loads models whose flavor names ``name`` as loader.
+
+    Only MLflow's and mltrail's own loader names (:data:`LOADERS`) are imported, or a
+    module the model ships in its own ``code`` folder (:func:`shipped_loader`); any other
+    name is refused before anything is imported: a model never picks a module to run.
+    """
+    where = f" at {model_dir}" if model_dir is not None else ""
+    if not isinstance(name, str) or not _MODULE_NAME.fullmatch(name):
+        raise InvalidParameterValue(
+            f"Refusing to load the model{where}: its loader_module {name!r} is not a module name."
+        )
     target = LOADERS.get(name)
-    if target is None and name.startswith("mlflow."):
+    if target is not None:
+        return importlib.import_module(target)
+    if model_dir is not None and shipped_loader(model_dir, code, name):
+        add_code_path(model_dir, {"code": code})
+        return importlib.import_module(name)
+    if name.startswith("mlflow."):
         supported = ", ".join(sorted(k for k in LOADERS if k.startswith("mlflow.")))
         raise InvalidParameterValue(
             f"mltrail cannot load models of MLflow's {name} flavor; supported: {supported}."
         )
-    return importlib.import_module(target or name)
+    raise InvalidParameterValue(
+        f"Refusing to load the model{where}: its loader_module {name!r} is neither one "
+        f"mltrail knows ({', '.join(sorted(LOADERS))}) nor a module in the model's own code "
+        "folder (save it with code_paths=[...]); mltrail imports no other module a model names."
+    )
+
+
+def shipped_loader(model_dir: Path, code: Any, name: str) -> bool:
+    """Whether ``name`` is a module in the model's ``code`` folder, and importing it loads
+    that file (not an installed or already imported module of the same name)."""
+    if not isinstance(code, str) or not code:
+        return False
+    folder = confine.inside(model_dir, code, f"flavors.{PYFUNC_FLAVOR}.code").resolve()
+    top = name.partition(".")[0]
+    if top in sys.builtin_module_names:
+        return False
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        file = getattr(loaded, "__file__", None)
+        return file is not None and folder in Path(file).resolve().parents
+    return importlib.machinery.PathFinder.find_spec(top, [str(folder)]) is not None
 
 
 def add_code_path(model_dir: Path, conf: dict[str, Any]) -> None:
     """Put the model's ``code`` folder first on sys.path (as MLflow does)."""
     code = conf.get("code")
     if code:
-        folder = str(model_dir / code)
+        folder = str(confine.inside(model_dir, code, "code"))
         if folder not in sys.path:
             sys.path.insert(0, folder)
 
 
 def load_local(model_dir: Path) -> Model:
-    """The MLmodel of ``model_dir``, after checking its files against the recorded hashes."""
+    """The MLmodel of ``model_dir``, after checking that every path it names stays in the
+    folder and that its files match the recorded hashes."""
+    confine.inside(model_dir, MLMODEL_FILE_NAME, MLMODEL_FILE_NAME)
     model = Model.load(model_dir)
+    confine.check_paths(model_dir, model)
     integrity.verify(model_dir, model)
     return model
+
+
+def _check_nested(data_path: Path) -> None:
+    """The loaders read the MLmodel beside their data too: its paths must stay inside."""
+    folder = data_path if data_path.is_dir() else data_path.parent
+    if (folder / MLMODEL_FILE_NAME).is_file():
+        confine.inside(folder, MLMODEL_FILE_NAME, MLMODEL_FILE_NAME)
+        confine.check_paths(folder, Model.load(folder))
+
+
+def _predict_fn(conf: dict[str, Any], model_dir: Path) -> str:
+    name = conf.get("predict_fn") or "predict"
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise InvalidParameterValue(
+            f"Refusing to load the model at {model_dir}: its predict_fn {name!r} is not a "
+            "public method name such as 'predict' or 'predict_proba'."
+        )
+    return name
 
 
 def load_model(
@@ -116,11 +176,13 @@ def load_model(
     local = resolve_model_uri(model_uri, dst_path)
     meta = load_local(local)
     conf = meta.flavor(PYFUNC_FLAVOR, local)
-    add_code_path(local, conf)
+    predict_fn = _predict_fn(conf, local)
     data_path = local / conf["data"] if conf.get("data") else local
-    loader = loader_for(str(conf.get("loader_module")))
+    _check_nested(data_path)
+    loader = loader_for(conf.get("loader_module"), local, conf.get("code"))
+    add_code_path(local, conf)
     if model_config:
         impl = loader._load_pyfunc(str(data_path), model_config)
     else:
         impl = loader._load_pyfunc(str(data_path))
-    return PyFuncModel(meta, impl, str(conf.get("predict_fn") or "predict"))
+    return PyFuncModel(meta, impl, predict_fn)

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from mltrail.errors import InvalidParameterValue, ResourceNotFound
 from mltrail.registry.specs import ModelSpec, RunSource, parse_source
-from mltrail.store import layout
 
 if TYPE_CHECKING:
     from mltrail.registry.reader import RegistryReader
@@ -43,12 +42,10 @@ def checked_source(
 def _check_artifact(reader: RegistryReader, found: RunSource) -> None:
     store = reader.store
     run = store.get_run(found.run_id)  # ResourceNotFound names the run id
-    base = store.run_path(run.info.run_id) / layout.ARTIFACTS_DIR
-    target = base / found.path if found.path else base
-    pointer = target.with_name(target.name + layout.POINTER_SUFFIX)
-    if target.exists() or pointer.exists():
+    artifacts = store.artifacts(run.info.run_id)
+    if artifacts.exists(found.path):  # a link or an invalid pointer is an error naming it
         return
-    logged = sorted(p.name for p in base.iterdir()) if base.is_dir() else []
+    logged = sorted(info.path for info in artifacts.list_dir(None))
     listing = ", ".join(logged[:10]) if logged else "none"
     raise ResourceNotFound(
         f"Run {found.run_id} has no artifact {found.path!r} to register (its artifacts: "
