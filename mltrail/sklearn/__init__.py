@@ -50,7 +50,7 @@ def save_model(
     conda_env: Any = None,
     code_paths: list[str | os.PathLike[str]] | None = None,
     mlflow_model: Model | None = None,
-    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+    serialization_format: str | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
     pip_requirements: Any = None,
@@ -60,10 +60,13 @@ def save_model(
     skops_trusted_types: list[str] | None = None,
     extra_files: list[str | os.PathLike[str]] | None = None,
 ) -> Model:
-    """Save ``sk_model`` to the folder ``path``; return the Model written to its MLmodel."""
+    """Save ``sk_model`` to the folder ``path``; return the Model written to its MLmodel.
+
+    ``serialization_format=None`` (MLflow's default) means skops.
+    """
     import sklearn
 
-    fmt = serialize.check_format(serialization_format)
+    fmt = serialize.check_format(serialization_format or SERIALIZATION_FORMAT_SKOPS)
     if pyfunc_predict_fn not in _PREDICT_FNS:
         raise InvalidParameterValue(
             f"Invalid pyfunc_predict_fn {pyfunc_predict_fn!r}: "
@@ -109,7 +112,7 @@ def log_model(
     artifact_path: str | None = None,
     conda_env: Any = None,
     code_paths: list[str | os.PathLike[str]] | None = None,
-    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+    serialization_format: str | None = None,
     registered_model_name: str | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,

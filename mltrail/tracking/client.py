@@ -79,7 +79,7 @@ class Client(RegistryClientMixin):
     def search_experiments(
         self,
         view_type: int = ViewType.ACTIVE_ONLY,
-        max_results: int | None = None,
+        max_results: int | None = 1000,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,

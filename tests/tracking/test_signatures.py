@@ -87,10 +87,17 @@ def resolve(dotted: str) -> Any:
     return obj
 
 
-def shape(obj: Any) -> list[tuple[str, str, bool]]:
-    """(name, kind, has a default) of each parameter, in order."""
+def _default(value: Any) -> Any:
+    """A default as compared: literals by value, anything else only as "has one"."""
+    if value is inspect.Parameter.empty:
+        return False
+    return repr(value) if value is None or type(value) in (bool, int, float, str) else True
+
+
+def shape(obj: Any) -> list[tuple[str, str, Any]]:
+    """(name, kind, default) of each parameter, in order (see ``_default``)."""
     return [
-        (p.name, p.kind.name, p.default is not inspect.Parameter.empty)
+        (p.name, p.kind.name, _default(p.default))
         for p in inspect.signature(obj).parameters.values()
     ]
 
@@ -106,16 +113,21 @@ def resolve(dotted):
         obj = importlib.import_module(".".join(parts[:i])) if found is None else found
     return obj
 
+def default(value):
+    if value is inspect.Parameter.empty:
+        return False
+    return repr(value) if value is None or type(value) in (bool, int, float, str) else True
+
 out = {}
 for name in json.loads(sys.stdin.read()):
     params = inspect.signature(resolve(name)).parameters.values()
-    out[name] = [(p.name, p.kind.name, p.default is not p.empty) for p in params]
+    out[name] = [(p.name, p.kind.name, default(p.default)) for p in params]
 print(json.dumps(out))
 """
 
 
 @pytest.fixture(scope="module")
-def mlflow_shapes() -> dict[str, list[tuple[str, str, bool]]]:
+def mlflow_shapes() -> dict[str, list[tuple[str, str, Any]]]:
     """MLflow's parameter shapes for every compared name, read in a subprocess."""
     if importlib.util.find_spec("mlflow") is None:
         pytest.skip("the mlflow package is not installed (pip install -e '.[test]')")
@@ -136,7 +148,7 @@ def mlflow_shapes() -> dict[str, list[tuple[str, str, bool]]]:
 
 @pytest.mark.parametrize("ours", sorted(public_names()))
 def test_signature_is_mlflows(ours: str, mlflow_shapes: dict[str, list[Any]]) -> None:
-    """Same names, kinds, order and required-ness; MLflow's ``**kwargs`` is not copied."""
+    """Same names, kinds, order and defaults; MLflow's ``**kwargs`` is not copied."""
     theirs = [p for p in mlflow_shapes[public_names()[ours]] if p[1] != "VAR_KEYWORD"]
     got = shape(resolve(ours))
     stand_ins = KWARGS_STAND_INS.get(ours, ())
