@@ -14,7 +14,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from mltrail.entities import Experiment, FileInfo, Run, RunStatus
+from mltrail.entities import Experiment, Run, RunStatus
 from mltrail.errors import InvalidParameterValue, MltrailError
 from mltrail.store.writer import RunWriter
 from mltrail.tracking import context
@@ -78,6 +78,7 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
 
 
 def get_tracking_uri() -> str:
+    """The store in use, as a ``file://`` URI."""
     return context.get_tracking_uri()
 
 
@@ -193,10 +194,12 @@ def _end_run(status: str, _run: ActiveRun | None) -> None:
 
 
 def active_run() -> ActiveRun | None:
+    """The innermost active run of this process, or None."""
     return _stack[-1] if _stack else None
 
 
 def last_active_run() -> Run | None:
+    """The active run, else the run this process started last (as read now), or None."""
     if _stack:
         return _stack[-1]._client.get_run(_stack[-1].info.run_id)
     return _client().get_run(_last_run_id) if _last_run_id else None
@@ -295,68 +298,6 @@ def delete_tag(key: str) -> None:
     """Delete a tag of the active run."""
     client, rid = _run_client(None)
     client.delete_tag(rid, key)
-
-
-def log_artifact(
-    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    """Copy a local file into the artifacts of the active run (or ``run_id``)."""
-    client, rid = _run_client(run_id)
-    client.log_artifact(rid, os.fspath(local_path), artifact_path)
-
-
-def log_artifacts(
-    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    """Copy a local folder's files into the artifacts of the active run (or ``run_id``)."""
-    client, rid = _run_client(run_id)
-    client.log_artifacts(rid, os.fspath(local_dir), artifact_path)
-
-
-def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    """Write ``text`` as the artifact ``artifact_file``."""
-    client, rid = _run_client(run_id)
-    client.log_text(rid, text, artifact_file)
-
-
-def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
-    """Write ``dictionary`` as JSON or YAML (by extension) as the artifact ``artifact_file``."""
-    client, rid = _run_client(run_id)
-    client.log_dict(rid, dictionary, artifact_file)
-
-
-def log_figure(
-    figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
-) -> None:
-    """Save a matplotlib or plotly figure as the artifact ``artifact_file``."""
-    client, rid = _run_client(None)
-    client.log_figure(rid, figure, artifact_file, save_kwargs=save_kwargs)
-
-
-def log_image(
-    image: Any,
-    artifact_file: str | None = None,
-    key: str | None = None,
-    step: int | None = None,
-    timestamp: int | None = None,
-    synchronous: bool | None = False,
-) -> None:
-    """Save a numpy array or PIL image as the artifact ``artifact_file`` of the active run.
-
-    MLflow's step-wise images (``key=``, ``step=``, ``timestamp=``) are refused with a
-    message; ``synchronous`` has no effect (mltrail always writes synchronously).
-    """
-    client, rid = _run_client(None)
-    client.log_image(rid, image, artifact_file, key, step, timestamp, synchronous=None)
-
-
-def get_artifact_uri(artifact_path: str | None = None) -> str:
-    client, rid = _run_client(None)
-    return client.get_artifact_uri(rid, artifact_path)
-
-
-def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
-    return _client().list_artifacts(run_id, path)
 
 
 def flush(timeout: float | None = None) -> bool:
