@@ -304,14 +304,20 @@ class Client(RegistryClientMixin):
         timestamp: int | None = None,
         synchronous: bool | None = None,
     ) -> None:
-        """Save a numpy array or PIL image as the artifact ``artifact_file``.
-
-        MLflow's step-wise images (``key``, ``step``, ``timestamp``) are not supported yet
-        and are refused; ``synchronous=False`` warns.
+        """Save a numpy array or PIL image as the artifact ``artifact_file``, or, as
+        MLflow's step-wise image ``key`` at ``step``, under ``images/`` with MLflow's names
+        (and the run tag ``mlflow.loggedImages``).  ``synchronous=False`` warns.
         """
         warn_ignored("MlflowClient.log_image", synchronous=synchronous)
-        target = _image_target(artifact_file, key, step, timestamp)
-        self._store.artifacts(run_id).write_bytes(target, payloads.image_bytes(image, target))
+        _check_image_target(artifact_file, key, step, timestamp)
+        artifacts = self._store.artifacts(run_id)
+        if artifact_file is not None:
+            artifacts.write_bytes(artifact_file, payloads.image_bytes(image, artifact_file))
+            return
+        when = int(timestamp or time.time() * 1000)
+        for path, data in payloads.stepwise_image_files(image, str(key), step or 0, when).items():
+            artifacts.write_bytes(path, data)
+        self.set_tags(run_id, {"mlflow.loggedImages": True})
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         return self._store.artifacts(run_id).list_dir(path)
@@ -328,23 +334,22 @@ class Client(RegistryClientMixin):
         return f"{base}/{rel}" if rel else base
 
 
-def _image_target(
+def _check_image_target(
     artifact_file: str | None, key: str | None, step: int | None, timestamp: int | None
-) -> str:
-    """``log_image`` writes a plain artifact only: MLflow's TypeError for mixed targets."""
+) -> None:
+    """Exactly one of ``artifact_file`` or ``key``, as MLflow demands."""
     stepwise = {"key": key, "step": step, "timestamp": timestamp}
     given = [name for name, value in stepwise.items() if value is not None]
     if artifact_file is not None and given:
         raise TypeError(
-            f"log_image: artifact_file cannot be combined with {', '.join(given)} "
-            "(as in MLflow); give artifact_file alone."
+            f"log_image: artifact_file cannot be combined with {', '.join(given)}: give "
+            "artifact_file for one image, or key (and step) for a step-wise image."
         )
-    if artifact_file is None:
+    if artifact_file is None and key is None:
         raise InvalidParameterValue(
-            "log_image needs artifact_file, e.g. 'images/sample.png': mltrail does not "
-            "support MLflow's step-wise images (key=, step=, timestamp=) yet."
+            "log_image needs artifact_file (e.g. 'images/sample.png') or key (a step-wise "
+            "image, with step=)."
         )
-    return artifact_file
 
 
 def _check_status(status: str) -> str:

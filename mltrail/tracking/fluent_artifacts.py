@@ -59,8 +59,9 @@ def log_image(
 ) -> None:
     """Save a numpy array or PIL image as the artifact ``artifact_file`` of the active run.
 
-    MLflow's step-wise images (``key=``, ``step=``, ``timestamp=``) are refused with a
-    message; ``synchronous`` has no effect (mltrail always writes synchronously).
+    Or, with ``key`` (and ``step``) instead of ``artifact_file``, one image of a
+    step-wise series, stored as MLflow stores it (see ``MlflowClient.log_image``).
+    ``synchronous`` has no effect (mltrail always writes synchronously).
     """
     client, rid = _run_client(None)
     client.log_image(rid, image, artifact_file, key, step, timestamp, synchronous=None)

@@ -318,16 +318,24 @@ def test_an_ineffective_argument_does_not_stop_the_call(
     assert [(m.value, m.step) for m in history] == [(0.25, 4)]
 
 
-def test_step_wise_images_are_refused_with_what_to_do(tracking: FileStore) -> None:
+def test_step_wise_images_are_stored_as_mlflow_stores_them(tracking: FileStore) -> None:
     np = pytest.importorskip("numpy")
     pytest.importorskip("PIL")
-    image = np.zeros((2, 2, 3), dtype=np.uint8)
-    with mltrail.start_run():
-        with pytest.raises(mltrail.MltrailError, match="artifact_file"):
-            mltrail.log_image(image, key="sample", step=1)
-        with pytest.raises(TypeError, match="step"):
-            mltrail.log_image(image, "a.png", step=1)
+    image = np.zeros((300, 600, 3), dtype=np.uint8)
+    with mltrail.start_run() as run:
+        mltrail.log_image(image, key="val/sample", step=3, timestamp=1_700_000_000_000)
         mltrail.log_image(image, "a.png", synchronous=True)
+        with pytest.raises(TypeError, match="step"):
+            mltrail.log_image(image, "b.png", step=1)
+        with pytest.raises(mltrail.MltrailError, match="key"):
+            mltrail.log_image(image, key="bad*key")
+    client = mltrail.MlflowClient()
+    names = sorted(f.path for f in client.list_artifacts(run.info.run_id, "images"))
+    prefix = "images/val~sample+step+3+timestamp+1700000000000+"
+    assert len(names) == 2 and all(n.startswith(prefix) for n in names)
+    assert names[0].endswith("+compressed.webp") and names[1].endswith(".png")
+    assert names[0].removesuffix("+compressed.webp") == names[1].removesuffix(".png")
+    assert mltrail.get_run(run.info.run_id).data.tags["mlflow.loggedImages"] == "True"
 
 
 def test_start_run_description_and_parent_become_mlflow_tags(tracking: FileStore) -> None:
