@@ -29,7 +29,7 @@ from mltrail.tracking import unsupported
 from mltrail.tracking.unsupported import NoEffectWarning
 
 #: mltrail's own additions to the top-level API (MLflow has no function of that name).
-MLTRAIL_ONLY = {"flush", "list_artifacts", "infer_signature"}
+MLTRAIL_ONLY = {"flush", "list_artifacts"}
 #: mltrail's own additions to ``MlflowClient``.
 CLIENT_ONLY = {"store", "log_params", "set_tags", "get_artifact_uri"}
 #: Keyword-only extras standing for MLflow's ``**kwargs``, where MLflow documents them:
@@ -49,6 +49,21 @@ CLASS_METHODS = {
 }
 TYPES = ("AnyType", "Array", "ColSpec", "Map", "Object", "ParamSchema", "ParamSpec")
 TYPES += ("Property", "Schema", "TensorSpec")
+#: Known to differ from MLflow (model internals, outside this API's own modules): each
+#: test is a strict xfail, so the fix shows up as a failure asking to move the name up.
+KNOWN_DIFFERENCES = {
+    f"mltrail.{n}": f"mlflow.{n}"
+    for n in (
+        "models.Model.__init__",  # no named mlflow_version, resources, model_id ...
+        "models.Model.from_dict",  # data, not model_dict
+        "models.Model.load_input_example",  # path is required
+        "models.Model.to_yaml",  # no stream
+        "models.Model.get_model_info",  # model_uri, not logged_model
+        "models.ModelSignature.from_dict",  # d, not signature_dict
+        "pyfunc.PyFuncModel.__init__",  # no predict_stream_fn, model_id
+        "pyfunc.PythonModelContext",  # optional artifacts, model_config
+    )
+}
 
 
 def _fluent_names() -> list[str]:
@@ -134,7 +149,7 @@ def mlflow_shapes() -> dict[str, list[tuple[str, str, Any]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRAIL_"))}
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT],
-        input=json.dumps(sorted(set(public_names().values()))),
+        input=json.dumps(sorted({*public_names().values(), *KNOWN_DIFFERENCES.values()})),
         env={**env, "PYTHONWARNINGS": "ignore"},
         capture_output=True,
         text=True,
@@ -149,7 +164,17 @@ def mlflow_shapes() -> dict[str, list[tuple[str, str, Any]]]:
 @pytest.mark.parametrize("ours", sorted(public_names()))
 def test_signature_is_mlflows(ours: str, mlflow_shapes: dict[str, list[Any]]) -> None:
     """Same names, kinds, order and defaults; MLflow's ``**kwargs`` is not copied."""
-    theirs = [p for p in mlflow_shapes[public_names()[ours]] if p[1] != "VAR_KEYWORD"]
+    _assert_same_shape(ours, public_names()[ours], mlflow_shapes)
+
+
+@pytest.mark.xfail(strict=True, reason="a known difference, see KNOWN_DIFFERENCES")
+@pytest.mark.parametrize("ours", sorted(KNOWN_DIFFERENCES))
+def test_known_differences_still_differ(ours: str, mlflow_shapes: dict[str, list[Any]]) -> None:
+    _assert_same_shape(ours, KNOWN_DIFFERENCES[ours], mlflow_shapes)
+
+
+def _assert_same_shape(ours: str, name: str, mlflow_shapes: dict[str, list[Any]]) -> None:
+    theirs = [p for p in mlflow_shapes[name] if p[1] != "VAR_KEYWORD"]
     got = shape(resolve(ours))
     stand_ins = KWARGS_STAND_INS.get(ours, ())
     assert [p for p in got if p[1] == "VAR_KEYWORD"] == [], f"{ours} swallows unknown keywords"
