@@ -15,25 +15,27 @@ from mltrail.tracking.fluent import (
     delete_tag,
     end_run,
     flush,
-    get_artifact_uri,
     get_tracking_uri,
     last_active_run,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+from mltrail.tracking.fluent_artifacts import (
+    get_artifact_uri,
     list_artifacts,
     log_artifact,
     log_artifacts,
     log_dict,
     log_figure,
     log_image,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
     log_text,
-    set_experiment,
-    set_tag,
-    set_tags,
-    set_tracking_uri,
-    start_run,
 )
 from mltrail.tracking.queries import (
     create_experiment,
@@ -47,6 +49,7 @@ from mltrail.tracking.queries import (
     set_experiment_tag,
     set_experiment_tags,
 )
+from mltrail.tracking.unsupported import NoEffectWarning
 
 if TYPE_CHECKING:
     from mltrail.autologging import autolog as autolog
@@ -82,6 +85,7 @@ __all__ = [
     "MlflowException",
     "MltrailError",
     "ModelVersion",
+    "NoEffectWarning",
     "Param",
     "RegisteredModel",
     "Run",

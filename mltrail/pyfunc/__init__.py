@@ -21,6 +21,7 @@ from mltrail.models.mlmodel import PYFUNC_FLAVOR, Model, ModelInfo
 from mltrail.models.signature import ModelSignature
 from mltrail.pyfunc.loader import PyFuncModel, load_model
 from mltrail.pyfunc.model import PythonModel, PythonModelContext, save_python_model
+from mltrail.tracking.unsupported import warn_ignored
 
 FLAVOR_NAME = PYFUNC_FLAVOR
 
@@ -40,6 +41,7 @@ def save_model(
     loader_module: str | None = None,
     data_path: str | os.PathLike[str] | None = None,
     code_paths: list[str | os.PathLike[str]] | None = None,
+    infer_code_paths: bool = False,
     conda_env: Any = None,
     mlflow_model: Model | None = None,
     python_model: PythonModel | None = None,
@@ -50,13 +52,33 @@ def save_model(
     extra_pip_requirements: Any = None,
     metadata: dict[str, Any] | None = None,
     model_config: dict[str, Any] | None = None,
+    streamable: bool | None = None,
+    resources: Any = None,
+    auth_policy: Any = None,
+    uv_project_path: str | os.PathLike[str] | None = None,
+    uv_groups: list[str] | None = None,
+    uv_extras: list[str] | None = None,
 ) -> Model:
     """Save a custom model to the folder ``path`` (which must not exist or be empty).
 
     Give ``python_model`` (a :class:`PythonModel`, with optional ``artifacts``: name ->
     local path or runs:/ URI), or ``loader_module`` + ``data_path`` for a module with
     ``_load_pyfunc(path)``.  Returns the Model written to ``path/MLmodel``.
+
+    MLflow's ``infer_code_paths=True``, ``streamable``, ``resources``, ``auth_policy``
+    and ``uv_*`` warn (no effect here); MLflow's catch-all ``**kwargs`` is not taken, so
+    a misspelt keyword is a TypeError.
     """
+    warn_ignored(
+        "mltrail.pyfunc.save_model",
+        infer_code_paths=infer_code_paths,
+        streamable=streamable,
+        resources=resources,
+        auth_policy=auth_policy,
+        uv_project_path=uv_project_path,
+        uv_groups=uv_groups,
+        uv_extras=uv_extras,
+    )
     if (python_model is None) == (loader_module is None):
         raise InvalidParameterValue(
             "save_model needs python_model=PythonModel() or loader_module= (one of them)."
@@ -111,22 +133,55 @@ def log_model(
     loader_module: str | None = None,
     data_path: str | os.PathLike[str] | None = None,
     code_paths: list[str | os.PathLike[str]] | None = None,
+    infer_code_paths: bool = False,
     conda_env: Any = None,
     python_model: PythonModel | None = None,
     artifacts: dict[str, str] | None = None,
     registered_model_name: str | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
-    await_registration_for: int | None = None,
+    await_registration_for: int | None = 300,
     pip_requirements: Any = None,
     extra_pip_requirements: Any = None,
     metadata: dict[str, Any] | None = None,
     model_config: dict[str, Any] | None = None,
-    *,
+    streamable: bool | None = None,
+    resources: Any = None,
+    auth_policy: Any = None,
+    uv_project_path: str | os.PathLike[str] | None = None,
+    uv_groups: list[str] | None = None,
+    uv_extras: list[str] | None = None,
+    prompts: list[str] | None = None,
     name: str | None = None,
-    run_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
 ) -> ModelInfo:
-    """Log a custom model as the artifact folder ``artifact_path`` (or ``name``) of the run."""
+    """Log a custom model as the artifact folder ``artifact_path`` (or ``name``) of the run.
+
+    Starts a run if none is active; ``registered_model_name`` also registers it.  The
+    arguments save_model warns about warn here too, as do MLflow 3's logged-model ones
+    (``params``, ``tags``, ``model_type``, ``step``, ``model_id``) and ``prompts``.
+    """
+    warn_ignored(
+        "mltrail.pyfunc.log_model",
+        infer_code_paths=infer_code_paths,
+        await_registration_for=await_registration_for,
+        streamable=streamable,
+        resources=resources,
+        auth_policy=auth_policy,
+        uv_project_path=uv_project_path,
+        uv_groups=uv_groups,
+        uv_extras=uv_extras,
+        prompts=prompts,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
+        model_id=model_id,
+    )
 
     def save(path: Path, mlflow_model: Model) -> Model:
         return save_model(
@@ -146,4 +201,4 @@ def log_model(
             model_config=model_config,
         )
 
-    return _log_model(save, artifact_path, name, registered_model_name, run_id)
+    return _log_model(save, artifact_path, name, registered_model_name, None)

@@ -12,6 +12,7 @@ from mltrail.registry.provenance import model_path
 from mltrail.registry.registry import Registry
 from mltrail.tracking.paging import PagedList
 from mltrail.tracking.paging import page as _page
+from mltrail.tracking.unsupported import warn_ignored
 
 if TYPE_CHECKING:
     from mltrail.store import FileStore
@@ -41,6 +42,8 @@ class RegistryClientMixin:
         description: str | None = None,
         deployment_job_id: str | None = None,
     ) -> RegisteredModel:
+        """Create the registered model ``name`` (no versions yet)."""
+        warn_ignored("MlflowClient.create_registered_model", deployment_job_id=deployment_job_id)
         return self._registry.create_model(name, tags, description)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -64,6 +67,8 @@ class RegistryClientMixin:
     def update_registered_model(
         self, name: str, description: str | None = None, deployment_job_id: str | None = None
     ) -> RegisteredModel:
+        """Change the description of ``name`` (``deployment_job_id`` warns)."""
+        warn_ignored("MlflowClient.update_registered_model", deployment_job_id=deployment_job_id)
         if description is None:
             return self._registry.get_model(name)
         return self._registry.update_model(name, description)
@@ -89,7 +94,16 @@ class RegistryClientMixin:
         await_creation_for: int = 300,
         model_id: str | None = None,
     ) -> ModelVersion:
-        """A new version of an existing model, pointing at ``source`` (not copied)."""
+        """A new version of an existing model, pointing at ``source`` (not copied).
+
+        ``await_creation_for`` has no effect (the version exists when this returns) and
+        ``model_id`` warns (mltrail has no MLflow 3 logged models yet).
+        """
+        warn_ignored(
+            "MlflowClient.create_model_version",
+            await_creation_for=await_creation_for,
+            model_id=model_id,
+        )
         return self._registry.create_version(
             name, source, run_id, tags, run_link, description, user_id=_user()
         )

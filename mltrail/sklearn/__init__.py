@@ -21,6 +21,7 @@ from mltrail.models.mlmodel import Model, ModelInfo
 from mltrail.models.signature import ModelSignature
 from mltrail.sklearn import serialize
 from mltrail.sklearn.autolog import autolog as autolog
+from mltrail.tracking.unsupported import warn_ignored
 
 log = logging.getLogger(__name__)
 FLAVOR_NAME = "sklearn"
@@ -49,7 +50,7 @@ def save_model(
     conda_env: Any = None,
     code_paths: list[str | os.PathLike[str]] | None = None,
     mlflow_model: Model | None = None,
-    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+    serialization_format: str | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
     pip_requirements: Any = None,
@@ -59,10 +60,13 @@ def save_model(
     skops_trusted_types: list[str] | None = None,
     extra_files: list[str | os.PathLike[str]] | None = None,
 ) -> Model:
-    """Save ``sk_model`` to the folder ``path``; return the Model written to its MLmodel."""
+    """Save ``sk_model`` to the folder ``path``; return the Model written to its MLmodel.
+
+    ``serialization_format=None`` (MLflow's default) means skops.
+    """
     import sklearn
 
-    fmt = serialize.check_format(serialization_format)
+    fmt = serialize.check_format(serialization_format or SERIALIZATION_FORMAT_SKOPS)
     if pyfunc_predict_fn not in _PREDICT_FNS:
         raise InvalidParameterValue(
             f"Invalid pyfunc_predict_fn {pyfunc_predict_fn!r}: "
@@ -108,25 +112,49 @@ def log_model(
     artifact_path: str | None = None,
     conda_env: Any = None,
     code_paths: list[str | os.PathLike[str]] | None = None,
-    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+    serialization_format: str | None = None,
     registered_model_name: str | None = None,
     signature: ModelSignature | bool | None = None,
     input_example: Any = None,
-    await_registration_for: int | None = None,
+    await_registration_for: int | None = 300,
     pip_requirements: Any = None,
     extra_pip_requirements: Any = None,
     pyfunc_predict_fn: str = "predict",
     metadata: dict[str, Any] | None = None,
     extra_files: list[str | os.PathLike[str]] | None = None,
-    *,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
     name: str | None = None,
     skops_trusted_types: list[str] | None = None,
+    *,
     run_id: str | None = None,
+    resources: Any = None,
+    auth_policy: Any = None,
+    prompts: list[str] | None = None,
 ) -> ModelInfo:
     """Log ``sk_model`` as the artifact folder ``artifact_path`` (or ``name``) of the run.
 
-    Starts a run if none is active; ``registered_model_name`` also registers it.
+    Starts a run if none is active (or logs to ``run_id``); ``registered_model_name``
+    also registers it.  MLflow's ``**kwargs`` (passed on to ``Model.log``) are, here,
+    the keyword-only ``run_id``, ``resources``, ``auth_policy`` and ``prompts``; any
+    other keyword is a TypeError.  MLflow 3's logged-model arguments (``params``,
+    ``tags``, ``model_type``, ``step``, ``model_id``) and the Databricks ones warn.
     """
+    warn_ignored(
+        "mltrail.sklearn.log_model",
+        await_registration_for=await_registration_for,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
+        model_id=model_id,
+        resources=resources,
+        auth_policy=auth_policy,
+        prompts=prompts,
+    )
 
     def save(path: Path, mlflow_model: Model) -> Model:
         return save_model(

@@ -77,11 +77,11 @@ def _fit_in_run(
     except BaseException as e:
         if managed is not None:
             status = RunStatus.KILLED if isinstance(e, KeyboardInterrupt) else RunStatus.FAILED
-            guard.call("end the run", fluent.end_run, status, _run=managed)
+            guard.call("end the run", fluent._end_run, status, managed)
         guard.report()
         raise
     if managed is not None:
-        guard.call("end the run", fluent.end_run, RunStatus.FINISHED, _run=managed)
+        guard.call("end the run", fluent._end_run, RunStatus.FINISHED, managed)
     guard.report()
     return result
 

@@ -98,8 +98,7 @@ def create_child_runs(parent_run_id: str, search: Any, max_runs: int | None) -> 
         child = client.create_run(
             parent.info.experiment_id,
             start_time=parent.info.start_time,
-            tags=tags,
-            parent_run_id=parent_run_id,
+            tags={**tags, "mlflow.parentRunId": parent_run_id},
         )
         child_id = child.info.run_id
         client.log_params(child_id, {**base, **loggable_params(row.get("params", {}))})

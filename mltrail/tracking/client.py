@@ -27,6 +27,7 @@ from mltrail.tracking import context, payloads
 from mltrail.tracking.names import generate_run_name
 from mltrail.tracking.paging import PagedList
 from mltrail.tracking.paging import page as _page
+from mltrail.tracking.unsupported import warn_ignored
 
 if TYPE_CHECKING:
     from mltrail.store import FileStore
@@ -35,9 +36,25 @@ T = TypeVar("T")
 
 
 class Client(RegistryClientMixin):
-    """Tracking operations on one store (default: the one in use, see ``get_tracking_uri``)."""
+    """Tracking operations on one store (default: the one in use, see ``get_tracking_uri``).
 
-    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
+    MLflow's signatures throughout; an argument MLflow has and mltrail cannot honour
+    (``registry_uri``, ``synchronous=False``, ``model_id`` ...) warns once (see
+    :mod:`mltrail.tracking.unsupported`).  mltrail's additions: ``store``, ``log_params``,
+    ``set_tags`` and ``get_artifact_uri``.
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        workspace_store_uri: str | None = None,
+    ) -> None:
+        if registry_uri is not None and registry_uri == tracking_uri:
+            registry_uri = None  # the same store: nothing to ignore
+        warn_ignored(
+            "MlflowClient", registry_uri=registry_uri, workspace_store_uri=workspace_store_uri
+        )
         root = context.uri_to_path(tracking_uri) if tracking_uri else None
         self._store: FileStore = context.get_store(root)
 
@@ -49,6 +66,8 @@ class Client(RegistryClientMixin):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
+        """Create the experiment ``name``; return its id.  ``artifact_location`` warns."""
+        warn_ignored("MlflowClient.create_experiment", artifact_location=artifact_location)
         return str(self._store.create_experiment(name, tags).experiment_id)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -60,7 +79,7 @@ class Client(RegistryClientMixin):
     def search_experiments(
         self,
         view_type: int = ViewType.ACTIVE_ONLY,
-        max_results: int | None = None,
+        max_results: int | None = 1000,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
@@ -98,10 +117,9 @@ class Client(RegistryClientMixin):
         start_time: int | None = None,
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
-        *,
-        description: str | None = None,
-        parent_run_id: str | None = None,
     ) -> Run:
+        """Create a RUNNING run; MLflow's ``mlflow.*`` tags (``mlflow.parentRunId``,
+        ``mlflow.note.content``, ``mlflow.user`` ...) fill the run's own fields."""
         tags = {
             k: validation.validate_tag_value(validation.validate_key("tag", k), v)
             for k, v in (tags or {}).items()
@@ -113,8 +131,8 @@ class Client(RegistryClientMixin):
             "start_time": int(start_time if start_time is not None else time.time() * 1000),
             "end_time": None,
             "user": tags.pop("mlflow.user", None) or context.current_user(),
-            "parent_run_id": parent_run_id or tags.pop("mlflow.parentRunId", None),
-            "description": description or tags.pop("mlflow.note.content", None) or "",
+            "parent_run_id": tags.pop("mlflow.parentRunId", None),
+            "description": tags.pop("mlflow.note.content", None) or "",
         }
         source, diff = context.source_record(self._store.root)
         record["source"] = {**source, **_source_overrides(tags)}
@@ -130,7 +148,7 @@ class Client(RegistryClientMixin):
 
     def search_runs(
         self,
-        experiment_ids: str | Sequence[str] | None = None,
+        experiment_ids: str | Sequence[str] | None,
         filter_string: str = "",
         run_view_type: int = ViewType.ACTIVE_ONLY,
         max_results: int = 1000,
@@ -164,6 +182,8 @@ class Client(RegistryClientMixin):
 
     # -- params, metrics, tags ---------------------------------------------------------
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log one parameter of ``run_id``; return ``value``."""
+        warn_ignored("MlflowClient.log_param", synchronous=synchronous)
         self.log_params(run_id, {key: value})
         return value
 
@@ -179,8 +199,18 @@ class Client(RegistryClientMixin):
         timestamp: int | None = None,
         step: int | None = None,
         synchronous: bool | None = None,
-        **_: Any,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
     ) -> None:
+        """Log one metric value; ``dataset_*``, ``model_id`` and ``synchronous=False`` warn."""
+        warn_ignored(
+            "MlflowClient.log_metric",
+            synchronous=synchronous,
+            dataset_name=dataset_name,
+            dataset_digest=dataset_digest,
+            model_id=model_id,
+        )
         self._store.writer(run_id).log_metric(key, value, step, timestamp)
         self._store.after_write_if_ended(run_id, "Log metric")
 
@@ -192,6 +222,8 @@ class Client(RegistryClientMixin):
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
     ) -> None:
+        """Log metrics, params and tags of ``run_id`` in one call."""
+        warn_ignored("MlflowClient.log_batch", synchronous=synchronous)
         writer = self._store.writer(run_id)
         if params:
             writer.log_params({p.key: p.value for p in params})
@@ -202,6 +234,8 @@ class Client(RegistryClientMixin):
         self._store.after_write_if_ended(run_id, "Log batch")
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        """Set one tag of ``run_id``."""
+        warn_ignored("MlflowClient.set_tag", synchronous=synchronous)
         self.set_tags(run_id, {key: value})
 
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
@@ -261,13 +295,29 @@ class Client(RegistryClientMixin):
         self._store.artifacts(run_id).write_bytes(artifact_file, data)
 
     def log_image(
-        self, run_id: str, image: Any, artifact_file: str | None = None, **_: Any
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
     ) -> None:
-        if artifact_file is None:
-            raise InvalidParameterValue("log_image needs artifact_file, e.g. 'images/sample.png'.")
-        self._store.artifacts(run_id).write_bytes(
-            artifact_file, payloads.image_bytes(image, artifact_file)
-        )
+        """Save a numpy array or PIL image as the artifact ``artifact_file``, or, as
+        MLflow's step-wise image ``key`` at ``step``, under ``images/`` with MLflow's names
+        (and the run tag ``mlflow.loggedImages``).  ``synchronous=False`` warns.
+        """
+        warn_ignored("MlflowClient.log_image", synchronous=synchronous)
+        _check_image_target(artifact_file, key, step, timestamp)
+        artifacts = self._store.artifacts(run_id)
+        if artifact_file is not None:
+            artifacts.write_bytes(artifact_file, payloads.image_bytes(image, artifact_file))
+            return
+        when = int(timestamp or time.time() * 1000)
+        for path, data in payloads.stepwise_image_files(image, str(key), step or 0, when).items():
+            artifacts.write_bytes(path, data)
+        self.set_tags(run_id, {"mlflow.loggedImages": True})
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         return self._store.artifacts(run_id).list_dir(path)
@@ -282,6 +332,24 @@ class Client(RegistryClientMixin):
         base = self.get_run(run_id).info.artifact_uri
         rel = safe_relpath(artifact_path)
         return f"{base}/{rel}" if rel else base
+
+
+def _check_image_target(
+    artifact_file: str | None, key: str | None, step: int | None, timestamp: int | None
+) -> None:
+    """Exactly one of ``artifact_file`` or ``key``, as MLflow demands."""
+    stepwise = {"key": key, "step": step, "timestamp": timestamp}
+    given = [name for name, value in stepwise.items() if value is not None]
+    if artifact_file is not None and given:
+        raise TypeError(
+            f"log_image: artifact_file cannot be combined with {', '.join(given)}: give "
+            "artifact_file for one image, or key (and step) for a step-wise image."
+        )
+    if artifact_file is None and key is None:
+        raise InvalidParameterValue(
+            "log_image needs artifact_file (e.g. 'images/sample.png') or key (a step-wise "
+            "image, with step=)."
+        )
 
 
 def _check_status(status: str) -> str:

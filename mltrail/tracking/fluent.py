@@ -14,11 +14,12 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from mltrail.entities import Experiment, FileInfo, Run, RunStatus
+from mltrail.entities import Experiment, Run, RunStatus
 from mltrail.errors import InvalidParameterValue, MltrailError
 from mltrail.store.writer import RunWriter
 from mltrail.tracking import context
 from mltrail.tracking.client import Client
+from mltrail.tracking.unsupported import warn_ignored
 
 _stack: list[ActiveRun] = []
 _stack_lock = threading.RLock()
@@ -62,7 +63,7 @@ class ActiveRun:
         else:
             status = RunStatus.FAILED
         if self in _stack:
-            end_run(status, _run=self)
+            _end_run(status, self)
 
 
 def _client() -> Client:
@@ -77,14 +78,21 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
 
 
 def get_tracking_uri() -> str:
+    """The store in use, as a ``file://`` URI."""
     return context.get_tracking_uri()
 
 
 def set_experiment(
-    experiment_name: str | None = None, experiment_id: str | None = None
+    experiment_name: str | None = None,
+    experiment_id: str | None = None,
+    trace_location: Any = None,
 ) -> Experiment:
-    """Make an experiment active (creating it by name if needed), as MLflow's."""
+    """Make an experiment active (creating it by name if needed), as MLflow's.
+
+    ``trace_location`` is accepted for MLflow's sake and warns: mltrail records no traces.
+    """
     global _active_experiment_id
+    warn_ignored("mltrail.set_experiment", trace_location=trace_location)
     client = _client()
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameterValue(
@@ -125,8 +133,12 @@ def start_run(
     description: str | None = None,
     log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a new run, or resume ``run_id``, and make it the active run."""
+    """Start a new run, or resume ``run_id``, and make it the active run.
+
+    ``log_system_metrics=True`` warns: mltrail collects no system metrics.
+    """
     global _last_run_id
+    warn_ignored("mltrail.start_run", log_system_metrics=log_system_metrics)
     client = _client()
     _install_exit_hooks()
     with _stack_lock:
@@ -146,7 +158,7 @@ def start_run(
                 str(experiment_id) if experiment_id is not None else _default_experiment_id(client)
             )
             run = client.create_run(
-                exp_id, tags=tags, run_name=run_name, description=description, parent_run_id=parent
+                exp_id, tags=_creation_tags(tags, description, parent), run_name=run_name
             )
         active = ActiveRun(run, client)
         _stack.append(active)
@@ -154,8 +166,21 @@ def start_run(
         return active
 
 
-def end_run(status: str = RunStatus.FINISHED, _run: ActiveRun | None = None) -> None:
+def _creation_tags(
+    tags: dict[str, Any] | None, description: str | None, parent_run_id: str | None
+) -> dict[str, Any]:
+    """``start_run``'s tags plus MLflow's tags for the description and the parent run."""
+    extra = {"mlflow.note.content": description, "mlflow.parentRunId": parent_run_id}
+    return {**(tags or {}), **{k: v for k, v in extra.items() if v}}
+
+
+def end_run(status: str = RunStatus.FINISHED) -> None:
     """End the active run (or do nothing when there is none)."""
+    _end_run(status, None)
+
+
+def _end_run(status: str, _run: ActiveRun | None) -> None:
+    """End ``_run`` (default: the active run) with ``status``."""
     if status not in RunStatus.TERMINAL:  # checked first: a bad status leaves the run active
         raise InvalidParameterValue(
             f"Invalid end status {status!r}: use one of {', '.join(RunStatus.TERMINAL)}."
@@ -169,10 +194,12 @@ def end_run(status: str = RunStatus.FINISHED, _run: ActiveRun | None = None) -> 
 
 
 def active_run() -> ActiveRun | None:
+    """The innermost active run of this process, or None."""
     return _stack[-1] if _stack else None
 
 
 def last_active_run() -> Run | None:
+    """The active run, else the run this process started last (as read now), or None."""
     if _stack:
         return _stack[-1]._client.get_run(_stack[-1].info.run_id)
     return _client().get_run(_last_run_id) if _last_run_id else None
@@ -191,6 +218,11 @@ def _run_client(run_id: str | None) -> tuple[Client, str]:
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    """Log one parameter of the active run; return ``value``.
+
+    ``synchronous=False`` warns: mltrail always logs synchronously.
+    """
+    warn_ignored("mltrail.log_param", synchronous=synchronous)
     _active()._writer.log_params({key: value})
     return value
 
@@ -198,6 +230,8 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
 def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> None:
+    """Log parameters of the active run (or of ``run_id``)."""
+    warn_ignored("mltrail.log_params", synchronous=synchronous)
     client, rid = _run_client(run_id)
     client.log_params(rid, params)
 
@@ -209,8 +243,19 @@ def log_metric(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
-    **_: Any,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
+    """Log one value of metric ``key`` to the active run (or ``run_id``).
+
+    ``synchronous=False``, ``model_id`` and ``dataset`` warn: mltrail logs synchronously
+    and records neither logged models nor datasets yet.
+
+    >>> log_metric("loss", 0.5, setp=3)
+    Traceback (most recent call last):
+    TypeError: log_metric() got an unexpected keyword argument 'setp'
+    """
+    warn_ignored("mltrail.log_metric", synchronous=synchronous, model_id=model_id, dataset=dataset)
     if run_id is None:
         (_stack[-1] if _stack else _active())._writer.log_metric(key, value, step, timestamp)
     else:
@@ -223,8 +268,11 @@ def log_metrics(
     synchronous: bool | None = None,
     run_id: str | None = None,
     timestamp: int | None = None,
-    **_: Any,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
+    """Log several metrics at one step to the active run (or ``run_id``); see log_metric."""
+    warn_ignored("mltrail.log_metrics", synchronous=synchronous, model_id=model_id, dataset=dataset)
     client, rid = _run_client(run_id)
     writer = client.store.writer(rid)
     for key, value in metrics.items():
@@ -233,63 +281,23 @@ def log_metrics(
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
+    """Set one tag of the active run."""
+    warn_ignored("mltrail.set_tag", synchronous=synchronous)
     client, rid = _run_client(None)
     client.set_tags(rid, {key: value})
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
+    """Set tags of the active run."""
+    warn_ignored("mltrail.set_tags", synchronous=synchronous)
     client, rid = _run_client(None)
     client.set_tags(rid, tags)
 
 
 def delete_tag(key: str) -> None:
+    """Delete a tag of the active run."""
     client, rid = _run_client(None)
     client.delete_tag(rid, key)
-
-
-def log_artifact(
-    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    client, rid = _run_client(run_id)
-    client.log_artifact(rid, os.fspath(local_path), artifact_path)
-
-
-def log_artifacts(
-    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    client, rid = _run_client(run_id)
-    client.log_artifacts(rid, os.fspath(local_dir), artifact_path)
-
-
-def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    client, rid = _run_client(run_id)
-    client.log_text(rid, text, artifact_file)
-
-
-def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
-    client, rid = _run_client(run_id)
-    client.log_dict(rid, dictionary, artifact_file)
-
-
-def log_figure(
-    figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
-) -> None:
-    client, rid = _run_client(None)
-    client.log_figure(rid, figure, artifact_file, save_kwargs=save_kwargs)
-
-
-def log_image(image: Any, artifact_file: str | None = None, **kwargs: Any) -> None:
-    client, rid = _run_client(kwargs.pop("run_id", None))
-    client.log_image(rid, image, artifact_file, **kwargs)
-
-
-def get_artifact_uri(artifact_path: str | None = None) -> str:
-    client, rid = _run_client(None)
-    return client.get_artifact_uri(rid, artifact_path)
-
-
-def list_artifacts(run_id: str, path: str | None = None) -> list[FileInfo]:
-    return _client().list_artifacts(run_id, path)
 
 
 def flush(timeout: float | None = None) -> bool:

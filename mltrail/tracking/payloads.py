@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import uuid
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -46,15 +48,43 @@ def figure_bytes(
     )
 
 
+#: The longer side of the small copy MLflow's UI shows of a step-wise image.
+COMPRESSED_IMAGE_SIZE = 256
+_IMAGE_KEY = re.compile(r"[a-zA-Z0-9_\-./ ]+")
+
+
 def image_bytes(image: Any, artifact_file: str) -> bytes:
     """A PIL image or a numpy array (HxW, HxWx3, HxWx4; uint8 or floats in [0, 1]) as PNG etc."""
+    fmt = PurePosixPath(artifact_file).suffix.lstrip(".").lower() or "png"
+    return _encode(_pil(image), fmt)
+
+
+def stepwise_image_files(image: Any, key: str, step: int, timestamp: int) -> dict[str, bytes]:
+    """MLflow's files for ``log_image(key=, step=)``: the PNG and a small WebP copy.
+
+    The names are MLflow's (``images/<key>+step+<n>+timestamp+<ms>+<uuid>.png`` and
+    ``...+compressed.webp``, ``/`` in the key as ``~``), unique per call.
+    """
+    if not _IMAGE_KEY.fullmatch(key):
+        raise InvalidParameterValue(
+            f"Invalid image key {key!r}: use letters, digits, _ - . space and / only."
+        )
+    pil = _pil(image)
+    base = f"images/{key.replace('/', '~')}+step+{step}+timestamp+{timestamp}+{uuid.uuid4()}"
+    small = pil.copy()
+    small.thumbnail((COMPRESSED_IMAGE_SIZE, COMPRESSED_IMAGE_SIZE))
+    return {f"{base}.png": _encode(pil, "png"), f"{base}+compressed.webp": _encode(small, "webp")}
+
+
+def _pil(image: Any) -> Any:
     try:
         from PIL import Image
     except ImportError as e:
         raise InvalidParameterValue("log_image needs Pillow: `pip install pillow`.") from e
-    if not isinstance(image, Image.Image):
-        image = Image.fromarray(_to_uint8(image))
-    fmt = PurePosixPath(artifact_file).suffix.lstrip(".").lower() or "png"
+    return image if isinstance(image, Image.Image) else Image.fromarray(_to_uint8(image))
+
+
+def _encode(image: Any, fmt: str) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format={"jpg": "jpeg"}.get(fmt, fmt))
     return buf.getvalue()

@@ -20,7 +20,7 @@ RAW = ("<script>alert", "<img src=x onerror", "javascript:alert", "</script><scr
 def _hostile_store(store: FileStore) -> None:
     client = mltrail.Client()
     exp_id = client.create_experiment(P1, tags={"owner": P2, "mlflow.note.content": MD})
-    run = client.create_run(exp_id, run_name=P2, tags={"note": P1}, description=MD)
+    run = client.create_run(exp_id, run_name=P2, tags={"note": P1, "mlflow.note.content": MD})
     rid = run.info.run_id
     client.log_param(rid, "payload", P3)
     client.log_metric(rid, "loss", 0.5, step=0)

@@ -37,6 +37,7 @@ MARKDOWN = f"""# Notes {SCRIPT}
 
 <div style="x" onclick="alert(11)">{CLOSE}</div>
 """
+NOTE = "mlflow.note.content"
 #: Allowed key characters only (letters, digits, _ - . space /), as close to markup as
 #: they get: spaces and slashes end up in URLs, attributes and selectors.
 METRIC_KEY = "x onerror/alert 1.-_"
@@ -81,12 +82,12 @@ def _fill(client: mltrail.Client) -> tuple[str, dict[str, str], str]:
         f"exp {ATTR}", tags={"owner": CLOSE, "sep": SEPARATORS, "mlflow.note.content": MARKDOWN}
     )
     parent = client.create_run(
-        exp, run_name=SCRIPT, tags={"note": SCRIPT, "quote": ATTR}, description=MARKDOWN
+        exp, run_name=SCRIPT, tags={"note": SCRIPT, "quote": ATTR, NOTE: MARKDOWN}
     ).info.run_id
     child = client.create_run(
-        exp, run_name=ATTR, tags={"sep": SEPARATORS}, parent_run_id=parent
+        exp, run_name=ATTR, tags={"sep": SEPARATORS, "mlflow.parentRunId": parent}
     ).info.run_id
-    third = client.create_run(exp, run_name=SEPARATORS, description=f"{CLOSE} {SEPARATORS}")
+    third = client.create_run(exp, run_name=SEPARATORS, tags={NOTE: f"{CLOSE} {SEPARATORS}"})
     runs = {SCRIPT: parent, ATTR: child, SEPARATORS: third.info.run_id}
     for i, rid in enumerate(runs.values()):
         client.log_param(rid, "payload", ATTR)
