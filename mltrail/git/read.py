@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from mltrail.errors import GitError
@@ -19,6 +21,8 @@ from mltrail.git.run import (
     _run,
     find_repo_root,
 )
+
+log = logging.getLogger(__name__)
 
 DIFF_CAP = 1_000_000  # bytes of `git diff HEAD` kept in SourceInfo.diff
 
@@ -95,13 +99,29 @@ def export_tree(path: Path, ref: str, dest: Path) -> Path:
         assert p.stdout is not None and p.stderr is not None
         try:
             with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
-                tar.extractall(dest, filter="data")
+                tar.extractall(dest, filter=_no_links)
         except tarfile.ReadError:
             pass  # no archive at all: git's exit status and message say why
         err = p.stderr.read().decode("utf-8", "replace").strip()
     if p.returncode != 0 and not _NO_MATCH.search(err):
         raise GitError(f"`git archive {ref}` failed in {root}: {err or p.returncode}")
     return dest / rel  # missing when the folder did not exist at `ref`
+
+
+def _no_links(member: Any, dest: str) -> Any:
+    """tarfile's "data" filter, except that links are left out with a warning naming them.
+
+    A store never follows a link (docs/SECURITY.md); "data" alone would abort the whole
+    export at the first link that points out of the folder.
+    """
+    import tarfile
+
+    if member.issym() or member.islnk():
+        log.warning(
+            "skipping %s: a link committed in the store (links are never followed)", member.name
+        )
+        return None
+    return tarfile.data_filter(member, dest)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from mltrail.entities import Experiment, Run, RunStatus
-from mltrail.errors import InvalidParameterValue, MltrailError
+from mltrail.errors import InvalidParameterValue, MltrailError, ResourceAlreadyExists
 from mltrail.store.writer import RunWriter
 from mltrail.tracking import context
 from mltrail.tracking.client import Client
@@ -101,8 +101,7 @@ def set_experiment(
     if experiment_id is not None:
         exp = client.get_experiment(str(experiment_id))
     else:
-        found = client.get_experiment_by_name(str(experiment_name))
-        exp = found or client.get_experiment(client.create_experiment(str(experiment_name)))
+        exp = _get_or_create_experiment(client, str(experiment_name))
     if exp.lifecycle_stage != "active":
         raise InvalidParameterValue(
             f"Cannot make the deleted experiment {exp.name!r} active; restore it with "
@@ -110,6 +109,20 @@ def set_experiment(
         )
     _active_experiment_id = exp.experiment_id
     return exp
+
+
+def _get_or_create_experiment(client: Client, name: str) -> Experiment:
+    """The experiment ``name``, created if missing; another process creating it first is fine."""
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found
+    try:
+        return client.get_experiment(client.create_experiment(name))
+    except ResourceAlreadyExists:  # created by another process since we looked
+        again = client.get_experiment_by_name(name)
+        if again is None:
+            raise
+        return again
 
 
 def _default_experiment_id(client: Client) -> str:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import mltrail
@@ -114,17 +115,19 @@ def test_threads_renaming_one_run_and_tagging_one_experiment(tracking: FileStore
 
 
 _CREATOR = """
-import sys
+import sys, time
 import mltrail
 mltrail.set_tracking_uri(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process at once
 print(mltrail.set_experiment("race").experiment_id)
 """
 
 
 def test_processes_setting_one_new_experiment_make_one(tracking: FileStore) -> None:
+    start = time.time() + 3
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _CREATOR, str(tracking.root)],
+            [sys.executable, "-c", _CREATOR, str(tracking.root), str(start)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
