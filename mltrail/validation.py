@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 from typing import Any
 
 from mltrail.errors import InvalidParameterValue
@@ -20,6 +21,8 @@ MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-. /]+$")
+#: The suffix of a metric history file (``mltrail.store.layout.METRIC_SUFFIX``).
+METRIC_FILE_SUFFIX = ".tsv"
 _KEY_RULE = "letters, digits, '_', '-', '.', ' ' and '/', at most 250 characters"
 
 
@@ -37,6 +40,12 @@ def validate_key(kind: str, key: Any) -> str:
         raise InvalidParameterValue(
             f"Invalid {kind} key {key!r}: a key may not start with '/', contain '//' "
             "or use '.' or '..' as a path segment."
+        )
+    if kind == "metric" and any(p.endswith(METRIC_FILE_SUFFIX) for p in parts[:-1]):
+        raise InvalidParameterValue(
+            f"Invalid metric key {key!r}: a segment before a '/' may not end in "
+            f"{METRIC_FILE_SUFFIX!r} (the history of the metric "
+            f"{key.split(METRIC_FILE_SUFFIX + '/')[0]!r} is stored under that name)."
         )
     return key
 
@@ -104,6 +113,16 @@ def validate_run_name(name: Any) -> str:
     return text
 
 
+def first_unprintable(text: str) -> str | None:
+    """The first control or unprintable character of ``text`` (None if it has none).
+
+    Such characters in a name could rewrite a terminal line or hide in a listing."""
+    for c in text:
+        if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in "\ufeff\ufffe\uffff":
+            return c
+    return None
+
+
 def validate_experiment_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidParameterValue(f"Invalid experiment name {name!r}: use a non-empty string.")
@@ -111,5 +130,11 @@ def validate_experiment_name(name: Any) -> str:
         raise InvalidParameterValue(
             f"Invalid experiment name {name[:60]!r}: use one line of at most "
             f"{MAX_EXPERIMENT_NAME_LENGTH} characters."
+        )
+    bad = first_unprintable(name)
+    if bad is not None:
+        raise InvalidParameterValue(
+            f"Invalid experiment name {name[:60]!r}: control or unprintable character "
+            f"U+{ord(bad):04X} is not allowed."
         )
     return name

@@ -37,7 +37,9 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 #: tick would leave the time unchanged (git calls this "racy"). mltrail's own writes
 #: rename (a new inode, so always seen); this guards in-place edits by other programs.
 RACY_NS = 100_000_000
-GITIGNORE_LINES = (CACHE_DIR + "/", DEFAULT_ARTIFACT_STORE + "/", "*.tmp")
+#: In-progress writes are named ``.<name>.tmp`` (files, and run folders being created).
+TMP_SUFFIX = ".tmp"
+GITIGNORE_LINES = (CACHE_DIR + "/", DEFAULT_ARTIFACT_STORE + "/", "*" + TMP_SUFFIX)
 # The model registry (mltrail.store.registry): models/<model dir>/{model.yaml,versions,aliases}
 MODELS_DIR = "models"
 MODEL_FILE = "model.yaml"
