@@ -13,10 +13,10 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mltrail.errors import CorruptedRecord
 from mltrail.store import formats, layout
@@ -197,6 +197,29 @@ def _records(folder: Path) -> list[Path]:
     return [folder / n for n in sorted(names) if n.endswith(layout.RECORD_SUFFIX) and n[0] != "."]
 
 
+#: Told about each unreadable record a tolerant read leaves out.
+Skip = Callable[[CorruptedRecord], None]
+_Record = TypeVar("_Record")
+
+
+def _read_all(folder: Path, read: Callable[[Path], _Record], skip: Skip | None) -> list[_Record]:
+    found = []
+    for path in _records(folder):
+        try:
+            found.append(read(path))
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        except CorruptedRecord as e:
+            if skip is None:
+                raise
+            skip(e)
+    return found
+
+
+def _read_alias(path: Path) -> AliasRecord:
+    return alias_from_record(path, formats.read_mapping(path, missing_ok=False))
+
+
 class RegistryFiles:
     """Reads and writes the registry records of the store rooted at ``root``."""
 
@@ -233,9 +256,13 @@ class RegistryFiles:
         shutil.rmtree(model_path)
 
     # -- versions --------------------------------------------------------------------
-    def read_versions(self, model_path: Path) -> list[VersionRecord]:
-        """Every version record of a model, tombstones included, in file-name order."""
-        return [self._read_version(p) for p in _records(model_path / layout.VERSIONS_DIR)]
+    def read_versions(self, model_path: Path, skip: Skip | None = None) -> list[VersionRecord]:
+        """Every version record of a model, tombstones included, in file-name order.
+
+        ``skip``: called with the error of each unreadable record, which is left out
+        (without it, the first unreadable record raises :class:`CorruptedRecord`).
+        """
+        return _read_all(model_path / layout.VERSIONS_DIR, self._read_version, skip)
 
     def _read_version(self, path: Path) -> VersionRecord:
         st = os.stat(path)
@@ -257,11 +284,9 @@ class RegistryFiles:
         return path
 
     # -- aliases -----------------------------------------------------------------------
-    def read_aliases(self, model_path: Path) -> list[AliasRecord]:
-        found = []
-        for path in _records(model_path / layout.ALIASES_DIR):
-            found.append(alias_from_record(path, formats.read_mapping(path, missing_ok=False)))
-        return found
+    def read_aliases(self, model_path: Path, skip: Skip | None = None) -> list[AliasRecord]:
+        """Every alias record of a model; ``skip`` as for :meth:`read_versions`."""
+        return _read_all(model_path / layout.ALIASES_DIR, _read_alias, skip)
 
     def write_alias(self, model_path: Path, record: AliasRecord) -> Path:
         path = layout.alias_file(model_path, record.alias)
