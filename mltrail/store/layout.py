@@ -78,6 +78,11 @@ def run_shard(run_id: str) -> str:
     return run_id[-2:].lower() if len(run_id) >= 2 else "00"
 
 
+def is_shard(name: str) -> bool:
+    """Whether ``name`` is a shard folder's (two lower-case hex digits)."""
+    return len(name) == 2 and all(c in "0123456789abcdef" for c in name)
+
+
 def run_dir(root: Path, run_id: str) -> Path:
     return root / RUNS_DIR / run_shard(run_id) / run_id
 
@@ -124,9 +129,9 @@ def iter_metric_files(run_path: Path) -> list[Path]:
         try:
             with os.scandir(pending.pop()) as entries:
                 for e in entries:
-                    if e.is_dir():
+                    if e.is_dir(follow_symlinks=False):  # a link could lead out of the store
                         pending.append(e.path)
-                    elif e.name.endswith(METRIC_SUFFIX) and e.is_file():
+                    elif e.name.endswith(METRIC_SUFFIX) and e.is_file(follow_symlinks=False):
                         found.append(e.path)
         except (FileNotFoundError, NotADirectoryError):
             continue
