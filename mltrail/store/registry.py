@@ -216,6 +216,20 @@ def _read_all(folder: Path, read: Callable[[Path], _Record], skip: Skip | None) 
     return found
 
 
+_Named = TypeVar("_Named", ModelRecord, VersionRecord)
+
+
+def _in_folder(model_path: Path, record: _Named, path: Path) -> _Named:
+    """``record``, if the model it names is the one of its folder (else the listing
+    would show it under another model's name)."""
+    if layout.model_dirname(record.name) != model_path.name:
+        raise CorruptedRecord(
+            f"{path}: names the model {record.name!r}, whose folder is "
+            f"{layout.model_dirname(record.name)!r}, not {model_path.name!r}; fix or move it."
+        )
+    return record
+
+
 def _read_alias(path: Path) -> AliasRecord:
     return alias_from_record(path, formats.read_mapping(path, missing_ok=False))
 
@@ -244,7 +258,7 @@ class RegistryFiles:
             rec = formats.read_mapping(path, missing_ok=False)
         except FileNotFoundError:
             return None
-        return model_from_record(path, rec)
+        return _in_folder(model_path, model_from_record(path, rec), path)
 
     def write_model(self, model_path: Path, record: ModelRecord) -> Path:
         path = model_path / layout.MODEL_FILE
@@ -271,6 +285,7 @@ class RegistryFiles:
         if hit is not None and hit[0] == sig:
             return hit[1]
         record = version_from_record(path, formats.read_mapping(path, missing_ok=False))
+        _in_folder(path.parent.parent, record, path)
         if st.st_mtime_ns < time.time_ns() - layout.RACY_NS:  # else a rewrite may keep sig
             if len(_version_cache) >= _CACHE_LIMIT:
                 _version_cache.clear()
