@@ -16,7 +16,7 @@ from typing import Any
 from generator import urls
 from generator.series import Series, downsample
 from mltrail.entities import Metric, Run
-from mltrail.errors import ResourceNotFound, StoreError
+from mltrail.errors import MltrailError, ResourceNotFound
 from mltrail.store import FileStore
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.runs import read_run_record
@@ -154,7 +154,7 @@ def _source(value: Any) -> SourceRecord:
 def _history(store: FileStore, run_id: str, key: str) -> MetricHistory:
     try:
         found = store.get_metric_history(run_id, key)
-    except StoreError as e:  # a history that cannot be read costs only its chart
+    except MltrailError as e:  # a history that cannot be read costs only its chart
         log.warning("skipping an unreadable metric history: %s", e)
         found = []
     points = sorted(found, key=lambda m: (m.step, m.timestamp, m.value))

@@ -33,19 +33,45 @@ def validate_key(kind: str, key: Any) -> str:
             f"Invalid {kind} key {key!r}: keys must be strings ({_KEY_RULE})."
         )
     if not key or len(key) > MAX_KEY_LENGTH or not _KEY_RE.match(key):
-        shown = key if len(key) <= 60 else key[:57] + "..."
-        raise InvalidParameterValue(f"Invalid {kind} key {shown!r}: use {_KEY_RULE}.")
-    parts = key.split("/")
-    if key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise InvalidParameterValue(
-            f"Invalid {kind} key {key!r}: a key may not start with '/', contain '//' "
-            "or use '.' or '..' as a path segment."
-        )
+        raise InvalidParameterValue(f"Invalid {kind} key {_shown(key)!r}: use {_KEY_RULE}.")
+    parts = _check_path(kind, key).split("/")
     if kind == "metric" and any(p.endswith(METRIC_FILE_SUFFIX) for p in parts[:-1]):
         raise InvalidParameterValue(
             f"Invalid metric key {key!r}: a segment before a '/' may not end in "
             f"{METRIC_FILE_SUFFIX!r} (the history of the metric "
             f"{key.split(METRIC_FILE_SUFFIX + '/')[0]!r} is stored under that name)."
+        )
+    return key
+
+
+def validate_read_key(kind: str, key: Any) -> str:
+    """Return ``key`` if it can name a file of the store, else raise.
+
+    Looking a key up follows the rules of :func:`validate_key` that keep it a path
+    inside the run (no ``..``, no leading ``/``, no control characters such as NUL, at
+    most 250 characters); other characters are allowed, as a key written by another
+    tool may hold them.
+    """
+    if not isinstance(key, str):
+        raise InvalidParameterValue(f"Invalid {kind} key {key!r}: keys must be strings.")
+    if not key or len(key) > MAX_KEY_LENGTH or "\\" in key or first_unprintable(key):
+        raise InvalidParameterValue(
+            f"Invalid {kind} key {_shown(key)!r}: keys are 1 to {MAX_KEY_LENGTH} "
+            "characters, without control characters or '\\'."
+        )
+    return _check_path(kind, key)
+
+
+def _shown(key: str) -> str:
+    return key if len(key) <= 60 else key[:57] + "..."
+
+
+def _check_path(kind: str, key: str) -> str:
+    parts = key.split("/")
+    if key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise InvalidParameterValue(
+            f"Invalid {kind} key {key!r}: a key may not start with '/', contain '//' "
+            "or use '.' or '..' as a path segment."
         )
     return key
 

@@ -248,25 +248,38 @@ def cache_key() -> bytes:
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mltrail"
     path = folder / "cache.key"
     for _ in range(2):
+        key: bytes | None
         try:
             key = path.read_bytes()
-            if len(key) == _KEY_SIZE:
-                return key
-            break
         except FileNotFoundError:
-            pass
+            key = _new_key(folder, path)
         except OSError:
             break
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        if key is None:
             continue  # another process made it meanwhile: read that one
-        except OSError:
-            break
-        key = secrets.token_bytes(_KEY_SIZE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-        return key
+        if len(key) == _KEY_SIZE:
+            return key
+        break
     log.debug("cannot keep a cache key in %s; using one for this process", path)
     return secrets.token_bytes(_KEY_SIZE)
+
+
+def _new_key(folder: Path, path: Path) -> bytes | None:
+    """A new key, in place whole (hard-linked from a private file: never seen half
+    written); None if another process made one first; random if none can be kept."""
+    key = secrets.token_bytes(_KEY_SIZE)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".cache.key.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return None
+        finally:
+            tmp.unlink()
+    except OSError as e:
+        log.debug("cannot keep a cache key in %s: %s", folder, e)
+    return key

@@ -70,7 +70,7 @@ def metric_summaries(run_path: Path, rec: dict[str, Any]) -> dict[str, MetricSum
 def _summary_key(path: Path, key: Any) -> str:
     """A metric key of the summary, checked like a logged one (it names a history file)."""
     try:
-        return validation.validate_key("metric", key)
+        return validation.validate_read_key("metric", key)
     except InvalidParameterValue as e:
         raise CorruptedRecord(f"{path}: metrics: {e}") from e
 

@@ -149,7 +149,7 @@ class FileStore:
         The key is checked like a logged one, and the file must lie inside the run's
         ``metrics/`` folder: a key or a linked folder cannot make this read elsewhere.
         """
-        validation.validate_key("metric", key)
+        validation.validate_read_key("metric", key)
         run_path = self._existing_run_path(run_id)
         path = layout.metric_path(run_path, key)
         if "/" in key:  # a linked folder on the way would lead out of the store

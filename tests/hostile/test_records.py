@@ -360,7 +360,7 @@ def test_metric_keys_a_and_a_tsv_slash_b_do_not_clash(sample: Sample) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["../../secret", "a\0b", "k" * 251, "/etc/passwd", "a//b", "a.tsv/b", 7],
+    ["../../secret", "a\0b", "k" * 251, "/etc/passwd", "a//b", "a\\..\\b", 7],
 )
 def test_reads_check_keys_like_writes(sample: Sample, tmp_path: Path, key: object) -> None:
     (sample.root.parent / "secret.tsv").write_text("1\t42.0\t0\n")  # what ../.. would reach
