@@ -22,6 +22,7 @@ import yaml
 
 from generator.confine import OutsideError, resolve_inside, web_link
 from mltrail.errors import MltrailError
+from mltrail.store import formats
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as e:
         raise ConfigError(f"Cannot read the site config {path}: {e.strerror}.") from e
     try:
-        data = yaml.safe_load(text)
+        data = formats.parse_yaml(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({e}).") from e
     if data is None:

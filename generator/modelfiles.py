@@ -17,7 +17,7 @@ import yaml
 
 from generator.models import VersionEntry
 from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
-from mltrail.store import FileStore
+from mltrail.store import FileStore, formats
 from mltrail.store.artifacts import RunArtifacts
 
 MLMODEL = "MLmodel"
@@ -74,7 +74,7 @@ def read_model_files(
     if text is None:
         return ModelFiles(None, problem=f"{MLMODEL} is not in this site (large-artifact store)")
     try:
-        data = yaml.safe_load(text)
+        data = formats.parse_yaml(text)
     except yaml.YAMLError as e:
         return ModelFiles(text, problem=f"{MLMODEL} is not valid YAML: {e}")
     if not isinstance(data, dict):

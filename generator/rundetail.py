@@ -16,12 +16,13 @@ from typing import Any
 from generator import urls
 from generator.series import Series, downsample
 from mltrail.entities import Metric, Run
-from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
+from mltrail.errors import InvalidParameterValue, MltrailError, ResourceNotFound, StoreError
 from mltrail.store import FileStore
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.runs import read_run_record
 
 log = logging.getLogger(__name__)
+
 DIFF_ARTIFACT = "source/uncommitted.diff"
 MAX_PREVIEWS = 30  # per run; later files get a download link only
 MAX_ARTIFACT_DEPTH = 32  # folders nested deeper are left out of the page (with a warning)
@@ -152,9 +153,12 @@ def _source(value: Any) -> SourceRecord:
 
 
 def _history(store: FileStore, run_id: str, key: str) -> MetricHistory:
-    points = sorted(
-        store.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp, m.value)
-    )
+    try:
+        found = store.get_metric_history(run_id, key)
+    except MltrailError as e:  # a history that cannot be read costs only its chart
+        log.warning("skipping an unreadable metric history: %s", e)
+        found = []
+    points = sorted(found, key=lambda m: (m.step, m.timestamp, m.value))
     series = downsample(
         [m.step for m in points], [m.timestamp for m in points], [m.value for m in points]
     )

@@ -27,6 +27,7 @@ from jinja2.runtime import Context
 
 from generator.config import SiteBuildError
 from generator.confine import OutsideError, resolve_inside
+from mltrail.store import formats
 
 THEME_FILE = "theme.yaml"
 TEMPLATES_DIR = "templates"
@@ -149,7 +150,7 @@ def _read_theme_file(folder: Path) -> str | None:
     """Validate ``theme.yaml``; return the name of the theme it extends (or None)."""
     path = folder / THEME_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = formats.parse_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as e:
         raise ThemeError(f"Cannot read {path}: {e}") from e
     if not isinstance(data, dict):

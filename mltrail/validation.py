@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 from typing import Any
 
 from mltrail.errors import InvalidParameterValue
@@ -20,6 +21,8 @@ MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-. /]+$")
+#: The suffix of a metric history file (``mltrail.store.layout.METRIC_SUFFIX``).
+METRIC_FILE_SUFFIX = ".tsv"
 _KEY_RULE = "letters, digits, '_', '-', '.', ' ' and '/', at most 250 characters"
 
 
@@ -30,8 +33,40 @@ def validate_key(kind: str, key: Any) -> str:
             f"Invalid {kind} key {key!r}: keys must be strings ({_KEY_RULE})."
         )
     if not key or len(key) > MAX_KEY_LENGTH or not _KEY_RE.match(key):
-        shown = key if len(key) <= 60 else key[:57] + "..."
-        raise InvalidParameterValue(f"Invalid {kind} key {shown!r}: use {_KEY_RULE}.")
+        raise InvalidParameterValue(f"Invalid {kind} key {_shown(key)!r}: use {_KEY_RULE}.")
+    parts = _check_path(kind, key).split("/")
+    if kind == "metric" and any(p.endswith(METRIC_FILE_SUFFIX) for p in parts[:-1]):
+        raise InvalidParameterValue(
+            f"Invalid metric key {key!r}: a segment before a '/' may not end in "
+            f"{METRIC_FILE_SUFFIX!r} (the history of the metric "
+            f"{key.split(METRIC_FILE_SUFFIX + '/')[0]!r} is stored under that name)."
+        )
+    return key
+
+
+def validate_read_key(kind: str, key: Any) -> str:
+    """Return ``key`` if it can name a file of the store, else raise.
+
+    Looking a key up follows the rules of :func:`validate_key` that keep it a path
+    inside the run (no ``..``, no leading ``/``, no control characters such as NUL, at
+    most 250 characters); other characters are allowed, as a key written by another
+    tool may hold them.
+    """
+    if not isinstance(key, str):
+        raise InvalidParameterValue(f"Invalid {kind} key {key!r}: keys must be strings.")
+    if not key or len(key) > MAX_KEY_LENGTH or "\\" in key or first_unprintable(key):
+        raise InvalidParameterValue(
+            f"Invalid {kind} key {_shown(key)!r}: keys are 1 to {MAX_KEY_LENGTH} "
+            "characters, without control characters or '\\'."
+        )
+    return _check_path(kind, key)
+
+
+def _shown(key: str) -> str:
+    return key if len(key) <= 60 else key[:57] + "..."
+
+
+def _check_path(kind: str, key: str) -> str:
     parts = key.split("/")
     if key.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise InvalidParameterValue(
@@ -104,6 +139,16 @@ def validate_run_name(name: Any) -> str:
     return text
 
 
+def first_unprintable(text: str) -> str | None:
+    """The first control or unprintable character of ``text`` (None if it has none).
+
+    Such characters in a name could rewrite a terminal line or hide in a listing."""
+    for c in text:
+        if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in "\ufeff\ufffe\uffff":
+            return c
+    return None
+
+
 def validate_experiment_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidParameterValue(f"Invalid experiment name {name!r}: use a non-empty string.")
@@ -111,5 +156,11 @@ def validate_experiment_name(name: Any) -> str:
         raise InvalidParameterValue(
             f"Invalid experiment name {name[:60]!r}: use one line of at most "
             f"{MAX_EXPERIMENT_NAME_LENGTH} characters."
+        )
+    bad = first_unprintable(name)
+    if bad is not None:
+        raise InvalidParameterValue(
+            f"Invalid experiment name {name[:60]!r}: control or unprintable character "
+            f"U+{ord(bad):04X} is not allowed."
         )
     return name

@@ -23,6 +23,7 @@ import yaml
 from mltrail.errors import InvalidParameterValue, ResourceNotFound
 from mltrail.models.schema import ParamSchema, Schema
 from mltrail.models.signature import ModelSignature
+from mltrail.store import formats
 
 MLMODEL_FILE_NAME = "MLmodel"
 PYFUNC_FLAVOR = "python_function"
@@ -211,7 +212,7 @@ class Model:
         if file.is_dir():
             file = file / MLMODEL_FILE_NAME
         try:
-            data = yaml.safe_load(_read_text(file))
+            data = formats.parse_yaml(_read_text(file))
         except FileNotFoundError:
             raise ResourceNotFound(
                 f"No {MLMODEL_FILE_NAME} file at {file}: is {file.parent} a model directory?"

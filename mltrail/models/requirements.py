@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from mltrail.errors import InvalidParameterValue
+from mltrail.store import formats
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ def resolve_requirements(
     if conda_env is not None:
         env = conda_env
         if isinstance(conda_env, (str, os.PathLike)):
-            env = yaml.safe_load(Path(conda_env).read_text())
+            env = formats.parse_yaml(Path(conda_env).read_text())
         if not isinstance(env, dict):
             raise InvalidParameterValue("conda_env must be a dict or the path of a YAML file.")
         return _pip_of_conda(env), env

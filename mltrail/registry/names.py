@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from mltrail import validation
@@ -28,7 +27,7 @@ def check_model_name(name: Any) -> str:
         raise InvalidParameterValue(
             f"Invalid model name {name[:40]!r}...: at most {MAX_MODEL_NAME_LENGTH} characters."
         )
-    bad = next((c for c in name if _unprintable(c)), None)
+    bad = validation.first_unprintable(name)
     if bad is not None:
         raise InvalidParameterValue(
             f"Invalid model name {name!r}: control or unprintable character "
@@ -40,10 +39,6 @@ def check_model_name(name: Any) -> str:
             "(they would break models:/ URIs)."
         )
     return name
-
-
-def _unprintable(c: str) -> bool:
-    return unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in "\ufeff\ufffe\uffff"
 
 
 def check_version(version: Any) -> int:

@@ -10,7 +10,7 @@ from mltrail.registry import names
 from mltrail.registry.entities import ModelVersion, RegisteredModel
 from mltrail.registry.specs import ModelSpec
 from mltrail.registry.state import ModelState, resolve_command
-from mltrail.store.registry import RegistryFiles
+from mltrail.store.registry import ModelRecord, RegistryFiles, Skip
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,21 +27,44 @@ class RegistryReader:
         self.store = store
         self.files = RegistryFiles(store.root)
         self._warned: set[tuple[str, tuple[int, ...]]] = set()
+        self._skipped: set[str] = set()
 
     # -- models ---------------------------------------------------------------------
-    def _load(self, path: Path, name: str | None) -> ModelState:
-        record = self.files.read_model(path)
-        versions = self.files.read_versions(path)
+    def _load(self, path: Path, name: str | None, tolerant: bool = False) -> ModelState:
+        """The model in folder ``path``; ``tolerant``: leave out (and warn about) each
+        unreadable record instead of raising :class:`CorruptedRecord` (reads only:
+        a writer must see every number in use)."""
+        problems: list[CorruptedRecord] = []
+        skip = problems.append if tolerant else None
+        record = self._read_model(path, skip)
+        versions = self.files.read_versions(path, skip)
         stored = record.name if record else (versions[0].name if versions else name)
         if name is not None and stored != name:
             raise CorruptedRecord(
                 f"{path} holds the model {stored!r}, not {name!r}; move or remove that folder."
             )
+        aliases = self.files.read_aliases(path, skip)
+        for problem in problems:
+            self._warn_skipped(problem)
         state = ModelState.build(
-            stored or path.name, path, record, versions, self.files.read_aliases(path)
+            stored or path.name, path, record, versions, aliases, tuple(map(str, problems))
         )
         self._warn_duplicates(state)
         return state
+
+    def _read_model(self, path: Path, skip: Skip | None) -> ModelRecord | None:
+        try:
+            return self.files.read_model(path)
+        except CorruptedRecord as e:
+            if skip is None:
+                raise
+            skip(e)
+            return None
+
+    def _warn_skipped(self, problem: CorruptedRecord) -> None:
+        if str(problem) not in self._skipped:
+            self._skipped.add(str(problem))
+            log.warning("skipping an unreadable registry record: %s", problem)
 
     def _warn_duplicates(self, state: ModelState) -> None:
         numbers = tuple(sorted(state.duplicates()))
@@ -56,18 +79,25 @@ class RegistryReader:
                 resolve_command(state.name),
             )
 
-    def state(self, name: str, must_exist: bool = True) -> ModelState:
+    def state(self, name: str, must_exist: bool = True, tolerant: bool = False) -> ModelState:
+        """The model called ``name``; an unreadable record of it raises, unless
+        ``tolerant`` (see :meth:`_load`)."""
         name = names.check_model_name(name)
-        state = self._load(self.files.model_path(name), name)
+        state = self._load(self.files.model_path(name), name, tolerant)
         if must_exist and not state.exists:
             raise ResourceNotFound(
                 f"No registered model {name!r} in the store {self.store.root}; "
-                f"{self.describe_models()}."
+                f"{self.describe_models()}{state.describe_problems()}."
             )
         return state
 
+    def _read_state(self, name: str) -> ModelState:
+        """The model called ``name`` for a read: its readable records."""
+        return self.state(name, tolerant=True)
+
     def states(self) -> list[ModelState]:
-        found = [self._load(path, None) for path in self.files.model_paths()]
+        """Every registered model, by name; unreadable records are left out with a warning."""
+        found = [self._load(path, None, tolerant=True) for path in self.files.model_paths()]
         return sorted((s for s in found if s.exists), key=lambda s: s.name)
 
     def describe_models(self) -> str:
@@ -82,30 +112,30 @@ class RegistryReader:
         return [s.model_entity() for s in self.states()]
 
     def get_model(self, name: str) -> RegisteredModel:
-        return self.state(name).model_entity()
+        return self._read_state(name).model_entity()
 
     # -- versions ---------------------------------------------------------------------------
     def list_versions(self, name: str | None = None) -> list[ModelVersion]:
         """The live versions of one model (or of all), by name then number."""
-        states = [self.state(name)] if name is not None else self.states()
+        states = [self._read_state(name)] if name is not None else self.states()
         return [v for s in states for v in s.version_entities()]
 
     def get_version(self, name: str, version: int | str) -> ModelVersion:
-        state = self.state(name)
+        state = self._read_state(name)
         return state.version_entity(state.find(names.check_version(version)))
 
     def latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
-        state = self.state(name)
+        state = self._read_state(name)
         wanted = [names.check_stage(s) for s in stages] if stages else None
         return [state.version_entity(v) for v in state.latest(wanted)]
 
     def version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        state = self.state(name)
+        state = self._read_state(name)
         return state.version_entity(state.by_alias(alias))
 
     def version_for_spec(self, spec: ModelSpec) -> ModelVersion:
         """The version ``models:/<spec>`` names."""
-        state = self.state(spec.name)
+        state = self._read_state(spec.name)
         if spec.version is not None:
             return state.version_entity(state.find(spec.version))
         if spec.alias is not None:

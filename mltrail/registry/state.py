@@ -36,6 +36,8 @@ class ModelState:
     #: Every version record, tombstones included, by number then registration time.
     versions: tuple[VersionRecord, ...]
     aliases: tuple[AliasRecord, ...]
+    #: Why each record file left out of a tolerant read could not be read.
+    problems: tuple[str, ...] = ()
 
     @staticmethod
     def build(
@@ -44,11 +46,11 @@ class ModelState:
         record: ModelRecord | None,
         versions: Iterable[VersionRecord],
         aliases: Iterable[AliasRecord],
+        problems: tuple[str, ...] = (),
     ) -> ModelState:
         ordered = tuple(sorted(versions, key=_order))
-        return ModelState(
-            name, path, record, ordered, tuple(sorted(aliases, key=lambda a: a.alias))
-        )
+        by_name = tuple(sorted(aliases, key=lambda a: a.alias))
+        return ModelState(name, path, record, ordered, by_name, problems)
 
     @property
     def exists(self) -> bool:
@@ -86,7 +88,8 @@ class ModelState:
         if not records or records[0].deleted:
             gone = " (it was deleted; numbers are never reused)" if records else ""
             raise ResourceNotFound(
-                f"Model {self.name!r} has no version {number}{gone}; {self.describe_versions()}."
+                f"Model {self.name!r} has no version {number}{gone}; {self.describe_versions()}"
+                f"{self.describe_problems()}."
             )
         return records[0]
 
@@ -123,7 +126,8 @@ class ModelState:
         target = self.alias_targets().get(alias)
         if target is None:
             raise ResourceNotFound(
-                f"Model {self.name!r} has no alias {alias!r}; {self.describe_aliases()}."
+                f"Model {self.name!r} has no alias {alias!r}; {self.describe_aliases()}"
+                f"{self.describe_problems()}."
             )
         return target
 
@@ -142,6 +146,10 @@ class ModelState:
             if numbers:
                 parts.append(f"{stage} ({', '.join(numbers[-5:])})")
         return "stages: " + "; ".join(parts) if parts else "it has no versions"
+
+    def describe_problems(self) -> str:
+        """``; unreadable: <file>: <why>`` for the records a tolerant read left out."""
+        return "".join(f"; unreadable: {p.rstrip('.')}" for p in self.problems[:5])
 
     def describe_aliases(self) -> str:
         targets = self.alias_targets()

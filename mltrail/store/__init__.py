@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from mltrail import git
-from mltrail.errors import GitError
+from mltrail.errors import GitError, StoreError
 from mltrail.store import formats, layout
 from mltrail.store.config import StoreConfig
 from mltrail.store.experiments import ExperimentStore
@@ -31,6 +32,25 @@ def find_store(start: Path) -> Path | None:
     return None
 
 
+def check_no_lost_store(root: Path) -> None:
+    """Refuse to create a store over one whose marker was deleted (or beside one)."""
+    if is_store(root / layout.DEFAULT_STORE_DIRNAME):
+        raise StoreError(
+            f"{root} is not an mltrail store (no {layout.MARKER}), but holds one in "
+            f"{layout.DEFAULT_STORE_DIRNAME}/; use {root / layout.DEFAULT_STORE_DIRNAME} "
+            "as the store."
+        )
+    runs = root / layout.RUNS_DIR
+    shards = os.listdir(runs) if runs.is_dir() else []
+    if (root / layout.EXPERIMENTS_DIR).is_dir() or any(layout.is_shard(n) for n in shards):
+        raise StoreError(
+            f"{root} is not an mltrail store: it has no {layout.MARKER}, yet holds "
+            f"{layout.EXPERIMENTS_DIR}/ or {layout.RUNS_DIR}/ of one. Restore the marker "
+            f"(e.g. `git checkout -- {layout.MARKER}` there) rather than creating a new store "
+            "over these records."
+        )
+
+
 def init_store(path: Path, *, now_ms: int | None = None) -> tuple[FileStore, bool]:
     """Create a store at ``path`` (git-initialising it when it is outside any repository).
 
@@ -39,6 +59,7 @@ def init_store(path: Path, *, now_ms: int | None = None) -> tuple[FileStore, boo
     root = path.resolve()
     if is_store(root):
         return FileStore(root), False
+    check_no_lost_store(root)
     root.mkdir(parents=True, exist_ok=True)
     if git.find_repo_root(root) is None:
         try:

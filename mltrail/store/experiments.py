@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from dataclasses import replace
@@ -11,9 +12,15 @@ from typing import Any
 
 from mltrail import validation
 from mltrail.entities import Experiment, LifecycleStage, ViewType
-from mltrail.errors import CorruptedRecord, ResourceAlreadyExists, ResourceNotFound
+from mltrail.errors import (
+    CorruptedRecord,
+    InvalidParameterValue,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+)
 from mltrail.store import formats, layout, locks
 
+log = logging.getLogger(__name__)
 NOTE_TAG = "mltrail.note.content"
 MLFLOW_NOTE_TAG = "mlflow.note.content"
 
@@ -26,6 +33,8 @@ class ExperimentStore:
         # Parsed records keyed by file identity; records are replaced by rename, so a
         # change gives a new inode. Times within the racy window are not trusted.
         self._cache: dict[Path, tuple[tuple[int, int, int], Experiment]] = {}
+        #: (file, problem) already warned about by ``list``.
+        self._warned: set[tuple[Path, str]] = set()
 
     def _path(self, experiment_id: str) -> Path:
         eid = str(experiment_id)
@@ -50,24 +59,39 @@ class ExperimentStore:
     def _parse(self, path: Path) -> Experiment:
         rec = formats.read_mapping(path, missing_ok=False)
         try:
-            tags = {str(k): str(v) for k, v in (rec.get("tags") or {}).items()}
-            description = str(rec.get("description") or "")
-            if description:
-                tags[MLFLOW_NOTE_TAG] = description
-            return Experiment(
-                experiment_id=str(rec["experiment_id"]),
-                name=str(rec["name"]),
-                artifact_location=(self.root / layout.RUNS_DIR).as_uri(),
-                lifecycle_stage=str(rec.get("lifecycle_stage", LifecycleStage.ACTIVE)),
-                tags=tags,
-                creation_time=rec.get("creation_time"),
-                last_update_time=rec.get("last_update_time"),
-                description=description,
-            )
-        except (KeyError, TypeError, AttributeError) as e:
+            return self._experiment(path, rec)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise CorruptedRecord(
-                f"{path}: experiment record is missing or has a bad field ({e})."
+                f"{path}: experiment record is missing or has a bad field ({e}); "
+                "fix or remove the file."
             ) from e
+
+    def _experiment(self, path: Path, rec: dict[str, Any]) -> Experiment:
+        """The record's fields, checked: a store cloned from others may hold anything."""
+        eid = _field(rec, "experiment_id", (str, int))
+        if str(eid) != path.parent.name:
+            raise ValueError(f"'experiment_id' {eid!r} is not its folder's name")
+        try:
+            name = validation.validate_experiment_name(_field(rec, "name", str))
+        except InvalidParameterValue as e:
+            raise ValueError(str(e)) from e
+        stage = rec.get("lifecycle_stage", LifecycleStage.ACTIVE)
+        if stage not in (LifecycleStage.ACTIVE, LifecycleStage.DELETED):
+            raise ValueError(f"'lifecycle_stage' must be active or deleted, not {stage!r}")
+        tags = {str(k): str(v) for k, v in _optional(rec, "tags", dict, {}).items()}
+        description = str(_optional(rec, "description", str, ""))
+        if description:
+            tags[MLFLOW_NOTE_TAG] = description
+        return Experiment(
+            experiment_id=str(eid),
+            name=name,
+            artifact_location=(self.root / layout.RUNS_DIR).as_uri(),
+            lifecycle_stage=stage,
+            tags=tags,
+            creation_time=_optional(rec, "creation_time", int, None),
+            last_update_time=_optional(rec, "last_update_time", int, None),
+            description=description,
+        )
 
     def get(self, experiment_id: str) -> Experiment:
         """The experiment ``experiment_id``; an id merged into another gives that one."""
@@ -89,8 +113,22 @@ class ExperimentStore:
         for name in names:
             path = base / name / layout.EXPERIMENT_FILE
             if name.isdigit() and path.is_file():
-                found.append(self._load(path))
+                exp = self._load_or_warn(path)
+                if exp is not None:
+                    found.append(exp)
         return found
+
+    def _load_or_warn(self, path: Path) -> Experiment | None:
+        try:
+            return self._load(path)
+        except CorruptedRecord as e:
+            key = (path, str(e))
+            if key not in self._warned:  # once per problem: list() runs on every lookup
+                self._warned.add(key)
+                log.warning("skipping an unreadable experiment: %s", e)
+            return None
+        except FileNotFoundError:  # removed meanwhile
+            return None
 
     def _merged(self) -> tuple[dict[str, Experiment], dict[str, str]]:
         """The experiments as users see them, and each merged-away id -> the id it joined.
@@ -232,6 +270,17 @@ def _merge(group: list[Experiment]) -> Experiment:
         tags.update(exp.tags)
     times = [e.last_update_time for e in ordered if isinstance(e.last_update_time, int)]
     return replace(head, tags=tags, last_update_time=max(times, default=head.last_update_time))
+
+
+def _field(rec: dict[str, Any], key: str, kinds: type | tuple[type, ...]) -> Any:
+    value = rec[key]
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise TypeError(f"{key!r} has the wrong type: {value!r}")
+    return value
+
+
+def _optional(rec: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    return default if rec.get(key) is None else _field(rec, key, kind)
 
 
 def _split_tags(tags: dict[str, Any]) -> dict[str, Any]:

@@ -8,11 +8,13 @@ are append-only text, one point per line: ``timestamp<TAB>value<TAB>step``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
 import secrets
+import stat
 import threading
 from itertools import repeat
 from pathlib import Path
@@ -148,18 +150,33 @@ def write_atomic(path: Path, text: str | bytes) -> None:
         raise
 
 
-def read_bytes(path: Path | str, fd: int | None = None) -> bytes:
-    """The whole file (or the open ``fd``, from its start) in as few system calls as it takes."""
+#: The largest record file read (YAML records are a few KiB; metric histories are not
+#: capped): a bigger file is refused as corrupted, so a hostile store cannot exhaust memory.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+_RECORD_FLAGS = _READ_FLAGS | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def read_bytes(path: Path | str, fd: int | None = None, limit: int | None = None) -> bytes:
+    """The whole file (or the open ``fd``, from its start) in as few system calls as it takes.
+
+    Opened by path, the file must be a regular file, not a symbolic link (a store cloned
+    from someone else must not make us read outside it, or block on a pipe); ``limit``:
+    refuse a file larger than this many bytes.  Both raise :class:`CorruptedRecord`.
+    """
     own = fd is None
     if fd is None:
-        fd = os.open(path, _READ_FLAGS)
+        fd = _open_plain(path)
     try:
         size = os.fstat(fd).st_size
+        _check_size(path, size, limit)
         data = os.pread(fd, size + 1, 0)  # one byte more: notice a file that grew meanwhile
         if len(data) > size:
             parts = [data]
-            while chunk := os.pread(fd, 1 << 16, sum(map(len, parts))):
+            read = len(data)
+            while chunk := os.pread(fd, 1 << 16, read):
                 parts.append(chunk)
+                read += len(chunk)
+                _check_size(path, read, limit)
             data = b"".join(parts)
         return data
     finally:
@@ -167,20 +184,72 @@ def read_bytes(path: Path | str, fd: int | None = None) -> bytes:
             os.close(fd)
 
 
+def _open_plain(path: Path | str) -> int:
+    try:
+        fd = os.open(path, _RECORD_FLAGS)
+    except OSError as e:
+        if e.errno == errno.ELOOP or (e.errno == errno.EMLINK and os.path.islink(path)):
+            raise CorruptedRecord(
+                f"{path}: is a symbolic link; store files must be plain files "
+                "(replace the link with the file it points to)."
+            ) from e
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CorruptedRecord(f"{path}: not a plain file; remove it.")
+    return fd
+
+
+def _check_size(path: Path | str, size: int, limit: int | None) -> None:
+    if limit is not None and size > limit:
+        raise CorruptedRecord(
+            f"{path}: is larger than {limit} bytes, too large for a record; fix or remove the file."
+        )
+
+
 def write_yaml(path: Path, data: Any) -> None:
     write_atomic(path, dump_yaml(data))
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML record; a missing file raises FileNotFoundError, a bad one CorruptedRecord."""
+class YamlRefused(yaml.YAMLError):
+    """YAML that parses but is refused: it uses aliases (``*name``)."""
+
+
+def parse_yaml(text: str) -> Any:
+    """Load YAML text with the safe loader, refusing aliases.
+
+    Aliases (``&a`` then ``*a``) let a few hundred bytes expand into billions of nodes
+    (the "billion laughs"); no mltrail file needs them, so any alias is refused here.
+    This is the one YAML loader of mltrail: records, configs, MLmodel and theme files.
+    Raises ``yaml.YAMLError`` (or :class:`YamlRefused`, a subclass) for bad input.
+    """
+    if "*" in text:  # an alias needs a '*': only then look at the events
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                where = f" (line {mark.line + 1})" if mark is not None else ""
+                raise YamlRefused(f"YAML aliases (*{event.anchor}) are not allowed{where}")
     try:
-        text = read_bytes(path).decode()
+        return yaml.load(text, Loader=_Loader)
+    except RecursionError as e:
+        raise YamlRefused("YAML nested too deeply") from e
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML record; a missing file raises FileNotFoundError, a bad one CorruptedRecord.
+
+    Records larger than :data:`MAX_RECORD_BYTES`, links and aliases count as bad.
+    """
+    try:
+        text = read_bytes(path, limit=MAX_RECORD_BYTES).decode()
     except UnicodeDecodeError as e:
         raise CorruptedRecord(
             f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); fix or remove the file."
         ) from e
     try:
-        return yaml.load(text, Loader=_Loader)
+        return parse_yaml(text)
+    except YamlRefused as e:
+        raise CorruptedRecord(f"{path}: {e}; fix or remove the file.") from e
     except yaml.YAMLError as e:
         raise CorruptedRecord(
             f"{path}: not valid YAML ({_first_line(e)}); fix or remove the file."

@@ -13,21 +13,29 @@ Python data in the standard library); a version mismatch or damage means a rebui
 from __future__ import annotations
 
 import gc
+import hashlib
+import hmac
 import logging
 import marshal
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Any
 
 from mltrail.entities import MetricSummary, Run, RunStatus
 from mltrail.errors import CorruptedRecord
-from mltrail.store import layout, runs
+from mltrail.store import formats, layout, runs
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "runs-index.marshal"
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+_MAGIC = b"mltrail-runs-index\n"
+_DIGEST_SIZE = 32
+_KEY_SIZE = 32
+#: A larger cache file is not read (it would be ~1 KiB per run): a rebuild instead.
+MAX_CACHE_BYTES = 1 << 30
 
 
 class RunIndex:
@@ -38,24 +46,43 @@ class RunIndex:
         self._entries: dict[str, Any] | None = None
         #: Runs built by the last search, with their signatures: reused while unchanged.
         self._built: dict[str, tuple[list[int], Run]] = {}
+        #: The key the cache file is signed with (see ``cache_key``), read on first use.
+        self._key: bytes | None = None
 
     def _read(self) -> dict[str, Any]:
+        """The cache's entries; ``{}`` (a rebuild) if it is missing, damaged, too large or
+        not written with this user's key (``marshal`` must never see bytes from others)."""
         try:
             with open(self.path, "rb") as f:
-                data = marshal.loads(f.read())  # load(f) reads in tiny pieces: 6x slower
-        except (OSError, EOFError, ValueError, TypeError):
+                if os.fstat(f.fileno()).st_size > MAX_CACHE_BYTES:
+                    return {}
+                blob = f.read()  # load(f) reads in tiny pieces: 6x slower
+        except OSError:
+            return {}
+        head = len(_MAGIC) + _DIGEST_SIZE
+        if blob[: len(_MAGIC)] != _MAGIC or not hmac.compare_digest(
+            blob[len(_MAGIC) : head], self._digest(memoryview(blob)[head:])
+        ):
+            return {}
+        try:
+            data = marshal.loads(memoryview(blob)[head:])
+        except (EOFError, ValueError, TypeError):
             return {}
         if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION:
             return {}
         entries = data.get("runs")
         return entries if isinstance(entries, dict) else {}
 
+    def _digest(self, payload: bytes | memoryview) -> bytes:
+        if self._key is None:
+            self._key = cache_key()
+        return hashlib.blake2b(payload, key=self._key, digest_size=_DIGEST_SIZE).digest()
+
     def _write(self, entries: dict[str, Any]) -> None:
+        payload = marshal.dumps({"version": _CACHE_VERSION, "runs": entries})
         try:
             self.path.parent.mkdir(exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps({"version": _CACHE_VERSION, "runs": entries}))
-            os.replace(tmp, self.path)
+            formats.write_atomic(self.path, _MAGIC + self._digest(payload) + payload)
         except OSError as e:  # a cache that cannot be written is only slower
             log.debug("cannot write %s: %s", self.path, e)
 
@@ -93,11 +120,12 @@ class RunIndex:
                 continue
             entry = cached.get(run_id)
             known = self._built.get(run_id)
+            run: Run | None = None
             if known is not None and known[0] == sig:
                 run = known[1]  # unchanged since the last search in this process
-            elif entry is not None and entry["sig"] == sig:
-                run = _from_entry(f"{uri}/{path_tail(path)}", entry)
-            else:
+            elif entry is not None:
+                run = _from_entry(run_id, f"{uri}/{path_tail(path)}", entry, sig)
+            if run is None:
                 try:
                     run, entry = _read_entry(Path(path), sig)
                 except CorruptedRecord as e:
@@ -167,6 +195,89 @@ def _read_entry(run_path: Path, sig: list[int]) -> tuple[Run, dict[str, Any] | N
     return run, entry
 
 
-def _from_entry(artifact_uri: str, entry: dict[str, Any]) -> Run:
-    summaries = {k: MetricSummary(*v) for k, v in entry["metrics"].items()}
-    return runs.assemble_run(artifact_uri, entry["rec"], entry["params"], entry["tags"], summaries)
+def _from_entry(run_id: str, artifact_uri: str, entry: Any, sig: list[int]) -> Run | None:
+    """The run a cache entry describes, or None if the entry is stale or inconsistent
+    (then the files are read: the cache is never trusted over them)."""
+    if not isinstance(entry, dict) or entry.get("sig") != sig or not _consistent(run_id, entry):
+        return None
+    try:
+        summaries = {k: MetricSummary(*v) for k, v in entry["metrics"].items()}
+        return runs.assemble_run(
+            artifact_uri, entry["rec"], entry["params"], entry["tags"], summaries
+        )
+    except (CorruptedRecord, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+_SUMMARY_TYPES = (float, int, int, float, float, int)
+
+
+def _consistent(run_id: str, entry: dict[str, Any]) -> bool:
+    """Whether an entry has the shape ``_read_entry`` gives, for the run ``run_id``."""
+    rec, params, tags, metrics = (entry.get(k) for k in ("rec", "params", "tags", "metrics"))
+    if not (
+        isinstance(rec, dict)
+        and rec.get("run_id") == run_id
+        and RunStatus.is_terminated(str(rec.get("status")))
+        and isinstance(params, dict)
+        and isinstance(tags, dict)
+        and isinstance(metrics, dict)
+    ):
+        return False
+    texts = (*params.items(), *tags.items())
+    if not all(type(k) is str and type(v) is str for k, v in texts):
+        return False
+    return all(
+        type(k) is str
+        and type(v) is tuple
+        and len(v) == len(_SUMMARY_TYPES)
+        and all(type(x) is t for x, t in zip(v, _SUMMARY_TYPES, strict=True))
+        for k, v in metrics.items()
+    )
+
+
+def cache_key() -> bytes:
+    """This user's key for signing derived caches: a cache in a store cloned from someone
+    else (or committed by a pull request) fails the check and is rebuilt, unread.
+
+    Kept in ``$XDG_CACHE_HOME/mltrail/cache.key`` (default ``~/.cache``), outside every
+    store; where that cannot be written, a key for this process only.
+    """
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mltrail"
+    path = folder / "cache.key"
+    for _ in range(2):
+        key: bytes | None
+        try:
+            key = path.read_bytes()
+        except FileNotFoundError:
+            key = _new_key(folder, path)
+        except OSError:
+            break
+        if key is None:
+            continue  # another process made it meanwhile: read that one
+        if len(key) == _KEY_SIZE:
+            return key
+        break
+    log.debug("cannot keep a cache key in %s; using one for this process", path)
+    return secrets.token_bytes(_KEY_SIZE)
+
+
+def _new_key(folder: Path, path: Path) -> bytes | None:
+    """A new key, in place whole (hard-linked from a private file: never seen half
+    written); None if another process made one first; random if none can be kept."""
+    key = secrets.token_bytes(_KEY_SIZE)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".cache.key.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return None
+        finally:
+            tmp.unlink()
+    except OSError as e:
+        log.debug("cannot keep a cache key in %s: %s", folder, e)
+    return key

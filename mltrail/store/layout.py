@@ -37,7 +37,9 @@ DEFAULT_EXPERIMENT_NAME = "Default"
 #: tick would leave the time unchanged (git calls this "racy"). mltrail's own writes
 #: rename (a new inode, so always seen); this guards in-place edits by other programs.
 RACY_NS = 100_000_000
-GITIGNORE_LINES = (CACHE_DIR + "/", DEFAULT_ARTIFACT_STORE + "/", "*.tmp")
+#: In-progress writes are named ``.<name>.tmp`` (files, and run folders being created).
+TMP_SUFFIX = ".tmp"
+GITIGNORE_LINES = (CACHE_DIR + "/", DEFAULT_ARTIFACT_STORE + "/", "*" + TMP_SUFFIX)
 # The model registry (mltrail.store.registry): models/<model dir>/{model.yaml,versions,aliases}
 MODELS_DIR = "models"
 MODEL_FILE = "model.yaml"
@@ -73,6 +75,11 @@ def new_experiment_id(now_ms: int | None = None) -> str:
 def run_shard(run_id: str) -> str:
     """The shard folder of a run: 256 shards keep every folder small."""
     return run_id[-2:].lower() if len(run_id) >= 2 else "00"
+
+
+def is_shard(name: str) -> bool:
+    """Whether ``name`` is a shard folder's (two lower-case hex digits)."""
+    return len(name) == 2 and all(c in "0123456789abcdef" for c in name)
 
 
 def run_dir(root: Path, run_id: str) -> Path:
@@ -121,9 +128,9 @@ def iter_metric_files(run_path: Path) -> list[Path]:
         try:
             with os.scandir(pending.pop()) as entries:
                 for e in entries:
-                    if e.is_dir():
+                    if e.is_dir(follow_symlinks=False):  # a link could lead out of the store
                         pending.append(e.path)
-                    elif e.name.endswith(METRIC_SUFFIX) and e.is_file():
+                    elif e.name.endswith(METRIC_SUFFIX) and e.is_file(follow_symlinks=False):
                         found.append(e.path)
         except (FileNotFoundError, NotADirectoryError):
             continue

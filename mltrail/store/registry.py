@@ -13,9 +13,10 @@ import contextlib
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mltrail.errors import CorruptedRecord
 from mltrail.store import formats, layout, locks
@@ -196,6 +197,43 @@ def _records(folder: Path) -> list[Path]:
     return [folder / n for n in sorted(names) if n.endswith(layout.RECORD_SUFFIX) and n[0] != "."]
 
 
+#: Told about each unreadable record a tolerant read leaves out.
+Skip = Callable[[CorruptedRecord], None]
+_Record = TypeVar("_Record")
+
+
+def _read_all(folder: Path, read: Callable[[Path], _Record], skip: Skip | None) -> list[_Record]:
+    found = []
+    for path in _records(folder):
+        try:
+            found.append(read(path))
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        except CorruptedRecord as e:
+            if skip is None:
+                raise
+            skip(e)
+    return found
+
+
+_Named = TypeVar("_Named", ModelRecord, VersionRecord)
+
+
+def _in_folder(model_path: Path, record: _Named, path: Path) -> _Named:
+    """``record``, if the model it names is the one of its folder (else the listing
+    would show it under another model's name)."""
+    if layout.model_dirname(record.name) != model_path.name:
+        raise CorruptedRecord(
+            f"{path}: names the model {record.name!r}, whose folder is "
+            f"{layout.model_dirname(record.name)!r}, not {model_path.name!r}; fix or move it."
+        )
+    return record
+
+
+def _read_alias(path: Path) -> AliasRecord:
+    return alias_from_record(path, formats.read_mapping(path, missing_ok=False))
+
+
 class RegistryFiles:
     """Reads and writes the registry records of the store rooted at ``root``."""
 
@@ -220,7 +258,7 @@ class RegistryFiles:
             rec = formats.read_mapping(path, missing_ok=False)
         except FileNotFoundError:
             return None
-        return model_from_record(path, rec)
+        return _in_folder(model_path, model_from_record(path, rec), path)
 
     def write_model(self, model_path: Path, record: ModelRecord) -> Path:
         path = model_path / layout.MODEL_FILE
@@ -232,9 +270,13 @@ class RegistryFiles:
         shutil.rmtree(model_path)
 
     # -- versions --------------------------------------------------------------------
-    def read_versions(self, model_path: Path) -> list[VersionRecord]:
-        """Every version record of a model, tombstones included, in file-name order."""
-        return [self._read_version(p) for p in _records(model_path / layout.VERSIONS_DIR)]
+    def read_versions(self, model_path: Path, skip: Skip | None = None) -> list[VersionRecord]:
+        """Every version record of a model, tombstones included, in file-name order.
+
+        ``skip``: called with the error of each unreadable record, which is left out
+        (without it, the first unreadable record raises :class:`CorruptedRecord`).
+        """
+        return _read_all(model_path / layout.VERSIONS_DIR, self._read_version, skip)
 
     def _read_version(self, path: Path) -> VersionRecord:
         st = os.stat(path)
@@ -243,6 +285,7 @@ class RegistryFiles:
         if hit is not None and hit[0] == sig:
             return hit[1]
         record = version_from_record(path, formats.read_mapping(path, missing_ok=False))
+        _in_folder(path.parent.parent, record, path)
         if st.st_mtime_ns < time.time_ns() - layout.RACY_NS:  # else a rewrite may keep sig
             if len(_version_cache) >= _CACHE_LIMIT:
                 _version_cache.clear()
@@ -256,11 +299,9 @@ class RegistryFiles:
         return path
 
     # -- aliases -----------------------------------------------------------------------
-    def read_aliases(self, model_path: Path) -> list[AliasRecord]:
-        found = []
-        for path in _records(model_path / layout.ALIASES_DIR):
-            found.append(alias_from_record(path, formats.read_mapping(path, missing_ok=False)))
-        return found
+    def read_aliases(self, model_path: Path, skip: Skip | None = None) -> list[AliasRecord]:
+        """Every alias record of a model; ``skip`` as for :meth:`read_versions`."""
+        return _read_all(model_path / layout.ALIASES_DIR, _read_alias, skip)
 
     def write_alias(self, model_path: Path, record: AliasRecord) -> Path:
         path = layout.alias_file(model_path, record.alias)

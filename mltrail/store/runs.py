@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mltrail import validation
 from mltrail.entities import LifecycleStage, MetricSummary, Run, RunData, RunInfo, RunStatus
-from mltrail.errors import CorruptedRecord
+from mltrail.errors import CorruptedRecord, InvalidParameterValue
 from mltrail.store import formats, layout
 
 #: System tags MLflow users query, and the run.yaml field each one reads.
@@ -37,6 +38,10 @@ def read_run_record(run_path: Path) -> dict[str, Any]:
         )
     if rec.get("status") not in RunStatus.ALL:
         raise CorruptedRecord(f"{path}: unknown run status {rec.get('status')!r}.")
+    if str(rec["run_id"]) != run_path.name:
+        raise CorruptedRecord(
+            f"{path}: run_id {rec['run_id']!r} is not its folder's name; fix or remove the run."
+        )
     return rec
 
 
@@ -55,8 +60,19 @@ def metric_summaries(run_path: Path, rec: dict[str, Any]) -> dict[str, MetricSum
     stored = rec.get("metrics")
     if RunStatus.is_terminated(rec["status"]) and isinstance(stored, dict):
         path = run_path / layout.RUN_FILE
-        return {str(k): formats.summary_from_record(path, str(k), v) for k, v in stored.items()}
+        return {
+            _summary_key(path, k): formats.summary_from_record(path, k, v)
+            for k, v in stored.items()
+        }
     return compute_summaries(run_path)
+
+
+def _summary_key(path: Path, key: Any) -> str:
+    """A metric key of the summary, checked like a logged one (it names a history file)."""
+    try:
+        return validation.validate_read_key("metric", key)
+    except InvalidParameterValue as e:
+        raise CorruptedRecord(f"{path}: metrics: {e}") from e
 
 
 def compute_summaries(

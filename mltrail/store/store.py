@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mltrail import git
+from mltrail import git, validation
 from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus, ViewType
-from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
+from mltrail.errors import CorruptedRecord, InvalidParameterValue, ResourceNotFound, StoreError
 from mltrail.store import formats, layout, locks, runs
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
@@ -25,6 +25,8 @@ from mltrail.store.index import RunIndex
 from mltrail.store.writer import RunWriter
 
 log = logging.getLogger(__name__)
+#: A hidden run folder older than this was left by a killed ``create_run``.
+_LEFTOVER_AGE_MS = 10 * 60 * 1000
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -146,7 +148,21 @@ class FileStore:
         return search.filter_and_sort(candidates, filter_string, order_by, max_results)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        path = layout.metric_path(self._existing_run_path(run_id), key)
+        """Every point of metric ``key`` of a run (``[]`` if it logged none).
+
+        The key is checked like a logged one, and the file must lie inside the run's
+        ``metrics/`` folder: a key or a linked folder cannot make this read elsewhere.
+        """
+        validation.validate_read_key("metric", key)
+        run_path = self._existing_run_path(run_id)
+        path = layout.metric_path(run_path, key)
+        if "/" in key:  # a linked folder on the way would lead out of the store
+            base = os.path.realpath(run_path / layout.METRICS_DIR)
+            if not os.path.realpath(path.parent).startswith(base + os.sep):
+                raise CorruptedRecord(
+                    f"{path.parent}: leads outside the run's metrics folder (a symbolic "
+                    "link?); replace it with a plain folder."
+                )
         try:
             return formats.read_points(path, key)
         except FileNotFoundError:
@@ -175,20 +191,35 @@ class FileStore:
                 f"(`mltrail experiments restore {exp.experiment_id}`)."
             )
         run_id = layout.new_run_id(record.get("start_time"))
-        path = layout.run_dir(self.root, run_id)
-        path.mkdir(parents=True)
         rec = {
             "run_id": run_id,
             "experiment_id": exp.experiment_id,
             "lifecycle_stage": "active",
             **record,
         }
-        formats.write_yaml(path / layout.RUN_FILE, rec)
+        path = self._make_run_folder(run_id, rec, tags)
         self._live.add(run_id)
         self._writers[run_id] = RunWriter(self.root, path, run_id)
-        if tags:
-            self.writer(run_id).set_tags(tags)
         return runs.build_run(path, rec, {})
+
+    def _make_run_folder(self, run_id: str, rec: dict[str, Any], tags: dict[str, str]) -> Path:
+        """Write the run's first files in a hidden folder, then rename it into place.
+
+        A process killed meanwhile leaves only ``.<run id>.tmp`` (skipped by listings,
+        removed by ``gc``), never a run folder without its ``run.yaml``.
+        """
+        path = layout.run_dir(self.root, run_id)
+        tmp = path.with_name(f".{run_id}{layout.TMP_SUFFIX}")
+        tmp.mkdir(parents=True)
+        try:
+            formats.write_yaml(tmp / layout.RUN_FILE, rec)
+            if tags:
+                formats.write_yaml(tmp / layout.TAGS_FILE, tags)
+            os.rename(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
 
     def resume_run(self, run_id: str) -> Run:
         """Mark an existing run RUNNING again (``start_run(run_id=...)``)."""
@@ -285,10 +316,22 @@ class FileStore:
             ):
                 shutil.rmtree(run_path)
                 purged.append(run_path)
+        self._remove_leftovers(cutoff_ms=int(time.time() * 1000) - _LEFTOVER_AGE_MS)
         if purged and self.repo_root is not None:
             self.flush()
             git.commit_paths(self.repo_root, purged, f"Purge {len(purged)} deleted runs")
         return [p.name for p in purged]
+
+    def _remove_leftovers(self, cutoff_ms: int) -> None:
+        """Remove the hidden folders of run creations killed before their rename."""
+        for folder in (self.root / layout.RUNS_DIR).glob(f"*/.*{layout.TMP_SUFFIX}"):
+            try:
+                old = folder.lstat().st_mtime * 1000 < cutoff_ms
+            except FileNotFoundError:
+                continue
+            if old and folder.is_dir() and not folder.is_symlink():
+                log.info("removing %s, left by a run creation that was interrupted", folder)
+                shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
         with self._writers_lock:
