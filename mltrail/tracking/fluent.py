@@ -268,7 +268,10 @@ def log_metric(
     Traceback (most recent call last):
     TypeError: log_metric() got an unexpected keyword argument 'setp'
     """
-    warn_ignored("mltrail.log_metric", synchronous=synchronous, model_id=model_id, dataset=dataset)
+    if synchronous is not None or model_id is not None or dataset is not None:  # hot path
+        warn_ignored(
+            "mltrail.log_metric", synchronous=synchronous, model_id=model_id, dataset=dataset
+        )
     if run_id is None:
         (_stack[-1] if _stack else _active())._writer.log_metric(key, value, step, timestamp)
     else:
