@@ -130,9 +130,9 @@ def bench_rebuilds(ctx: Context, store: Path, out: Path, added: list[str]) -> No
 
 def code_state() -> list[tuple[str, int, int]]:
     """Names, sizes and times of the generator's and themes' files (part of every digest)."""
-    import generator
+    import mltrail_generator
 
-    root = Path(generator.__file__).resolve().parent.parent
+    root = Path(mltrail_generator.__file__).resolve().parent.parent
     files = [*(root / "generator").glob("*.py"), *(root / "themes").rglob("*")]
     return sorted((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file())
 

@@ -39,7 +39,7 @@ class Shot:
 
 def shots(client: Any) -> list[Shot]:
     """The pages to take, found through the API (ids change when the sample is remade)."""
-    from generator.models import site_slug
+    from mltrail_generator.models import site_slug
 
     classification = client.get_experiment_by_name("breast-cancer-classification")
     curves = client.get_experiment_by_name("training-curves")
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     from playwright.sync_api import sync_playwright
 
     import mltrail
-    from generator import build_site
+    from mltrail_generator import build_site
 
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mltrail-screenshots-") as tmp:

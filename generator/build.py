@@ -17,18 +17,19 @@ from typing import Any
 
 import jinja2
 
-from generator import datafiles, modelviews, pages, urls
-from generator.config import CONFIG_FILE, SiteBuildError, SiteConfig, load_config, report
-from generator.contexts import SiteInfo
-from generator.filters import FILTERS, highlight_css
-from generator.gather import ExperimentRecord, SiteData, gather_site
-from generator.models import gather_registry
-from generator.modelwrite import ModelSetup, write_model_pages
-from generator.runpages import Progress, RenderSetup, RunJob, page_key, render_run_pages
-from generator.themes import Theme, load_theme, make_environment, page_assets, static_files
-from generator.themes import theme_digest as compute_theme_digest
-from generator.write import Manifest, PageResult, PageWriter, clean_output, remove_stale, render
 from mltrail.store import FileStore
+
+from . import datafiles, modelviews, pages, urls
+from .config import CONFIG_FILE, SiteBuildError, SiteConfig, load_config, report
+from .contexts import SiteInfo
+from .filters import FILTERS, highlight_css
+from .gather import ExperimentRecord, SiteData, gather_site
+from .models import gather_registry
+from .modelwrite import ModelSetup, write_model_pages
+from .runpages import Progress, RenderSetup, RunJob, page_key, render_run_pages
+from .themes import Theme, load_theme, make_environment, page_assets, static_files
+from .themes import theme_digest as compute_theme_digest
+from .write import Manifest, PageResult, PageWriter, clean_output, remove_stale, render
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def _chart_specs(b: _Build, out: Path, old: Manifest) -> PageResult:
     fresh = old.fresh(out, "assets:chart-specs", digest)
     if fresh is not None:
         return fresh
-    from generator.charts import chart_specs_js
+    from .charts import chart_specs_js
 
     writer = PageWriter(out, "assets:chart-specs", digest)
     writer.write(urls.CHART_SPECS, chart_specs_js().encode())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from generator.jsdata import script_call
+from .jsdata import script_call
 
 if TYPE_CHECKING:
     import altair as alt

@@ -20,9 +20,10 @@ from typing import Any
 
 import yaml
 
-from generator.confine import OutsideError, resolve_inside, web_link
 from mltrail.errors import MltrailError
 from mltrail.store import formats
+
+from .confine import OutsideError, resolve_inside, web_link
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ def _logo(c: _Checker, value: Any) -> Path | None:
 
 def _theme(c: _Checker, value: Any) -> str | None:
     """A built-in theme's name as is; else a theme folder inside the root, as a full path."""
-    from generator.themes import available_themes  # themes imports this module
+    from .themes import available_themes  # themes imports this module
 
     text = c.typed("theme", value, str, "a theme name or folder")
     if text is None or text in available_themes():

@@ -11,12 +11,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from generator import urls
-from generator.gather import ExperimentRecord, SiteData, user_tags
-from generator.jsdata import script_call
-from generator.rundetail import MetricHistory, RunDetail
-from generator.series import series_to_csv
 from mltrail.entities import Run
+
+from . import urls
+from .gather import ExperimentRecord, SiteData, user_tags
+from .jsdata import script_call
+from .rundetail import MetricHistory, RunDetail
+from .series import series_to_csv
 
 
 def data_script(function: str, payload: Any) -> bytes:

@@ -16,11 +16,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from generator.config import ConfigIssue, SiteConfig
-from generator.folders import folder_signature
-from generator.models import RegistryData
 from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
 from mltrail.store import FileStore, layout
+
+from .config import ConfigIssue, SiteConfig
+from .folders import folder_signature
+from .models import RegistryData
 
 RECENT_RUNS = 10
 _LOWER_IS_BETTER = re.compile(r"(loss|err|error|rmse|mse|mae|perplexity)$", re.IGNORECASE)

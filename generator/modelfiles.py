@@ -15,10 +15,11 @@ from typing import Any
 
 import yaml
 
-from generator.models import VersionEntry
 from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
 from mltrail.store import FileStore, formats
 from mltrail.store.artifacts import RunArtifacts
+
+from .models import VersionEntry
 
 MLMODEL = "MLmodel"
 REQUIREMENTS = "requirements.txt"

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from generator import urls
-from generator.contexts import (
+from mltrail.registry import ModelVersionStage
+from mltrail.registry.state import resolve_command
+
+from . import urls
+from .contexts import (
     HistoryEvent,
     LineageView,
     MetricValue,
@@ -21,16 +24,14 @@ from generator.contexts import (
     Snippet,
     VersionRow,
 )
-from generator.filters import highlight
-from generator.gather import SiteData
-from generator.markdown import render_markdown
-from generator.modelfiles import ModelFiles, Signature, SpecField, signature_summary
-from generator.models import ModelEntry, RegistryData, VersionEntry
-from generator.modelviews import model_summaries, model_summary, version_link
-from generator.pages import HIGHLIGHT_CSS, experiment_link, run_link
-from generator.snippets import SERVE_NOTE, version_snippets
-from mltrail.registry import ModelVersionStage
-from mltrail.registry.state import resolve_command
+from .filters import highlight
+from .gather import SiteData
+from .markdown import render_markdown
+from .modelfiles import ModelFiles, Signature, SpecField, signature_summary
+from .models import ModelEntry, RegistryData, VersionEntry
+from .modelviews import model_summaries, model_summary, version_link
+from .pages import HIGHLIGHT_CSS, experiment_link, run_link
+from .snippets import SERVE_NOTE, version_snippets
 
 P = TypeVar("P", bound=PageContext)
 #: Metrics a versions table shows per version: the primary metric and a few others.

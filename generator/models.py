@@ -17,13 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.folders import folder_signature
 from mltrail import git, registry
 from mltrail.errors import ResourceNotFound
 from mltrail.registry import ModelVersion, RegisteredModel
 from mltrail.registry.history import RegistryEvent
 from mltrail.registry.provenance import Lineage, model_path
 from mltrail.store import FileStore, layout
+
+from .folders import folder_signature
 
 #: Run tag listing the models logged in a run (MLflow 2's JSON list).
 LOGGED_MODELS_TAG = "mlflow.log-model.history"

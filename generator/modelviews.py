@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator import urls
-from generator.contexts import LoggedModelView, ModelLink, ModelSummary, VersionLink
-from generator.markdown import render_markdown
-from generator.models import ModelEntry, RegistryData, VersionEntry, logged_models
-from generator.rundetail import ArtifactNode, find_node
 from mltrail.entities import Run
 from mltrail.registry import ModelVersionStage
+
+from . import urls
+from .contexts import LoggedModelView, ModelLink, ModelSummary, VersionLink
+from .markdown import render_markdown
+from .models import ModelEntry, RegistryData, VersionEntry, logged_models
+from .rundetail import ArtifactNode, find_node
 
 #: The order latest versions are shown in: the one serving first.
 SHOWN_STAGES = (

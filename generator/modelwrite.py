@@ -17,16 +17,17 @@ from typing import Any
 
 import jinja2
 
-from generator import urls
-from generator.contexts import SiteInfo
-from generator.folders import folder_signature
-from generator.gather import SiteData
-from generator.modelfiles import ModelFiles, read_model_files
-from generator.modelpages import model_page, models_page, version_page
-from generator.models import ModelEntry, VersionEntry
-from generator.write import Manifest, PageResult, PageWriter, render
 from mltrail.errors import InvalidParameterValue
 from mltrail.store import FileStore
+
+from . import urls
+from .contexts import SiteInfo
+from .folders import folder_signature
+from .gather import SiteData
+from .modelfiles import ModelFiles, read_model_files
+from .modelpages import model_page, models_page, version_page
+from .models import ModelEntry, VersionEntry
+from .write import Manifest, PageResult, PageWriter, render
 
 
 @dataclass

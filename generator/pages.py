@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 from typing import Any, TypeVar
 
-from generator import urls
-from generator.config import SiteConfig
-from generator.contexts import (
+from mltrail.entities import Experiment, Run
+
+from . import urls
+from .config import SiteConfig
+from .contexts import (
     ArtifactView,
     ComparePage,
     ExperimentLink,
@@ -26,12 +28,11 @@ from generator.contexts import (
     SiteInfo,
     SourceView,
 )
-from generator.filters import commit_url, highlight
-from generator.gather import ExperimentRecord, SiteData, user_tags
-from generator.markdown import render_markdown
-from generator.modelviews import model_summaries, run_logged_models, run_versions
-from generator.rundetail import ArtifactNode, RunDetail
-from mltrail.entities import Experiment, Run
+from .filters import commit_url, highlight
+from .gather import ExperimentRecord, SiteData, user_tags
+from .markdown import render_markdown
+from .modelviews import model_summaries, run_logged_models, run_versions
+from .rundetail import ArtifactNode, RunDetail
 
 P = TypeVar("P", bound=PageContext)
 NOSCRIPT_RUNS = 100

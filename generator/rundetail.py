@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from generator import urls
-from generator.series import Series, downsample
 from mltrail.entities import Metric, Run
 from mltrail.errors import InvalidParameterValue, MltrailError, ResourceNotFound, StoreError
 from mltrail.store import FileStore
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.runs import read_run_record
+
+from . import urls
+from .series import Series, downsample
 
 log = logging.getLogger(__name__)
 

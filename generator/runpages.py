@@ -17,15 +17,16 @@ from pathlib import Path
 
 import jinja2
 
-from generator import datafiles, pages, urls
-from generator.config import SiteBuildError
-from generator.contexts import SiteInfo
-from generator.gather import SiteData
-from generator.rundetail import ArtifactNode, gather_run
-from generator.themes import Theme
-from generator.write import PageResult, PageWriter, render
 from mltrail.errors import MltrailError
 from mltrail.store import FileStore
+
+from . import datafiles, pages, urls
+from .config import SiteBuildError
+from .contexts import SiteInfo
+from .gather import SiteData
+from .rundetail import ArtifactNode, gather_run
+from .themes import Theme
+from .write import PageResult, PageWriter, render
 
 #: Below this many stale run pages, a pool costs more than it saves.
 POOL_THRESHOLD = 150
@@ -54,7 +55,7 @@ class RenderSetup:
 
 class _Renderer:
     def __init__(self, setup: RenderSetup) -> None:
-        from generator.build import environment
+        from .build import environment
 
         self.setup = setup
         self.env: jinja2.Environment = environment(setup.theme)

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import urls
-from generator.build import BuildSummary, build_site
 from mltrail.errors import MltrailError
+
+from . import urls
+from .build import BuildSummary, build_site
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from generator.contexts import Snippet
+from .contexts import Snippet
 
 LOAD = """import mltrail
 model = mltrail.pyfunc.load_model({uri})"""

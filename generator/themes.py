@@ -25,9 +25,10 @@ import yaml
 from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 
-from generator.config import SiteBuildError
-from generator.confine import OutsideError, resolve_inside
 from mltrail.store import formats
+
+from .config import SiteBuildError
+from .confine import OutsideError, resolve_inside
 
 THEME_FILE = "theme.yaml"
 TEMPLATES_DIR = "templates"

@@ -21,9 +21,9 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SecurityError
 
-from generator import urls
-from generator.config import SiteBuildError
-from generator.contexts import PageContext
+from . import urls
+from .config import SiteBuildError
+from .contexts import PageContext
 
 log = logging.getLogger(__name__)
 

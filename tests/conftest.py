@@ -7,6 +7,7 @@ Nothing here is autouse: the store, tracking and CLI tests ask for ``store`` or
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -233,7 +234,15 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
     here = tmp_path_factory.mktemp("wheel")
     root = Path(__file__).resolve().parent.parent
     pip = (sys.executable, "-m", "pip")
-    run_ok(*pip, "wheel", "--no-deps", "-q", "-w", str(here), str(root), cwd=here)
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources, and
+    # two test workers building in the checkout at once would share them.
+    source = here / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
+        shutil.copy2(root / name, source / name)
+    for name in ("mltrail", "generator", "themes"):
+        shutil.copytree(root / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    run_ok(*pip, "wheel", "--no-deps", "-q", "-w", str(here), str(source), cwd=here)
     (wheel,) = here.glob("mltrail-*.whl")
     target = here / "target"
     run_ok(*pip, "install", "--no-deps", "-q", "--target", str(target), str(wheel), cwd=here)

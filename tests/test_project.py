@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def test_the_wheel_installs_and_runs_the_quickstart(
 ) -> None:
     """The wheel, installed without deps in a fresh folder, used from there."""
     names = zipfile.ZipFile(installed_wheel.wheel).namelist()
-    assert "mltrail/store/store.py" in names and "generator/__init__.py" in names
+    assert "mltrail/store/store.py" in names and "mltrail_generator/__init__.py" in names
     assert not any(n.startswith("tests/") for n in names)
     target, env = installed_wheel.target, dict(installed_wheel.env)
     work = tmp_path / "work"
@@ -113,3 +114,16 @@ def test_the_wheel_installs_and_runs_the_quickstart(
     assert "best run: alpha-0.3" in out
     listing = _run(sys.executable, "-m", "mltrail", "runs", "list", cwd=work, env=env)
     assert listing.count("FINISHED") == 3
+
+
+def test_every_package_folder_is_packaged() -> None:
+    """pyproject.toml lists packages by hand (for the generator/ mapping): none missing."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts).replace("generator", "mltrail_generator", 1)
+        for top in ("mltrail", "generator")
+        for p in (ROOT / top).rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+    assert config["package-dir"]["mltrail_generator"] == "generator"

@@ -57,7 +57,7 @@ def build(store: str | None, output: str, **options: Any) -> None:
     is mltrail.yaml at the store root (or --config); --ref builds an older commit of
     the store without touching the working tree.
     """
-    from generator import build_site
+    from mltrail_generator import build_site
 
     root = open_store(Path(store) if store else None).root
     with _progress() as progress:
@@ -84,7 +84,7 @@ def ui(store: str | None, port: int, host: str, no_open: bool) -> None:
     """
     import webbrowser
 
-    from generator.serve import SiteServer, default_output
+    from mltrail_generator.serve import SiteServer, default_output
 
     root = open_store(Path(store) if store else None).root
     server = SiteServer(root, default_output(root), host=host, port=port)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import BuildSummary, build_site
+from mltrail_generator import BuildSummary, build_site
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_STORE = ROOT / "sample_runs" / "store"

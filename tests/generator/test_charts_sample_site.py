@@ -1,6 +1,6 @@
 """The charts of the real sample site in Chromium: drawn, quiet and offline.
 
-The sample store's site (``sample_site``: built once with ``generator.build_site``) is
+The sample store's site (``sample_site``: built once with ``mltrail_generator.build_site``) is
 opened from ``file://``. Every page must draw real marks into its charts, log no console
 warning or error (Vega's "Infinite extent", Vega-Lite's "Dropping fit-y" ...) and
 request nothing but ``file://`` URLs. One browser, one page load per case.

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.jsdata import script_json
-from generator.series import MAX_POINTS, Series, downsample, series_to_csv
 from mltrail.entities import Metric
+from mltrail_generator.jsdata import script_json
+from mltrail_generator.series import MAX_POINTS, Series, downsample, series_to_csv
 
 T0 = 1_700_000_000_000
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import build_site
-from generator.config import SiteBuildError
+from mltrail_generator import build_site
+from mltrail_generator.config import SiteBuildError
 from tests.generator.conftest import SAMPLE_STORE, files_of
 
 _LINK = re.compile(r"""(?:href|src)="([^"]*)\"""")
@@ -176,7 +176,7 @@ def test_large_artifacts_are_copied_from_the_blob_store(
 def test_a_process_pool_gives_the_same_site(
     tmp_path: Path, sample_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator import runpages
+    from mltrail_generator import runpages
 
     monkeypatch.setattr(runpages, "POOL_THRESHOLD", 2)
     monkeypatch.setattr(runpages.os, "cpu_count", lambda: 2)

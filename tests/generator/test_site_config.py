@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import build_site
-from generator.config import ConfigError, ExperimentSettings, NavLink, load_config
+from mltrail_generator import build_site
+from mltrail_generator.config import ConfigError, ExperimentSettings, NavLink, load_config
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -9,9 +9,9 @@ import jinja2
 import jinja2.meta
 import jinja2.nodes
 
-from generator import contexts
-from generator.build import environment
-from generator.themes import load_theme
+from mltrail_generator import contexts
+from mltrail_generator.build import environment
+from mltrail_generator.themes import load_theme
 
 #: Names a partial receives from its includer (`{% with %}`) besides the page's keys.
 PARTIAL_PARAMS = {

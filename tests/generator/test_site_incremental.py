@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import mltrail
-from generator import build_site
-from generator.config import SiteBuildError
 from mltrail.errors import GitError
 from mltrail.tracking import context
+from mltrail_generator import build_site
+from mltrail_generator.config import SiteBuildError
 from tests.generator.conftest import mtimes_of
 
 

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 import mltrail
-from generator import build_site, urls
-from generator.build import environment
-from generator.modelfiles import _pretty_json, parse_signature, type_text
-from generator.models import LOGGED_MODELS_TAG, logged_models, site_slug
-from generator.themes import load_theme
 from mltrail.store import FileStore
+from mltrail_generator import build_site, urls
+from mltrail_generator.build import environment
+from mltrail_generator.modelfiles import _pretty_json, parse_signature, type_text
+from mltrail_generator.models import LOGGED_MODELS_TAG, logged_models, site_slug
+from mltrail_generator.themes import load_theme
 from tests.conftest import run_git
 from tests.generator.conftest import files_of, mtimes_of
 from tests.generator.test_site_contexts import _imported, _keys

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import mltrail
-from generator import build_site
-from generator.markdown import render_markdown
 from mltrail.store import FileStore
+from mltrail_generator import build_site
+from mltrail_generator.markdown import render_markdown
 
 P1 = "<script>alert(1)</script>"
 P2 = "\"'><img src=x onerror=alert(2)>"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.serve import SiteServer, default_output, tree_fingerprint
+from mltrail_generator.serve import SiteServer, default_output, tree_fingerprint
 
 
 def _get(url: str) -> tuple[int, str]:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import build_site
-from generator.config import SiteBuildError
-from generator.themes import ThemeError, load_theme
+from mltrail_generator import build_site
+from mltrail_generator.config import SiteBuildError
+from mltrail_generator.themes import ThemeError, load_theme
 
 
 def _theme(folder: Path, theme_yaml: str, templates: dict[str, str]) -> Path:

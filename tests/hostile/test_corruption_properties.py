@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mltrail
-from generator import build_site
 from mltrail.tracking import context
+from mltrail_generator import build_site
 from tests.hostile.conftest import ALIAS_BOMB, Sample, copy_sample
 
 

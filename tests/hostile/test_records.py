@@ -17,8 +17,6 @@ from pathlib import Path
 import pytest
 
 import mltrail
-from generator import build_site
-from generator.config import ConfigError
 from mltrail.errors import (
     CorruptedRecord,
     InvalidParameterValue,
@@ -28,6 +26,8 @@ from mltrail.errors import (
 )
 from mltrail.store import FileStore, formats
 from mltrail.store.index import RunIndex
+from mltrail_generator import build_site
+from mltrail_generator.config import ConfigError
 from tests.hostile.conftest import ALIAS_BOMB, EXPERIMENTS, Sample, mltrail_cli
 
 

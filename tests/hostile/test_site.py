@@ -20,11 +20,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mltrail
-from generator.confine import web_link
-from generator.serve import HostCheck, SiteServer
 from mltrail.cli import build_cli
 from mltrail.store import FileStore
 from mltrail.tracking import context
+from mltrail_generator.confine import web_link
+from mltrail_generator.serve import HostCheck, SiteServer
 
 #: What the files outside the store hold: it must never show up in a built site.
 SECRET = "TOP-SECRET-4f1c9e"

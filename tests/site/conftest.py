@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from generator import build_site
+from mltrail_generator import build_site
 from tests.site.browse import SUBPATH, Pages, Watch, sample_copy, serve
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import mltrail
-from generator import build_site
 from mltrail.store import init_store
 from mltrail.tracking import context
+from mltrail_generator import build_site
 from tests.site.browse import Pages, draw_charts, settle, site_base
 from tests.site.linkcheck import LinkChecker, file_exists
 

@@ -29,12 +29,15 @@ def test_the_installed_wheel_builds_the_sample_site(
     where = run_ok(
         sys.executable,
         "-c",
-        "import generator, generator.themes as t; print(generator.__file__); "
-        "print(t.builtin_themes_dir())",
+        "import mltrail_generator as g, mltrail_generator.themes as t; "
+        "print(g.__file__); print(t.builtin_themes_dir())",
         cwd=work,
         env=env,
     ).split()
-    assert where == [str(target / "generator" / "__init__.py"), str(target / "mltrail" / "_themes")]
+    assert where == [
+        str(target / "mltrail_generator" / "__init__.py"),
+        str(target / "mltrail" / "_themes"),
+    ]
     store = work / "store"  # a copy: reading a store writes its cache
     shutil.copytree(SAMPLE_STORE, store, ignore=shutil.ignore_patterns(".cache"))
     out = work / "site"

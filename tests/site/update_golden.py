@@ -192,7 +192,7 @@ def content_problems(golden: Snapshot, built: Snapshot) -> list[str]:
 
 
 def main() -> None:
-    from generator import build_site
+    from mltrail_generator import build_site
     from tests.site.browse import sample_copy
 
     with tempfile.TemporaryDirectory(prefix="mltrail-golden-") as tmp:
