@@ -197,6 +197,9 @@ def test_filter_and_query_survive_a_reload(open_page: Any) -> None:
     apply_filter(page, "params.model = 'tree'")
     page.fill(".mt-text-filter", "carol")
     page.wait_for_function("document.querySelectorAll('#runs-app tr.mt-run').length === 1")
+    # Let lazily loaded scripts (the chart library) finish: a reload aborts them, which
+    # the page watch would report as failed requests.
+    page.wait_for_load_state("networkidle")
     page.reload()
     assert page.input_value(".mt-filter-input") == "params.model = 'tree'"
     assert page.input_value(".mt-text-filter") == "carol"
