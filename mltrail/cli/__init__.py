@@ -35,7 +35,7 @@ def cli(verbose: bool) -> None:
 
 def build_cli() -> click.Group:
     """The ``mltrail`` group with every command registered (tests invoke it directly)."""
-    from mltrail.cli import commands, experiments, runs, site
+    from mltrail.cli import commands, experiments, help_examples, runs, site
 
     for command in (commands.init, commands.commit, commands.gc, site.build, site.ui):
         cli.add_command(command)
@@ -44,6 +44,7 @@ def build_cli() -> click.Group:
     from mltrail.cli.models import models
 
     cli.add_command(models)
+    help_examples.add_examples(cli)
     return cli
 
 
