@@ -39,7 +39,7 @@ class Shot:
 
 def shots(client: Any) -> list[Shot]:
     """The pages to take, found through the API (ids change when the sample is remade)."""
-    from mltrail_generator.models import site_slug
+    from mltrail_generator.gather.registry import site_slug
 
     classification = client.get_experiment_by_name("breast-cancer-classification")
     curves = client.get_experiment_by_name("training-curves")

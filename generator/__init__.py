@@ -4,6 +4,6 @@
 data files and assets; it returns a :class:`BuildSummary`.
 """
 
-from .build import BuildSummary, build_site
+from .pipeline import BuildSummary, build_site
 
 __all__ = ["BuildSummary", "build_site"]

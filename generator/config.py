@@ -7,7 +7,7 @@ files; warnings: unknown keys) and reported together, naming the file and the ke
 
 The file comes with the store, so it is hostile input: every path in it (``logo``,
 ``custom_dir``, a ``theme`` folder) must resolve inside the store, and ``nav`` links must
-be relative paths or http(s) URLs (see :mod:`generator.confine`).
+be relative paths or http(s) URLs (see :mod:`mltrail_generator.confine`).
 """
 
 from __future__ import annotations
@@ -20,20 +20,17 @@ from typing import Any
 
 import yaml
 
-from mltrail.errors import MltrailError
 from mltrail.store import formats
 
 from .confine import OutsideError, resolve_inside, web_link
+from .errors import SiteBuildError
+from .theme.loader import available_themes
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "mltrail.yaml"
 #: The file types a logo may have (it is copied to ``assets/logo<suffix>``).
 LOGO_SUFFIXES = (".avif", ".gif", ".ico", ".jpeg", ".jpg", ".png", ".svg", ".webp")
-
-
-class SiteBuildError(MltrailError):
-    """The site cannot be built as asked (config, theme, template or page problem)."""
 
 
 class ConfigError(SiteBuildError):
@@ -263,7 +260,6 @@ def _logo(c: _Checker, value: Any) -> Path | None:
 
 def _theme(c: _Checker, value: Any) -> str | None:
     """A built-in theme's name as is; else a theme folder inside the root, as a full path."""
-    from .themes import available_themes  # themes imports this module
 
     text = c.typed("theme", value, str, "a theme name or folder")
     if text is None or text in available_themes():

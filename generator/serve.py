@@ -28,7 +28,7 @@ from typing import Any
 from mltrail.errors import MltrailError
 
 from . import urls
-from .build import BuildSummary, build_site
+from .pipeline import BuildSummary, build_site
 
 log = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ def artifact(run_id: str, path: str) -> str:
 
 
 def model_dir(slug: str) -> str:
-    """A registered model's folder (``slug``: ``generator.models.site_slug``)."""
+    """A registered model's folder (``slug``: ``gather.registry.site_slug``)."""
     return f"models/{slug}"
 
 

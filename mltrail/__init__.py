@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from mltrail.entities import Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag, ViewType
 from mltrail.errors import MlflowException, MltrailError
-from mltrail.registry import ModelVersion, RegisteredModel, register_model
+from mltrail.registry import ModelVersion, RegisteredModel
 from mltrail.tracking.client import Client, MlflowClient
 from mltrail.tracking.fluent import (
     ActiveRun,
@@ -49,6 +49,7 @@ from mltrail.tracking.queries import (
     set_experiment_tag,
     set_experiment_tags,
 )
+from mltrail.tracking.registry_fluent import register_model
 from mltrail.tracking.unsupported import NoEffectWarning
 
 if TYPE_CHECKING:

@@ -11,12 +11,15 @@ code: load only models you trust (docs/MODELS.md).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from mltrail.errors import InvalidParameterValue, StoreError
-from mltrail.models.mlmodel import MLMODEL_FILE_NAME, Model
+
+#: The file whose paths are checked (``mlmodel.MLMODEL_FILE_NAME``: this module is below
+#: ``mlmodel``, which reads an input example through it).
+_MLMODEL = "MLmodel"
 
 #: Flavor keys whose value is a path inside the model folder.
 PATH_KEYS = ("code", "data", "model_path", "python_model", "pickled_model", "model_code_path")
@@ -44,13 +47,26 @@ def inside(model_dir: Path, rel: Any, key: str) -> Path:
     return target
 
 
-def check_paths(model_dir: Path, model: Model) -> None:
+class Described(Protocol):
+    """What is checked of a model's description (an ``mlmodel.Model``)."""
+
+    @property
+    def flavors(self) -> Mapping[str, Any]: ...
+
+    @property
+    def saved_input_example_info(self) -> Mapping[str, Any] | None: ...
+
+    @property
+    def file_hashes(self) -> Mapping[str, str] | None: ...
+
+
+def check_paths(model_dir: Path, model: Described) -> None:
     """Refuse the model if a path its MLmodel names leaves ``model_dir``."""
     for key, rel in _named_paths(model):
         inside(model_dir, rel, key)
 
 
-def _named_paths(model: Model) -> Iterator[tuple[str, Any]]:
+def _named_paths(model: Described) -> Iterator[tuple[str, Any]]:
     for flavor, conf in model.flavors.items():
         if not isinstance(conf, dict):
             continue
@@ -107,7 +123,7 @@ def _link(path: Path, where: str) -> StoreError:
 def _escape(model_dir: Path, key: str, rel: Any, why: str) -> InvalidParameterValue:
     shown = repr(rel) if len(repr(rel)) <= 120 else repr(rel)[:100] + "..."
     return InvalidParameterValue(
-        f"Refusing to load the model at {model_dir}: {key} {shown} in its {MLMODEL_FILE_NAME} "
-        f"{why}; every path a model names must stay inside its folder. Fix {MLMODEL_FILE_NAME} "
+        f"Refusing to load the model at {model_dir}: {key} {shown} in its {_MLMODEL} "
+        f"{why}; every path a model names must stay inside its folder. Fix {_MLMODEL} "
         "or save the model again."
     )

@@ -13,12 +13,21 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from mltrail.errors import InvalidParameterValue
+from mltrail.models.confine import inside
+from mltrail.models.schema import ColSpec, Schema
 
-if TYPE_CHECKING:
-    from mltrail.models.mlmodel import Model
+
+class Described(Protocol):
+    """The model description an example is noted in (an ``mlmodel.Model``, which imports
+    this module: a protocol rather than that class keeps the import one-way)."""
+
+    saved_input_example_info: dict[str, Any] | None
+
+    def get_input_schema(self) -> Schema | None: ...
+
 
 EXAMPLE_FILENAME = "input_example.json"
 SERVING_EXAMPLE_FILENAME = "serving_input_example.json"
@@ -94,7 +103,7 @@ def _encode(data: Any) -> tuple[str, Any, dict[str, Any]]:
     )
 
 
-def save_example(model: Model, input_example: Any, path: Path) -> Example | None:
+def save_example(model: Described, input_example: Any, path: Path) -> Example | None:
     """Write the example files into model dir ``path`` and note them in ``model``."""
     if input_example is None:
         return None
@@ -115,7 +124,7 @@ def save_example(model: Model, input_example: Any, path: Path) -> Example | None
     return example
 
 
-def read_example(model: Model, path: Path) -> Any:
+def read_example(model: Described, path: Path) -> Any:
     """The example saved with the model in ``path`` (None if there is none)."""
     import numpy as np
     import pandas as pd
@@ -123,8 +132,6 @@ def read_example(model: Model, path: Path) -> Any:
     info = model.saved_input_example_info
     if not info:
         return None
-    from mltrail.models.confine import inside
-
     key = "saved_input_example_info.artifact_path"
     file = inside(path, info.get("artifact_path", EXAMPLE_FILENAME), key)
     try:
@@ -144,10 +151,9 @@ def read_example(model: Model, path: Path) -> Any:
     return stored
 
 
-def _typed_frame(frame: Any, model: Model) -> Any:
+def _typed_frame(frame: Any, model: Described) -> Any:
     """Columns cast to the signature's numpy types where that works."""
     from mltrail.models.enforce import convert_column
-    from mltrail.models.schema import ColSpec
 
     schema = model.get_input_schema()
     if schema is None or schema.is_tensor_spec() or not schema.has_input_names():

@@ -94,7 +94,7 @@ def _record_in_run(client: Any, run_id: str, model: Model) -> None:
 
 
 def _register(model_uri: str, name: str) -> int:
-    from mltrail.registry import register_model
+    from mltrail.tracking.registry_fluent import register_model
 
     version: Any = register_model(model_uri, name)
     return int(version.version)

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from mltrail.errors import InvalidParameterValue, ResourceNotFound
+from mltrail.models.example import read_example
 from mltrail.models.schema import ParamSchema, Schema
 from mltrail.models.signature import ModelSignature
 from mltrail.store import formats
@@ -146,8 +147,6 @@ class Model:
 
     def load_input_example(self, path: str | os.PathLike[str]) -> Any:
         """The saved input example (None if the model has none); ``path``: the model dir."""
-        from mltrail.models.example import read_example
-
         return read_example(self, Path(path))
 
     # -- mltrail's own record -----------------------------------------------------------

@@ -23,7 +23,6 @@ from mltrail.registry.entities import (
     ModelVersionStatus,
     RegisteredModel,
 )
-from mltrail.registry.fluent import register_model
 
 if TYPE_CHECKING:
     from mltrail.registry.history import RegistryEvent, model_history
@@ -53,7 +52,6 @@ __all__ = [
     "list_versions",
     "model_history",
     "model_version_for",
-    "register_model",
 ]
 
 

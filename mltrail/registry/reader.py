@@ -10,7 +10,7 @@ from mltrail.registry import names
 from mltrail.registry.entities import ModelVersion, RegisteredModel
 from mltrail.registry.specs import ModelSpec
 from mltrail.registry.state import ModelState, resolve_command
-from mltrail.store.registry import ModelRecord, RegistryFiles, Skip
+from mltrail.store.registry import ModelRecord, Skip
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,7 +25,7 @@ class RegistryReader:
 
     def __init__(self, store: FileStore) -> None:
         self.store = store
-        self.files = RegistryFiles(store.root)
+        self.files = store.registry_files
         self._warned: set[tuple[str, tuple[int, ...]]] = set()
         self._skipped: set[str] = set()
 

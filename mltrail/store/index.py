@@ -21,7 +21,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mltrail.entities import MetricSummary, Run, RunStatus
 from mltrail.errors import CorruptedRecord
@@ -39,9 +39,12 @@ MAX_CACHE_BYTES = 1 << 30
 
 
 class RunIndex:
-    def __init__(self, root: Path) -> None:
+    """The runs of a store, read through the cache file ``cache`` (default: in the store's
+    ``.cache``; False: none, the index lives in memory for this process only)."""
+
+    def __init__(self, root: Path, cache: Path | Literal[False] | None = None) -> None:
         self.root = root
-        self.path = root / layout.CACHE_DIR / CACHE_FILE
+        self.path = root / layout.CACHE_DIR / CACHE_FILE if cache is None else cache
         #: The cache file's entries, read once per process and kept in step with it.
         self._entries: dict[str, Any] | None = None
         #: Runs built by the last search, with their signatures: reused while unchanged.
@@ -52,6 +55,8 @@ class RunIndex:
     def _read(self) -> dict[str, Any]:
         """The cache's entries; ``{}`` (a rebuild) if it is missing, damaged, too large or
         not written with this user's key (``marshal`` must never see bytes from others)."""
+        if self.path is False:
+            return {}
         try:
             with open(self.path, "rb") as f:
                 if os.fstat(f.fileno()).st_size > MAX_CACHE_BYTES:
@@ -79,9 +84,11 @@ class RunIndex:
         return hashlib.blake2b(payload, key=self._key, digest_size=_DIGEST_SIZE).digest()
 
     def _write(self, entries: dict[str, Any]) -> None:
+        if self.path is False:
+            return
         payload = marshal.dumps({"version": _CACHE_VERSION, "runs": entries})
         try:
-            self.path.parent.mkdir(exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             formats.write_atomic(self.path, _MAGIC + self._digest(payload) + payload)
         except OSError as e:  # a cache that cannot be written is only slower
             log.debug("cannot write %s: %s", self.path, e)
@@ -236,6 +243,19 @@ def _consistent(run_id: str, entry: dict[str, Any]) -> bool:
     )
 
 
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/mltrail`` (default ``~/.cache/mltrail``): this user's caches,
+    outside every store."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mltrail"
+
+
+def read_only_index_cache(root: Path) -> Path:
+    """Where the run index of a store opened read-only is cached: in the user's cache
+    folder, one file per store folder (a site build never writes into the store)."""
+    name = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:32]
+    return user_cache_dir() / "runs-index" / f"{name}.marshal"
+
+
 def cache_key() -> bytes:
     """This user's key for signing derived caches: a cache in a store cloned from someone
     else (or committed by a pull request) fails the check and is rebuilt, unread.
@@ -243,7 +263,7 @@ def cache_key() -> bytes:
     Kept in ``$XDG_CACHE_HOME/mltrail/cache.key`` (default ``~/.cache``), outside every
     store; where that cannot be written, a key for this process only.
     """
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mltrail"
+    folder = user_cache_dir()
     path = folder / "cache.key"
     for _ in range(2):
         key: bytes | None

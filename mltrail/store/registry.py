@@ -23,9 +23,6 @@ from mltrail.store import formats, layout, locks
 
 STAGES = ("None", "Staging", "Production", "Archived")
 _CACHE_LIMIT = 100_000
-#: Parsed version records by path and file identity (records are replaced by rename, so a
-#: change gives a new inode); shared by every reader in the process, derived and bounded.
-_version_cache: dict[Path, tuple[tuple[int, int, int], VersionRecord]] = {}
 
 
 @dataclass(frozen=True)
@@ -235,10 +232,16 @@ def _read_alias(path: Path) -> AliasRecord:
 
 
 class RegistryFiles:
-    """Reads and writes the registry records of the store rooted at ``root``."""
+    """Reads and writes the registry records of the store rooted at ``root``.
+
+    One per store object (``FileStore.registry_files``), as the run index is: it keeps the
+    parsed version records by path and file identity (records are replaced by rename, so
+    a change gives a new inode), derived and bounded, for every reader of that store.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._versions: dict[Path, tuple[tuple[int, int, int], VersionRecord]] = {}
 
     # -- models --------------------------------------------------------------------
     def model_path(self, name: str) -> Path:
@@ -281,15 +284,15 @@ class RegistryFiles:
     def _read_version(self, path: Path) -> VersionRecord:
         st = os.stat(path)
         sig = (st.st_ino, st.st_mtime_ns, st.st_size)
-        hit = _version_cache.get(path)
+        hit = self._versions.get(path)
         if hit is not None and hit[0] == sig:
             return hit[1]
         record = version_from_record(path, formats.read_mapping(path, missing_ok=False))
         _in_folder(path.parent.parent, record, path)
         if st.st_mtime_ns < time.time_ns() - layout.RACY_NS:  # else a rewrite may keep sig
-            if len(_version_cache) >= _CACHE_LIMIT:
-                _version_cache.clear()
-            _version_cache[path] = (sig, record)
+            if len(self._versions) >= _CACHE_LIMIT:
+                self._versions.clear()
+            self._versions[path] = (sig, record)
         return record
 
     def write_version(self, model_path: Path, record: VersionRecord) -> Path:

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import re
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from mltrail import git, validation
 from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus, ViewType
 from mltrail.errors import CorruptedRecord, InvalidParameterValue, ResourceNotFound, StoreError
-from mltrail.store import formats, layout, locks, runs
+from mltrail.store import formats, layout, locks, runs, signatures
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
 from mltrail.store.config import StoreConfig, load_config
 from mltrail.store.experiments import ExperimentStore
-from mltrail.store.index import RunIndex
+from mltrail.store.index import RunIndex, read_only_index_cache
+from mltrail.store.registry import RegistryFiles
 from mltrail.store.writer import RunWriter
 
 log = logging.getLogger(__name__)
@@ -33,8 +35,10 @@ _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 class FileStore:
     """A store rooted at ``root`` (the folder holding ``mltrail-store.yaml``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
+        #: Opened to read only (``open_read_only``): no write, and no cache in the store.
+        self.read_only = read_only
         try:
             self.config: StoreConfig = load_config(root)
         except FileNotFoundError:
@@ -43,7 +47,7 @@ class FileStore:
                 f"create one with `mltrail init {root}`."
             ) from None
         self.experiments = ExperimentStore(root)
-        self.index = RunIndex(root)
+        self.index = RunIndex(root, cache=read_only_index_cache(root) if read_only else None)
         self._writers: dict[str, RunWriter] = {}
         self._writers_lock = threading.Lock()
         self._committer: Committer | None = None
@@ -51,9 +55,32 @@ class FileStore:
         self._live: set[str] = set()
         self.repo_root = git.find_repo_root(root)
 
+    @classmethod
+    def open_read_only(cls, root: Path, *, keep_cache: bool = True) -> FileStore:
+        """The store at ``root`` for a reader that must leave it as it is (a site build):
+        every write raises, and the run index's cache lives in the user's cache folder
+        (``keep_cache``; else in memory only, e.g. for a temporary export of the store)."""
+        store = cls(root, read_only=True)
+        if not keep_cache:
+            store.index = RunIndex(root, cache=False)
+        return store
+
+    @functools.cached_property
+    def registry_files(self) -> RegistryFiles:
+        """The registry's records, with their parsed versions cached for this store object."""
+        return RegistryFiles(self.root)
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"The store {self.root} is open read-only here (a site build never writes "
+                "to it); log or change records with the mltrail API or CLI instead."
+            )
+
     # -- git ---------------------------------------------------------------------
     def record_change(self, paths: Sequence[Path], message: str) -> None:
         """Commit ``paths`` in the background, if auto-commit is on and the store is in git."""
+        self._check_writable()
         if not self.config.auto_commit or self.repo_root is None:
             return
         if self._committer is None:
@@ -84,16 +111,19 @@ class FileStore:
 
     # -- experiments -------------------------------------------------------------
     def create_experiment(self, name: str, tags: dict[str, Any] | None = None) -> Experiment:
+        self._check_writable()
         exp = self.experiments.create(name, tags)
         self._experiment_changed(exp, f"Create experiment {exp.name!r} ({exp.experiment_id})")
         return exp
 
     def update_experiment(self, experiment_id: str, what: str, **changes: Any) -> Experiment:
+        self._check_writable()
         exp = self.experiments.update(experiment_id, **changes)
         self._experiment_changed(exp, f"{what} experiment {exp.name!r} ({exp.experiment_id})")
         return exp
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> Experiment:
+        self._check_writable()
         exp = self.experiments.delete_tag(experiment_id, key)
         self._experiment_changed(exp, f"Delete tag {key!r} of experiment {exp.name!r}")
         return exp
@@ -114,6 +144,22 @@ class FileStore:
         if not (path / layout.RUN_FILE).is_file():
             raise ResourceNotFound(f"No run with id {run_id!r} in the store {self.root}.")
         return path
+
+    def run_signatures(self, runs: Iterable[Run]) -> dict[str, str]:
+        """Run id → a digest that changes whenever a file of the run changes (see
+        :mod:`mltrail.store.signatures`); ``runs`` come from :meth:`all_runs`."""
+        return signatures.run_signatures(os.fspath(self.root), self.index, runs)
+
+    def run_signature(self, run_id: str) -> str:
+        """The signature of one run's folder, read in full ("" for an invalid id)."""
+        try:
+            return signatures.folder_signature(os.fspath(self.run_path(run_id)))
+        except InvalidParameterValue:
+            return ""
+
+    def model_signature(self, name: str) -> str:
+        """A digest that changes whenever a file of registered model ``name`` changes."""
+        return signatures.folder_signature(os.fspath(layout.model_dir(self.root, name)))
 
     def get_run(self, run_id: str) -> Run:
         run = runs.load_run(self._existing_run_path(run_id))
@@ -184,6 +230,7 @@ class FileStore:
 
     # -- runs: writing ---------------------------------------------------------------
     def create_run(self, experiment_id: str, record: dict[str, Any], tags: dict[str, str]) -> Run:
+        self._check_writable()
         exp = self.experiments.get(experiment_id)
         if exp.lifecycle_stage != LifecycleStage.ACTIVE:
             raise InvalidParameterValue(
@@ -231,6 +278,7 @@ class FileStore:
         return self.get_run(run_id)
 
     def writer(self, run_id: str) -> RunWriter:
+        self._check_writable()
         w = self._writers.get(run_id)
         if w is None:
             with self._writers_lock:
@@ -242,6 +290,7 @@ class FileStore:
 
     def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]:
         """Change fields of run.yaml (status, end_time, run_name, description ...)."""
+        self._check_writable()
         path = self._existing_run_path(run_id)
         with locks.hold_record(self.root, path / layout.RUN_FILE):
             rec = runs.read_run_record(path)  # re-read: another process may have changed it
@@ -302,6 +351,7 @@ class FileStore:
         )
 
     def gc(self, older_than_ms: int | None = None) -> list[str]:
+        self._check_writable()
         """Remove the folders of deleted runs (and commit the removal); return their ids."""
         cutoff = int(time.time() * 1000) - (older_than_ms or 0)
         purged = []

@@ -21,12 +21,12 @@ from mltrail.entities import (
     ViewType,
 )
 from mltrail.errors import InvalidParameterValue, ResourceNotFound
-from mltrail.registry.client import RegistryClientMixin
 from mltrail.store import runs as run_records
 from mltrail.tracking import context, payloads
 from mltrail.tracking.names import generate_run_name
 from mltrail.tracking.paging import PagedList
 from mltrail.tracking.paging import page as _page
+from mltrail.tracking.registry_client import RegistryClientMixin
 from mltrail.tracking.unsupported import warn_ignored
 
 if TYPE_CHECKING:

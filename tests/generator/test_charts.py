@@ -15,7 +15,7 @@ import altair as alt
 import pytest
 from altair.utils.schemapi import validate_jsonschema
 
-from mltrail_generator.charts import (
+from mltrail_generator.output.charts import (
     DATASET,
     ROW_FIELDS,
     SCHEMA_URL,
@@ -155,7 +155,7 @@ def test_specs_are_the_same_bytes_every_call() -> None:
 
 
 def test_specs_are_the_same_bytes_in_another_process() -> None:
-    code = "import sys, mltrail_generator.charts as c; sys.stdout.write(c.chart_specs_js())"
+    code = "import sys, mltrail_generator.output.charts as c; sys.stdout.write(c.chart_specs_js())"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from mltrail_generator.charts import ROW_FIELDS, VEGA_LITE_VERSION, chart_specs_js
-from mltrail_generator.jsdata import script_json
-from mltrail_generator.series import downsample
+from mltrail_generator.gather.series import downsample
+from mltrail_generator.output.charts import ROW_FIELDS, VEGA_LITE_VERSION, chart_specs_js
+from mltrail_generator.output.jsdata import script_json
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "themes" / "default" / "static" / "vendor"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mltrail_generator.jsdata import script_call, script_json
+from mltrail_generator.output.jsdata import script_call, script_json
 
 json_values = st.recursive(
     st.none()

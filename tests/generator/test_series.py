@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mltrail.entities import Metric
-from mltrail_generator.jsdata import script_json
-from mltrail_generator.series import MAX_POINTS, Series, downsample, series_to_csv
+from mltrail_generator.gather.series import MAX_POINTS, Series, downsample, series_to_csv
+from mltrail_generator.output.jsdata import script_json
 
 T0 = 1_700_000_000_000
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from mltrail.errors import StoreError
+from mltrail.store import FileStore
 from mltrail_generator import build_site
 from mltrail_generator.config import SiteBuildError
+from tests.conftest import make_repo, run_git
 from tests.generator.conftest import SAMPLE_STORE, files_of
 
 _LINK = re.compile(r"""(?:href|src)="([^"]*)\"""")
@@ -176,7 +180,7 @@ def test_large_artifacts_are_copied_from_the_blob_store(
 def test_a_process_pool_gives_the_same_site(
     tmp_path: Path, sample_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mltrail_generator import runpages
+    from mltrail_generator.pages import run as runpages
 
     monkeypatch.setattr(runpages, "POOL_THRESHOLD", 2)
     monkeypatch.setattr(runpages.os, "cpu_count", lambda: 2)
@@ -191,3 +195,41 @@ def test_a_process_pool_gives_the_same_site(
     (broken / "templates" / "run.html").write_text("{{ run.nope }}")
     with pytest.raises(SiteBuildError, match="nope"):
         build_site(SAMPLE_STORE, tmp_path / "b", theme=str(broken))
+
+
+def _tree_state(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``root``: (size, mtime in ns)."""
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_a_build_leaves_the_store_and_its_repository_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> None:
+    """docs/SITE.md: the build never writes to the store (its run index cache goes to the
+    user's cache folder), at HEAD and at a --ref, first build and rebuild."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = make_repo(tmp_path / "project")
+    shutil.copytree(SAMPLE_STORE, repo / "runs", ignore=shutil.ignore_patterns(".cache"))
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-q", "-m", "Add the store")
+    before = _tree_state(repo)
+    build_site(repo / "runs", tmp_path / "site")
+    build_site(repo / "runs", tmp_path / "site")
+    build_site(repo / "runs", tmp_path / "at-head", ref="HEAD")
+    assert _tree_state(repo) == before
+    assert run_git(repo, "status", "--porcelain", "--ignored") == ""
+    cached = list((tmp_path / "cache" / "mltrail" / "runs-index").iterdir())
+    assert len(cached) == 1  # the store at HEAD; the --ref export keeps none
+
+
+def test_a_store_opened_read_only_refuses_writes(tmp_path: Path) -> None:
+    store = FileStore.open_read_only(SAMPLE_STORE)
+    run = store.all_runs()[0]
+    with pytest.raises(StoreError, match="read-only"):
+        store.update_run(run.info.run_id, run_name="renamed")
+    with pytest.raises(StoreError, match="read-only"):
+        store.create_experiment("new")
+    assert store.get_run(run.info.run_id).info.run_name == run.info.run_name

@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from mltrail_generator.filters import commit_url, datetime_utc, duration, filesize, iso_time, number
+from mltrail_generator.theme.filters import (
+    commit_url,
+    datetime_utc,
+    duration,
+    filesize,
+    iso_time,
+    number,
+)
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

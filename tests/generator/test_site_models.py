@@ -11,7 +11,6 @@ import re
 import shutil
 from pathlib import Path
 
-import jinja2.meta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,13 +19,10 @@ from markupsafe import escape
 import mltrail
 from mltrail.store import FileStore
 from mltrail_generator import build_site, urls
-from mltrail_generator.build import environment
-from mltrail_generator.modelfiles import _pretty_json, parse_signature, type_text
-from mltrail_generator.models import LOGGED_MODELS_TAG, logged_models, site_slug
-from mltrail_generator.themes import load_theme
+from mltrail_generator.gather.modelfiles import _pretty_json
+from mltrail_generator.gather.registry import LOGGED_MODELS_TAG, logged_models, site_slug
 from tests.conftest import run_git
 from tests.generator.conftest import files_of, mtimes_of
-from tests.generator.test_site_contexts import _imported, _keys
 from tests.site.linkcheck import LinkChecker, data_payload, file_exists
 from tests.site.modelstore import (
     ATTR,
@@ -292,24 +288,6 @@ def test_hostile_names_descriptions_and_tags_are_escaped(site: Path) -> None:
     assert ATTR not in read(site, "search.js")
 
 
-@pytest.mark.parametrize(
-    ("template", "kind"),
-    [
-        ("models.html", "models"),
-        ("model.html", "model"),
-        ("model_version.html", "model-version"),
-        ("partials/run_models.html", "run"),
-        ("partials/model_rows.html", "home"),
-    ],
-)
-def test_templates_use_only_their_page_keys(template: str, kind: str) -> None:
-    theme = load_theme("default")
-    source = (theme.search_path[0].templates / template).read_text()
-    ast = environment(theme).parse(source)
-    used = jinja2.meta.find_undeclared_variables(ast) - _imported(ast)
-    assert used <= _keys(kind), sorted(used - _keys(kind))
-
-
 def test_per_item_templates_restyle_one_model(registry: ModelStore, tmp_path: Path) -> None:
     custom = tmp_path / "custom" / "templates"
     custom.mkdir(parents=True)
@@ -342,37 +320,7 @@ def test_pretty_json_keeps_the_value(value: object) -> None:
     assert json.loads(_pretty_json(text)) == json.loads(text)
 
 
-@given(
-    st.one_of(
-        JSON,
-        st.dictionaries(st.sampled_from(["inputs", "outputs", "params"]), JSON.map(json.dumps)),
-    )
-)
-def test_any_signature_is_read_or_reported(value: object) -> None:
-    signature, problem = parse_signature(value)
-    assert signature is None or problem is None
-
-
 @given(st.one_of(st.text(), JSON.map(json.dumps)))
 def test_any_logged_models_tag_is_read(tag: str) -> None:
     for model in logged_models({LOGGED_MODELS_TAG: tag}):
         assert isinstance(model.artifact_path, str)
-
-
-def test_signature_types_read_as_text() -> None:
-    spec = {
-        "type": "object",
-        "properties": {"a": {"type": "array", "items": {"type": "string"}}, "b": {"type": "long"}},
-    }
-    assert type_text(spec) == "object{a: array<string>, b: long}"
-    tensor = {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 4]}}
-    assert type_text(tensor) == "tensor float64 (-1, 4)"
-    signature, problem = parse_signature(
-        {
-            "inputs": json.dumps([tensor]),
-            "params": '[{"name": "k", "type": "long", "default": 1, "shape": null}]',
-        }
-    )
-    assert problem is None and signature is not None
-    assert (signature.params[0].name, signature.params[0].default) == ("k", "1")
-    assert parse_signature({"inputs": "{not json"})[1] is not None

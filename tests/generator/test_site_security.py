@@ -7,7 +7,7 @@ from pathlib import Path
 import mltrail
 from mltrail.store import FileStore
 from mltrail_generator import build_site
-from mltrail_generator.markdown import render_markdown
+from mltrail_generator.theme.markdown import render_markdown
 
 P1 = "<script>alert(1)</script>"
 P2 = "\"'><img src=x onerror=alert(2)>"

@@ -8,7 +8,7 @@ import pytest
 
 from mltrail_generator import build_site
 from mltrail_generator.config import SiteBuildError
-from mltrail_generator.themes import ThemeError, load_theme
+from mltrail_generator.theme.loader import ThemeError, load_theme
 
 
 def _theme(folder: Path, theme_yaml: str, templates: dict[str, str]) -> Path:

@@ -29,7 +29,7 @@ def test_the_installed_wheel_builds_the_sample_site(
     where = run_ok(
         sys.executable,
         "-c",
-        "import mltrail_generator as g, mltrail_generator.themes as t; "
+        "import mltrail_generator as g, mltrail_generator.theme.loader as t; "
         "print(g.__file__); print(t.builtin_themes_dir())",
         cwd=work,
         env=env,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mltrail_generator import build_site, urls
-from mltrail_generator.models import site_slug
+from mltrail_generator.gather.registry import site_slug
 from tests.site.browse import SUBPATH, Pages, serve, settle, site_base
 from tests.site.linkcheck import LinkChecker, file_exists, http_exists
 from tests.site.modelstore import HOSTILE_NAME, make_model_store

@@ -1,7 +1,7 @@
 """Real Chromium (Debian's, /usr/bin/chromium) over a hand-made site opened from file://.
 
 ``site`` is a copy of ``fixtures/`` with the theme's static files as ``assets/`` (what
-the generator does) and ``assets/chart-specs.js`` written by ``mltrail_generator.charts``.
+the generator does) and ``assets/chart-specs.js`` written by ``mltrail_generator.output.charts``.
 ``open_page(path)`` opens a page of it and watches it: console errors, page errors,
 failed requests, any request outside file:// and any dialog (an XSS payload that ran)
 are collected in ``problems`` and fail the test at teardown unless it cleared them.
@@ -31,7 +31,7 @@ def build_site(target: Path) -> Path:
     """The fixture site at ``target``: pages and data files, assets and chart specs."""
     shutil.copytree(FIXTURES, target)
     shutil.copytree(STATIC, target / "assets")
-    from mltrail_generator.charts import chart_specs_js
+    from mltrail_generator.output.charts import chart_specs_js
 
     (target / "assets" / "chart-specs.js").write_text(chart_specs_js())
     return target

@@ -112,7 +112,7 @@ def test_renaming_moves_every_record(merged: dict[str, str]) -> None:
 def test_site_shows_one_experiment_and_keeps_both_links(
     merged: dict[str, str], tmp_path: Path
 ) -> None:
-    from mltrail_generator.build import build_site
+    from mltrail_generator.pipeline import build_site
 
     out = tmp_path / "site"
     build_site(FileStore(Path(merged["root"])), out)

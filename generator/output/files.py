@@ -1,4 +1,4 @@
-"""Write: render pages from their contexts and put files in the output folder.
+"""Put the files of pages in the output folder, and remember what each page wrote.
 
 A file whose bytes did not change is not rewritten (its mtime stays). The manifest
 (``.mltrail-build.json``) remembers, per page, the digest of its inputs and the files
@@ -13,17 +13,12 @@ import json
 import logging
 import os
 import shutil
-import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-from jinja2.sandbox import SecurityError
-
-from . import urls
-from .config import SiteBuildError
-from .contexts import PageContext
+from .. import urls
+from ..errors import SiteBuildError
 
 log = logging.getLogger(__name__)
 
@@ -136,52 +131,6 @@ class PageWriter:
 
     def result(self) -> PageResult:
         return PageResult(self.key, self.digest, self.files, self.written, rendered=True)
-
-
-#: What a broken (or hostile) template can raise while it renders.
-_RENDER_ERRORS = (
-    jinja2.TemplateError,
-    TypeError,
-    ValueError,
-    LookupError,
-    AttributeError,
-    ArithmeticError,
-    RecursionError,
-)
-
-
-def render(env: jinja2.Environment, candidates: list[str], ctx: PageContext) -> bytes:
-    """Render the first existing template of ``candidates``; any failure fails the build.
-
-    A template that tries what the sandbox forbids (Python internals, unsafe calls) fails
-    with a one-line error naming that template's file and line.
-    """
-    try:
-        template = env.select_template(candidates)
-        return template.render(ctx.as_dict()).encode("utf-8")
-    except SecurityError as e:
-        raise SiteBuildError(
-            f"Cannot render {ctx.page_path}: the template {_where(e)} tried what a theme may "
-            f"not do ({str(e).rstrip('.')}); templates render in a sandbox "
-            "(see docs/SITE.md, Themes)."
-        ) from e
-    except _RENDER_ERRORS as e:
-        raise SiteBuildError(
-            f"Cannot render {ctx.page_path} from {candidates[0]} ({_where(e)}): "
-            f"{type(e).__name__}: {e}"
-        ) from e
-
-
-def _where(e: Exception) -> str:
-    """``file:line`` of the template the error ``e`` comes from (the innermost one)."""
-    if isinstance(e, jinja2.TemplateSyntaxError):
-        return f"{e.filename}:{e.lineno}"
-    frames = [
-        f
-        for f in traceback.extract_tb(e.__traceback__)
-        if not f.filename.endswith(".py") and not f.filename.startswith("<")
-    ]  # Jinja names the frames of template code after the template's file
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown template"
 
 
 def remove_stale(out: Path, old: Manifest, results: Iterable[PageResult]) -> int:

@@ -2,7 +2,7 @@
 
 Two levels keep rebuilds cheap: :func:`gather_site` reads every run from the store's
 run index (records and metric summaries, no histories) and derives the aggregates;
-:func:`gather_run` (in ``generator.rundetail``) reads one run's histories, artifacts and
+:func:`gather_run` (in ``gather.run``) reads one run's histories, artifacts and
 source record, only for a run page about to be rendered.
 """
 
@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
-from mltrail.store import FileStore, layout
+from mltrail.entities import Experiment, LifecycleStage, Run, ViewType
+from mltrail.store import FileStore
 
-from .config import ConfigIssue, SiteConfig
-from .folders import folder_signature
-from .models import RegistryData
+from ..config import ConfigIssue, SiteConfig
+from .registry import RegistryData
 
 RECENT_RUNS = 10
 _LOWER_IS_BETTER = re.compile(r"(loss|err|error|rmse|mse|mae|perplexity)$", re.IGNORECASE)
@@ -64,7 +62,7 @@ class SiteData:
     recent: tuple[Run, ...]
     #: Run id → digest of the names, sizes and times of every file in its folder.
     signatures: Mapping[str, str]
-    #: The model registry (``generator.models.gather_registry``), empty by default.
+    #: The model registry (``gather.registry.gather_registry``), empty by default.
     registry: RegistryData = field(default_factory=RegistryData)
     #: Experiment id merged into another of its name (two clones) → the id it joined.
     experiment_aliases: Mapping[str, str] = field(default_factory=dict)
@@ -109,24 +107,12 @@ def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[Co
         runs={r.info.run_id: r for r in sorted(runs, key=lambda r: r.info.run_id)},
         children=_children(runs),
         recent=runs[:RECENT_RUNS],
-        signatures=_signatures(store, runs),
+        signatures=store.run_signatures(runs),
         experiment_aliases={
             alias: head for alias, head in store.experiments.aliases().items() if head in shown
         },
     )
     return site, _config_warnings(config, records)
-
-
-def _signatures(store: FileStore, runs: Sequence[Run]) -> dict[str, str]:
-    folders = dict(layout.iter_run_folders(os.fspath(store.root)))
-    return {
-        r.info.run_id: folder_signature(
-            folders[r.info.run_id],
-            ended=RunStatus.is_terminated(r.info.status),
-            records=store.index.record_signature(r.info.run_id),
-        )
-        for r in runs
-    }
 
 
 def _experiment_record(exp: Experiment, runs: list[Run], config: SiteConfig) -> ExperimentRecord:

@@ -1,7 +1,7 @@
 """The data files pages load with ``<script src>`` (docs/SITE.md, "Data files").
 
 Each is one call of a registration function of ``assets/mltrail.js`` with a JSON
-argument made script-safe by ``generator.jsdata``; keys are sorted, so the bytes are
+argument made script-safe by ``output.jsdata``; keys are sorted, so the bytes are
 deterministic.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 from mltrail.entities import Run
 
-from . import urls
-from .gather import ExperimentRecord, SiteData, user_tags
+from .. import urls
+from ..gather.run import MetricHistory, RunDetail
+from ..gather.series import series_to_csv
+from ..gather.site import ExperimentRecord, SiteData, user_tags
 from .jsdata import script_call
-from .rundetail import MetricHistory, RunDetail
-from .series import series_to_csv
 
 
 def data_script(function: str, payload: Any) -> bytes:
@@ -88,7 +88,8 @@ def run_payload(detail: RunDetail) -> dict[str, Any]:
 
 
 def search_entries(site: SiteData) -> list[dict[str, str]]:
-    """The site-wide search index: experiments, then runs (names, params, tags)."""
+    """The site-wide search index: experiments, runs (names, params, tags), then models
+    (name, description, aliases, tags)."""
     entries = []
     for record in site.experiments:
         exp = record.experiment
@@ -106,6 +107,15 @@ def search_entries(site: SiteData) -> list[dict[str, str]]:
                 *(f"{k} {v}" for k, v in sorted(user_tags(run).items())),
             ]
             entries.append(_entry("run", run.info.run_name, urls.run_page(run.info.run_id), words))
+    for model in site.registry.models:
+        m = model.model
+        words = [
+            m.name,
+            m.description or "",
+            *(f"@{a}" for a in sorted(m.aliases)),
+            *(f"{k} {v}" for k, v in sorted(m.tags.items())),
+        ]
+        entries.append(_entry("model", m.name, urls.model_page(model.slug), filter(None, words)))
     return entries
 
 

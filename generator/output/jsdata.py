@@ -28,7 +28,7 @@ def script_json(payload: object) -> str:
     """``payload`` as script-safe, deterministic JSON.
 
     NaN and infinities are refused (``ValueError``): JSON has no spelling for them, so the
-    caller maps them to ``None`` first and says which they were (see ``generator.series``).
+    caller maps them to ``None`` first and says which they were (see ``gather.series``).
     """
     try:
         text = json.dumps(

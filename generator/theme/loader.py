@@ -27,8 +27,8 @@ from jinja2.runtime import Context
 
 from mltrail.store import formats
 
-from .config import SiteBuildError
-from .confine import OutsideError, resolve_inside
+from ..confine import OutsideError, resolve_inside
+from ..errors import SiteBuildError
 
 THEME_FILE = "theme.yaml"
 TEMPLATES_DIR = "templates"
@@ -73,7 +73,7 @@ def builtin_themes_dir() -> Path:
     packaged = Path(mltrail.__file__).parent / "_themes"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "themes"
+    return Path(__file__).resolve().parents[2] / "themes"
 
 
 def available_themes() -> list[str]:

@@ -3,7 +3,7 @@
 Like runs, in two levels: :func:`gather_registry` reads every model's records, each
 version's lineage and each model's history (small YAML files and one ``git log`` per
 model); a version's model folder (MLmodel, input example, requirements) is read by
-``generator.modelfiles`` only for a page about to be rendered. Nothing here renders.
+``gather.modelfiles`` only for a page about to be rendered. Nothing here renders.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from mltrail.registry import ModelVersion, RegisteredModel
 from mltrail.registry.history import RegistryEvent
 from mltrail.registry.provenance import Lineage, model_path
 from mltrail.store import FileStore, layout
-
-from .folders import folder_signature
 
 #: Run tag listing the models logged in a run (MLflow 2's JSON list).
 LOGGED_MODELS_TAG = "mlflow.log-model.history"
@@ -126,7 +124,7 @@ def _model_entry(
         slug=site_slug(model.name),
         versions=tuple(entries),
         history=history,
-        files=folder_signature(str(layout.model_dir(store.root, model.name))),
+        files=store.model_signature(model.name),
         duplicates=tuple(sorted(n for n, c in counts.items() if c > 1)),
     )
 

@@ -19,7 +19,7 @@ from mltrail.store import FileStore
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.runs import read_run_record
 
-from . import urls
+from .. import urls
 from .series import Series, downsample
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import dataclass
 
-from .contexts import Snippet
+from .base import doc
+
+
+@dataclass(frozen=True)
+class Snippet:
+    id: str = doc("id of the element holding the code (unique in the page)")
+    title: str = doc("what it does")
+    language: str = doc("python or shell")
+    code: str = doc("the text to copy")
+
 
 LOAD = """import mltrail
 model = mltrail.pyfunc.load_model({uri})"""

@@ -1,0 +1,46 @@
+"""The pages of the site, one module per page kind, and the files they share.
+
+Each module holds its page's context type, the function that builds it, the digest of
+its inputs (incremental builds) and its template candidates, and exposes one ``KIND``.
+To add a page: write such a module and its template, then list it in :data:`PARTS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import (
+    assets,
+    compare,
+    experiment,
+    home,
+    model,
+    model_version,
+    models_index,
+    not_found,
+    run,
+)
+from .base import PageKind, Part
+
+#: Every page kind, in build order (a version's page reads its model folder in full,
+#: which the model page then reuses).
+KINDS: tuple[PageKind[Any], ...] = (
+    home.KIND,
+    compare.KIND,
+    not_found.KIND,
+    experiment.KIND,
+    run.KIND,
+    models_index.KIND,
+    model_version.KIND,
+    model.KIND,
+)
+#: Everything a build writes: shared files, redirects and the pages.
+PARTS: tuple[Part[Any], ...] = (
+    assets.STATIC,
+    assets.CHART_SPECS,
+    assets.SEARCH,
+    experiment.ALIASES,
+    *KINDS,
+)
+
+__all__ = ["KINDS", "PARTS"]

@@ -1,0 +1,426 @@
+"""The run page: params, metrics (charts from ``data.js``), tags, source, artifacts with
+previews, models logged in the run and versions registered from it.
+
+A run page is rendered again only when its run's folder signature (or what it shows of
+other runs and of the registry) changed. Many stale run pages are spread over a process
+pool (each worker builds its own Jinja environment and store object once); a few are
+rendered in this process. A failure in any page fails the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from mltrail.entities import Run
+from mltrail.errors import MltrailError
+from mltrail.store import FileStore
+
+from .. import urls
+from ..errors import SiteBuildError
+from ..gather.registry import RegistryData, logged_models
+from ..gather.run import ArtifactNode, RunDetail, find_node, gather_run
+from ..gather.site import SiteData, user_tags
+from ..output import datafiles
+from ..output.files import PageResult, PageWriter
+from ..theme.filters import commit_url, highlight
+from ..theme.loader import Theme
+from ..theme.markdown import render_markdown
+from ..theme.render import environment, render
+from .base import (
+    HIGHLIGHT_CSS,
+    VENDOR_SCRIPTS,
+    Build,
+    Job,
+    PageContext,
+    PageKind,
+    Progress,
+    SiteInfo,
+    doc,
+    make_page,
+)
+from .modelparts import VersionLink, version_link
+from .parts import ExperimentLink, RunLink, experiment_link, run_link
+
+#: Below this many stale run pages, a pool costs more than it saves.
+POOL_THRESHOLD = 150
+MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class RunView:
+    link: RunLink = doc("id, name, page and status")
+    experiment: ExperimentLink = doc("its experiment")
+    start: int = doc("start time (ms)")
+    end: int | None = doc("end time (ms), None while running")
+    duration: int | None = doc("end - start (ms), None while running")
+    user: str = doc("who ran it")
+    description_html: Markup = doc("description, Markdown rendered and sanitized")
+
+
+@dataclass(frozen=True)
+class SourceView:
+    script: str | None = doc("the script that ran (relative to its repository)")
+    type: str | None = doc("source type (LOCAL, PROJECT ...)")
+    host: str | None = doc("machine name")
+    python: str | None = doc("Python version")
+    platform: str | None = doc("OS platform string")
+    commit: str | None = doc("git commit of the code, or None")
+    commit_url: str | None = doc("web page of that commit on a known host, or None")
+    branch: str | None = doc("git branch, or None")
+    repo_url: str | None = doc("the code repository's remote URL, or None")
+    dirty: bool | None = doc("whether tracked files had uncommitted changes")
+    diff_html: Markup | None = doc("the uncommitted diff, highlighted, or None")
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    key: str = doc("metric key")
+    latest: float = doc("value at the highest step")
+    min: float = doc("smallest value (NaN ignored)")
+    max: float = doc("largest value (NaN ignored)")
+    count: int = doc("number of points")
+    step: int = doc("the latest step")
+    csv_url: str = doc("full history as CSV (step,timestamp,value)")
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    name: str = doc("file or folder name")
+    path: str = doc("path inside the run's artifacts")
+    is_dir: bool = doc("True for a folder")
+    size: int | None = doc("bytes (None for a folder)")
+    url: str | None = doc("the copy in this site, None when its blob is not available")
+    download_name: str = doc("file name for the download attribute")
+    preview: str | None = doc("inline preview kind: image, markdown, text, csv, or None")
+    preview_html: Markup | None = doc("rendered preview for markdown and text, or None")
+    rows: tuple[tuple[str, ...], ...] = doc("csv preview: header and first rows")
+    truncated: bool = doc("True when the preview shows only the start of the file")
+    children: tuple[ArtifactView, ...] = doc("contents of a folder")
+
+
+@dataclass(frozen=True)
+class LoggedModelView:
+    artifact_path: str = doc("the model's folder in the run's artifacts")
+    flavors: tuple[str, ...] = doc("flavor names (python_function, sklearn ...)")
+    created: str | None = doc("when it was logged (UTC text from the run tag), or None")
+    mlmodel_url: str | None = doc("the copy of its MLmodel file in this site, or None")
+    versions: tuple[VersionLink, ...] = doc("registered versions made from it")
+
+
+@dataclass(frozen=True)
+class RunPage(PageContext):
+    run: RunView = doc("the run")
+    source: SourceView = doc("where the run came from")
+    params: tuple[tuple[str, str], ...] = doc("params as (key, value), sorted")
+    metrics: tuple[MetricRow, ...] = doc("one row per metric, sorted by key")
+    tags: tuple[tuple[str, str], ...] = doc("user tags as (key, value), sorted")
+    parent: RunLink | None = doc("the parent run, or None")
+    children: tuple[RunLink, ...] = doc("child runs, oldest first")
+    artifacts: tuple[ArtifactView, ...] = doc("the artifact tree")
+    data_script: str = doc("data.js: the run's downsampled series")
+    chart_scripts: tuple[str, ...] = doc("vega, vega-lite, vega-embed and chart specs")
+    highlight_css: str = doc("stylesheet of the syntax highlighting")
+    logged_models: tuple[LoggedModelView, ...] = doc("models logged in the run, in order")
+    model_versions: tuple[VersionLink, ...] = doc("registered versions whose source is the run")
+
+
+# -- the context ---------------------------------------------------------------------
+
+
+def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
+    run = detail.run
+    rid = run.info.run_id
+    record = site.experiment(run.info.experiment_id)
+    parent_id = run.data.tags.get("mlflow.parentRunId")
+    return make_page(
+        RunPage,
+        info,
+        KIND.name,
+        urls.run_page(rid),
+        run.info.run_name or rid,
+        run=RunView(
+            link=run_link(run),
+            experiment=experiment_link(record.experiment),
+            start=run.info.start_time,
+            end=run.info.end_time,
+            duration=None if run.info.end_time is None else run.info.end_time - run.info.start_time,
+            user=run.info.user_id,
+            description_html=render_markdown(detail.description, top_heading=3),
+        ),
+        source=_source_view(detail),
+        params=tuple(sorted(run.data.params.items())),
+        metrics=_metric_rows(run),
+        tags=tuple(sorted(user_tags(run).items())),
+        parent=run_link(site.runs[parent_id]) if parent_id and parent_id in site.runs else None,
+        children=tuple(run_link(site.runs[c]) for c in site.children.get(rid, ())),
+        artifacts=tuple(_artifact_view(rid, n) for n in detail.artifacts),
+        data_script=urls.href(urls.run_data(rid)),
+        chart_scripts=VENDOR_SCRIPTS,
+        highlight_css=urls.href(HIGHLIGHT_CSS),
+        logged_models=_logged_models(run, site.registry, detail.artifacts),
+        model_versions=tuple(version_link(m, e) for m, e in site.registry.by_run(rid)),
+    )
+
+
+def _source_view(detail: RunDetail) -> SourceView:
+    src = detail.source
+    return SourceView(
+        script=src.name,
+        type=src.type,
+        host=src.host,
+        python=src.python,
+        platform=src.platform,
+        commit=src.git_commit,
+        commit_url=commit_url(src.git_repo_url, src.git_commit),
+        branch=src.git_branch,
+        repo_url=src.git_repo_url,
+        dirty=src.git_dirty,
+        diff_html=highlight(detail.diff, "diff") if detail.diff is not None else None,
+    )
+
+
+def _metric_rows(run: Run) -> tuple[MetricRow, ...]:
+    rid = run.info.run_id
+    return tuple(
+        MetricRow(
+            key, s.latest, s.min, s.max, s.count, s.step, urls.href(urls.metric_csv(rid, key))
+        )
+        for key, s in sorted(run.data.metric_summaries.items())
+    )
+
+
+def _artifact_view(run_id: str, node: ArtifactNode) -> ArtifactView:
+    preview = node.preview
+    html = None
+    if preview is not None and preview.kind == "markdown":
+        folder = node.path.rpartition("/")[0]
+        base = urls.href(urls.artifact(run_id, folder + "/" if folder else ""))
+        link_base = base.removeprefix(urls.run_dir(run_id) + "/")
+        html = render_markdown(preview.text, link_base=link_base, top_heading=4)
+    elif preview is not None and preview.kind == "text":
+        html = highlight(preview.text, preview.lexer)
+    available = node.is_dir or node.source is not None
+    return ArtifactView(
+        name=node.name,
+        path=node.path,
+        is_dir=node.is_dir,
+        size=node.size,
+        url=urls.href(urls.artifact(run_id, node.path)) if available else None,
+        download_name=node.name,
+        preview=preview.kind if preview else None,
+        preview_html=html,
+        rows=preview.rows if preview else (),
+        truncated=preview.truncated if preview else False,
+        children=tuple(_artifact_view(run_id, c) for c in node.children),
+    )
+
+
+def _logged_models(
+    run: Run, registry: RegistryData, artifacts: Sequence[ArtifactNode]
+) -> tuple[LoggedModelView, ...]:
+    """The models the run's tag lists, each with its MLmodel copy and its versions."""
+    rid = run.info.run_id
+    found = []
+    for logged in logged_models(run.data.tags):
+        path = logged.artifact_path.strip("/")
+        mlmodel = f"{path}/MLmodel" if path else "MLmodel"
+        node = find_node(artifacts, mlmodel)
+        versions = tuple(
+            version_link(m, e)
+            for m, e in registry.by_run(rid)
+            if (e.lineage.artifact_path or "").strip("/") == path
+        )
+        found.append(
+            LoggedModelView(
+                artifact_path=logged.artifact_path,
+                flavors=logged.flavors,
+                created=logged.created,
+                mlmodel_url=urls.href(urls.artifact(rid, mlmodel))
+                if node is not None and node.source is not None
+                else None,
+                versions=versions,
+            )
+        )
+    return tuple(found)
+
+
+# -- the plan: which run pages are stale -----------------------------------------------
+
+
+def inputs_digest(b: Build, run_id: str) -> str:
+    """The inputs of a run page (plain joined text: this runs once per run, per build)."""
+    site = b.site
+    run = site.runs[run_id]
+    parent = run.data.tags.get("mlflow.parentRunId")
+
+    def link(rid: str) -> str:
+        other = site.runs[rid].info
+        return f"{rid}\1{other.run_name}\1{other.status}"
+
+    parts = [
+        b.digest,
+        run_id,
+        site.signatures[run_id],
+        site.experiment(run.info.experiment_id).experiment.name,
+        link(parent) if parent and parent in site.runs else "",
+        *(link(c) for c in site.children.get(run_id, ())),
+        *_registry_inputs(site.registry, run_id),
+    ]
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _registry_inputs(registry: RegistryData, run_id: str) -> list[str]:
+    """What a run page shows of the registry."""
+    return [
+        f"{m.slug}\1{e.page}\1{e.version.current_stage}\1{','.join(sorted(e.version.aliases))}"
+        f"\1{e.lineage.artifact_path}"
+        for m, e in registry.by_run(run_id)
+    ]
+
+
+def page_key(run_id: str) -> str:
+    return f"page:run:{run_id}"
+
+
+def plan(b: Build) -> Iterable[Job[str]]:
+    return (Job(page_key(rid), inputs_digest(b, rid), rid) for rid in b.site.runs)
+
+
+# -- the writing: in this process, or in a pool --------------------------------------
+
+
+def write(b: Build, job: Job[str], writer: PageWriter) -> None:
+    _Renderer.of(b).write(job, writer)
+
+
+@dataclass(frozen=True)
+class RenderSetup:
+    """Everything a (worker) process needs to render run pages; picklable."""
+
+    store_root: Path
+    artifact_store: Path
+    out: Path
+    theme: Theme
+    info: SiteInfo
+    site: SiteData
+
+
+class _Renderer:
+    def __init__(self, setup: RenderSetup, env: jinja2.Environment, store: FileStore) -> None:
+        self.setup = setup
+        self.env = env
+        self.store = store
+
+    @staticmethod
+    def of(b: Build, out: Path = Path()) -> _Renderer:
+        """The renderer of this process, using the build's environment and store."""
+        setup = RenderSetup(b.store.root, b.artifact_store, out, b.theme, b.info, b.site)
+        return _Renderer(setup, b.env, b.store)
+
+    def render(self, job: Job[str]) -> PageResult:
+        writer = PageWriter(self.setup.out, job.key, job.digest)
+        self.write(job, writer)
+        return writer.result()
+
+    def write(self, job: Job[str], writer: PageWriter) -> None:
+        try:
+            self._write(job.subject, writer)
+        except MltrailError:
+            raise
+        except OSError as e:
+            raise SiteBuildError(f"Cannot build the page of run {job.subject}: {e}") from e
+
+    def _write(self, rid: str, writer: PageWriter) -> None:
+        setup = self.setup
+        detail = gather_run(self.store, setup.site.runs[rid], setup.artifact_store)
+        ctx = context(detail, setup.site, setup.info)
+        writer.write(urls.run_page(rid), render(self.env, KIND.candidates(rid), ctx))
+        writer.write(
+            urls.run_data(rid), datafiles.data_script("runData", datafiles.run_payload(detail))
+        )
+        for history in detail.histories:
+            writer.write(urls.metric_csv(rid, history.key), datafiles.history_csv(history))
+        for node in _files(detail.artifacts):
+            if node.source is not None:
+                writer.copy(urls.artifact(rid, node.path), node.source)
+
+
+def _files(nodes: Sequence[ArtifactNode]) -> Iterator[ArtifactNode]:
+    for node in nodes:
+        if node.is_dir:
+            yield from _files(node.children)
+        else:
+            yield node
+
+
+def write_all(
+    b: Build, jobs: Sequence[Job[str]], out: Path, progress: Progress | None
+) -> list[PageResult]:
+    """Render the stale run pages; in a process pool when there are many."""
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if len(jobs) < POOL_THRESHOLD or workers < 2:
+        renderer = _Renderer.of(b, out)
+        results = []
+        for i, job in enumerate(jobs, 1):
+            results.append(renderer.render(job))
+            if progress:
+                progress(i, len(jobs))
+        return results
+    setup = RenderSetup(b.store.root, b.artifact_store, out, b.theme, b.info, b.site)
+    return _render_in_pool(setup, list(jobs), workers, progress)
+
+
+_worker: _Renderer | None = None
+
+
+def _init_worker(setup: RenderSetup) -> None:
+    global _worker
+    store = FileStore.open_read_only(setup.store_root, keep_cache=False)
+    _worker = _Renderer(setup, environment(setup.theme), store)
+
+
+def _render_chunk(jobs: list[Job[str]]) -> list[PageResult]:
+    assert _worker is not None, "the pool initializer did not run"
+    return [_worker.render(job) for job in jobs]
+
+
+def _render_in_pool(
+    setup: RenderSetup, jobs: list[Job[str]], workers: int, progress: Progress | None
+) -> list[PageResult]:
+    size = max(10, min(200, len(jobs) // (workers * 8) or 1))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    # fork on Linux: workers inherit the gathered site for free, and a caller's script
+    # is not imported again (forkserver and spawn would need an `if __name__` guard).
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    mp_context = multiprocessing.get_context(method)
+    results: list[PageResult] = []
+    with ProcessPoolExecutor(
+        workers, mp_context, initializer=_init_worker, initargs=(setup,)
+    ) as pool:
+        pending: set[Future[list[PageResult]]] = {pool.submit(_render_chunk, c) for c in chunks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    pool.shutdown(cancel_futures=True)
+                    raise error
+                results.extend(future.result())
+            if progress:
+                progress(len(results), len(jobs))
+    return results
+
+
+KIND = PageKind(
+    name="run", context=RunPage, template="run.html", plan=plan, write=write, write_all=write_all
+)

@@ -1,0 +1,188 @@
+"""``build_site``: snapshot → gather → plan → write, incremental and deterministic.
+
+1. **snapshot**: the store folder, or a temporary export of it at ``--ref``.
+2. **gather**: the config, the theme and every record the pages show (``gather/``).
+3. **plan**: each part (``pages.PARTS``) lists its pages with the digest of their inputs;
+   a page whose digest and files are in the last build's manifest is kept as it is.
+4. **write**: the stale pages are rendered and written (``output/``), files no page owns
+   any more are removed, and the manifest is saved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mltrail.store import FileStore
+
+from .config import CONFIG_FILE, SiteConfig, load_config, report
+from .errors import SiteBuildError
+from .gather.modelfiles import ModelFilesCache
+from .gather.registry import gather_registry
+from .gather.site import gather_site
+from .output.files import Manifest, PageResult, clean_output, remove_stale
+from .pages import PARTS
+from .pages.assets import version
+from .pages.base import Build, Job, Part, Progress, digest, site_info
+from .theme.loader import load_theme, page_assets, static_files, theme_digest
+from .theme.render import environment
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    output: Path
+    pages_written: int
+    pages_unchanged: int
+    files_written: int
+    files_removed: int
+    site_bytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        size = self.site_bytes / 1_000_000
+        return (
+            f"Built {self.output}: {self.pages_written} pages written, "
+            f"{self.pages_unchanged} unchanged, {self.files_removed} files removed, "
+            f"{self.seconds:.1f} s, {size:.1f} MB."
+        )
+
+
+def build_site(
+    store: Path | str | FileStore,
+    out: Path | str,
+    *,
+    ref: str | None = None,
+    base_url: str | None = None,
+    theme: str | None = None,
+    config: Path | str | None = None,
+    clean: bool = False,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> BuildSummary:
+    """Build the static site of ``store`` (at ``ref``, if given) into ``out``."""
+    started = time.perf_counter()
+    root = (store.root if isinstance(store, FileStore) else Path(store)).resolve()
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _snapshot(root, ref, out_dir) as snapshot:
+        config_path = Path(config).resolve() if config else _default_config(snapshot)
+        overrides = {"base_url": base_url, "theme": theme}
+        cfg = load_config(config_path, overrides=overrides, strict=strict, store=snapshot)
+        # Read only: a build writes nothing into the store, not even a cache.
+        fs = FileStore.open_read_only(snapshot, keep_cache=ref is None)
+        artifact_store = (FileStore.open_read_only(root) if ref else fs).artifact_store_path
+        build = _gather(fs, cfg, strict, (root, ref or "HEAD"), artifact_store)
+        if clean:
+            clean_output(out_dir)
+        old = Manifest.load(out_dir)
+        kept, stale = _plan(build, old, out_dir)
+        written = _write(build, stale, out_dir, progress)
+        removed = remove_stale(out_dir, old, kept + written)
+        old.save(out_dir, kept + written)
+    return _summary(out_dir, kept + written, removed, time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def _snapshot(root: Path, ref: str | None, out: Path) -> Iterator[Path]:
+    """The store folder itself, or a temporary export of it at ``ref`` (git archive)."""
+    if ref is None:
+        yield root
+        return
+    from mltrail import git
+
+    with tempfile.TemporaryDirectory(prefix=".mltrail-ref-", dir=out.parent) as tmp:
+        exported = git.export_tree(root, ref, Path(tmp))
+        if not exported.is_dir():
+            raise SiteBuildError(f"The store {root} did not exist at {ref!r}; pick a later one.")
+        yield exported
+
+
+def _default_config(root: Path) -> Path | None:
+    path = root / CONFIG_FILE
+    return path if path.is_file() else None
+
+
+def _gather(
+    fs: FileStore, cfg: SiteConfig, strict: bool, history: tuple[Path, str], artifacts: Path
+) -> Build:
+    """Read everything the pages show; ``history``: the store folder in its git work tree
+    and the revision whose history the model pages show."""
+    theme = load_theme(cfg.theme, cfg.custom_dir)
+    statics = static_files(theme)
+    css, js = page_assets(list(statics))
+    site, issues = gather_site(fs, cfg)
+    report(issues, strict)
+    site = replace(site, registry=gather_registry(fs, *history))
+    has_models = bool(site.registry.models)
+    inputs = digest(
+        _code_digest(),
+        version("mltrail"),
+        theme_digest(theme),
+        cfg.fingerprint(),
+        [css, js],
+        has_models,  # the navigation links the Models index
+    )
+    return Build(
+        store=fs,
+        config=cfg,
+        theme=theme,
+        env=environment(theme),
+        site=site,
+        info=site_info(cfg, css, js, has_models),
+        statics=statics,
+        digest=inputs,
+        artifact_store=artifacts,
+        model_files=ModelFilesCache(fs, artifacts),
+    )
+
+
+def _code_digest() -> str:
+    """The generator's own source: a new version re-renders every page."""
+    h = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+Stale = list[tuple[Part[Any], list[Job[Any]]]]
+
+
+def _plan(b: Build, old: Manifest, out: Path) -> tuple[list[PageResult], Stale]:
+    """The pages kept from the last build, and per part the pages to write."""
+    kept: list[PageResult] = []
+    stale: Stale = []
+    for part in PARTS:
+        jobs = []
+        for job in part.plan(b):
+            fresh = old.fresh(out, job.key, job.digest)
+            if fresh is not None:
+                kept.append(fresh)
+            else:
+                jobs.append(job)
+        stale.append((part, jobs))
+    return kept, stale
+
+
+def _write(b: Build, stale: Stale, out: Path, progress: Progress | None) -> list[PageResult]:
+    return [r for part, jobs in stale for r in part.write_stale(b, jobs, out, progress)]
+
+
+def _summary(out: Path, results: list[PageResult], removed: int, seconds: float) -> BuildSummary:
+    page_results = [r for r in results if r.key.startswith("page:")]
+    written = sum(1 for r in page_results if r.written)
+    return BuildSummary(
+        output=out,
+        pages_written=written,
+        pages_unchanged=len(page_results) - written,
+        files_written=sum(r.written for r in results),
+        files_removed=removed,
+        site_bytes=sum(size for r in results for size in r.files.values()),
+        seconds=seconds,
+    )

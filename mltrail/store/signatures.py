@@ -1,0 +1,63 @@
+"""Signatures of store folders: cheap digests that change whenever a record changes.
+
+A reader that keeps something derived from a run or a model (a site page, a cache)
+compares signatures to know whether to derive it again. The rule of what counts lives
+here, beside the writers it depends on, so readers never re-implement it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+
+from mltrail.entities import Run, RunStatus
+from mltrail.store import layout
+from mltrail.store.index import RECORD_FILES, RunIndex
+
+
+def folder_signature(path: str, ended: bool = False, records: Sequence[int] | None = None) -> str:
+    """A digest of the relative name, size and modification time of every file under ``path``.
+
+    Cheap (stats only, no reads). For an ``ended`` run, its histories folder counts by its
+    own stat only: mltrail appends to an ended run's history only through
+    ``FileStore.after_write``, which rewrites ``run.yaml`` too, so the files need not be
+    stat-ed one by one (a store of 10,000 runs holds 50,000 of them). ``records``: the
+    stats of the run's record files that the run index has just taken, reused.
+    """
+    entries: list[str] = [] if records is None else ["\0".join(map(str, records))]
+    skip = frozenset(RECORD_FILES if records is not None else ())
+    stack = [path]
+    base = len(path) + 1
+    histories = os.path.join(path, layout.METRICS_DIR)
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False) and not (
+                        ended and entry.path == histories
+                    ):
+                        stack.append(entry.path)
+                    elif folder is path and entry.name in skip:
+                        continue
+                    else:
+                        st = entry.stat(follow_symlinks=False)
+                        entries.append(f"{entry.path[base:]}\0{st.st_size}\0{st.st_mtime_ns}")
+        except FileNotFoundError:
+            continue
+    entries.sort()
+    return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def run_signatures(root: str, index: RunIndex, runs: Iterable[Run]) -> dict[str, str]:
+    """Run id → signature of its folder, for ``runs`` just loaded through ``index``."""
+    folders = dict(layout.iter_run_folders(root))
+    return {
+        r.info.run_id: folder_signature(
+            folders[r.info.run_id],
+            ended=RunStatus.is_terminated(r.info.status),
+            records=index.record_signature(r.info.run_id),
+        )
+        for r in runs
+    }
