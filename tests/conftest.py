@@ -189,6 +189,26 @@ def skip_unless_ci(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+#: The library versions the byte-for-byte snapshots were made with (golden site, sample store).
+CONSTRAINTS = Path(__file__).resolve().parent.parent / "constraints.txt"
+#: How to get those versions, or to move the snapshots to the installed ones.
+PIN_HINT = (
+    'install the test dependencies with `pip install -e ".[test]" -c constraints.txt` '
+    "(the README's test command)"
+)
+
+
+def pinned_versions() -> dict[str, str]:
+    """``constraints.txt`` as ``{lower-case name: version}``."""
+    pins = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            name, _, version = requirement.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
 # --- real Chromium ----------------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -86,6 +86,11 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "<!-- test-command -->" in readme and "<!-- main-command -->" in readme
     assert "test-command" in ci
+    # The snapshots' pinned versions, in the tests and in CI's lint venv (which the test
+    # command then reuses without reinstalling).
+    test_command = readme.split("<!-- test-command -->", 1)[1].split("```", 2)[1]
+    assert '".[test]" -c constraints.txt' in test_command
+    assert '".[test]" -c constraints.txt' in ci
 
 
 def test_format_doc_names_every_store_file() -> None:
