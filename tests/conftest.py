@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -177,6 +177,38 @@ def run_script(tmp_path: Path) -> ScriptRunner:
     return run
 
 
+def skip_unless_ci(reason: str) -> NoReturn:
+    """Skip the test for ``reason``, except under CI (``CI`` set), where it fails.
+
+    For a safety net that cannot run here (a missing tool, other library versions):
+    on a developer's machine that is a skip with a reason, but CI (.ci/run sets ``CI``)
+    provides everything, so there the same gap means the net is gone: a failure.
+    """
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (under CI, where this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+#: The library versions the byte-for-byte snapshots were made with (golden site, sample store).
+CONSTRAINTS = Path(__file__).resolve().parent.parent / "constraints.txt"
+#: How to get those versions, or to move the snapshots to the installed ones.
+PIN_HINT = (
+    'install the test dependencies with `pip install -e ".[test]" -c constraints.txt` '
+    "(the README's test command)"
+)
+
+
+def pinned_versions() -> dict[str, str]:
+    """``constraints.txt`` as ``{lower-case name: version}``."""
+    pins = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            name, _, version = requirement.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
 # --- real Chromium ----------------------------------------------------------------
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -194,14 +226,13 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (its own browser download cannot work here).
 
-    Skipped where Chromium is not installed, except under CI (``CI`` set), where
-    .ci/run installs it and a missing browser is a failure, not a silent skip.
+    Skipped where Chromium is not installed, except under CI, where .ci/run installs it
+    and a missing browser is a failure (see ``skip_unless_ci``).
     """
     if not CHROMIUM.exists():
-        reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_unless_ci(
+            f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

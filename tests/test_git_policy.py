@@ -3,7 +3,6 @@ lock and a detached HEAD. Real repositories, real gpg and ssh keys, real trainin
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mltrail.store import FileStore
-from tests.conftest import GitRunner, ScriptRunner
+from tests.conftest import GitRunner, ScriptRunner, skip_unless_ci
 
 TRAIN = """
 import mltrail
@@ -34,10 +33,7 @@ def _mltrail(store: FileStore, *args: str) -> subprocess.CompletedProcess[str]:
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        reason = f"{name} is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_unless_ci(f"{name} is not installed")
     return found
 
 

@@ -14,7 +14,7 @@ import click
 import pytest
 
 from mltrail.cli import build_cli
-from tests.conftest import InstalledWheel
+from tests.conftest import InstalledWheel, skip_unless_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,16 @@ def test_ruff_is_clean() -> None:
 
 def test_mypy_is_clean() -> None:
     _run(sys.executable, "-m", "mypy")
+
+
+def test_the_theme_javascript_is_linted_and_formatted() -> None:
+    """`npm run lint`: ESLint and Prettier over themes/*/static (vendor/ left out)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        skip_unless_ci("npm (Node.js 20+) is not installed: the theme's JavaScript is not linted")
+    if not (ROOT / "node_modules" / ".bin" / "eslint").exists():
+        skip_unless_ci("the JavaScript linters are not installed: run `npm ci`")
+    _run(npm, "run", "--silent", "lint")
 
 
 def _commands(group: click.Group, prefix: str = "mltrail") -> list[str]:
@@ -76,6 +86,11 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "<!-- test-command -->" in readme and "<!-- main-command -->" in readme
     assert "test-command" in ci
+    # The snapshots' pinned versions, in the tests and in CI's lint venv (which the test
+    # command then reuses without reinstalling).
+    test_command = readme.split("<!-- test-command -->", 1)[1].split("```", 2)[1]
+    assert '".[test]" -c constraints.txt' in test_command
+    assert '".[test]" -c constraints.txt' in ci
 
 
 def test_format_doc_names_every_store_file() -> None:

@@ -24,6 +24,7 @@ import pytest
 import mltrail
 from mltrail import Client, RunStatus, ViewType
 from mltrail.tracking import context
+from tests.conftest import PIN_HINT, pinned_versions, skip_unless_ci
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_runs"
 STORE = SAMPLE / "store"
@@ -95,13 +96,26 @@ def test_regenerates_byte_for_byte(regenerated: Path, committed: Path) -> None:
         return
     ours, theirs = environment_tag(regenerated), environment_tag(committed)
     if ours != theirs:
-        pytest.skip(f"the store was generated with {theirs}; this environment has {ours}")
+        skip_unless_ci(
+            f"the store was generated with {theirs}; this environment has {ours}: bytes not "
+            f"compared. To compare them, {PIN_HINT} under the Python it names; to move the "
+            f"store to these versions, {REGENERATE}, then update constraints.txt"
+        )
     report = [
         f"{label}: {', '.join(paths[:5])}{' ...' if len(paths) > 5 else ''} ({len(paths)})"
         for label, paths in (("missing", missing), ("extra", extra), ("changed", changed))
         if paths
     ]
     pytest.fail(f"sample_runs/store is out of date ({'; '.join(report)}): {REGENERATE}.")
+
+
+def test_constraints_pin_the_versions_the_store_was_made_with(committed: Path) -> None:
+    recorded = dict(part.split(" ", 1) for part in environment_tag(committed).split(", "))
+    recorded.pop("python")
+    pins = pinned_versions()
+    assert {name: pins.get(name) for name in recorded} == recorded, (
+        f"constraints.txt must pin the versions of the store's environment tag ({recorded})"
+    )
 
 
 def test_stays_small() -> None:

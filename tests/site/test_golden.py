@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytest
-
+from tests.conftest import PIN_HINT, pinned_versions, skip_unless_ci
 from tests.site.update_golden import (
     GOLDEN,
+    MANIFEST,
     REGENERATE,
     ROOT,
     content_problems,
@@ -21,6 +21,7 @@ from tests.site.update_golden import (
 
 #: Pages, data files and search index only (the vendored files are in the manifest).
 MAX_GOLDEN_BYTES = 2_500_000
+MANIFEST_NAME = MANIFEST.relative_to(ROOT).as_posix()
 
 
 def report(problems: list[str]) -> str:
@@ -43,10 +44,19 @@ def test_the_sample_site_matches_its_golden_snapshot(sample_site: Path) -> None:
         problems += content_problems(golden, built)
     assert not problems, report(problems)
     if installed != made_with:
-        pytest.skip(
+        skip_unless_ci(
             f"the golden snapshot was made with {made_with}, these are {installed}: the files "
-            f"and theme copies match; bytes not compared (`{REGENERATE}` to refresh)"
+            f"and theme copies match; bytes not compared. To compare them, {PIN_HINT}; to "
+            f"move the snapshot to these versions, `{REGENERATE}` and update constraints.txt"
         )
+
+
+def test_constraints_pin_the_versions_the_snapshot_was_made_with() -> None:
+    _, made_with = load_golden()
+    pins = pinned_versions()
+    assert {name: pins.get(name) for name in made_with} == made_with, (
+        f"constraints.txt must pin the versions of {MANIFEST_NAME} ({made_with}): update it"
+    )
 
 
 def test_the_golden_snapshot_is_small_and_has_every_page_type() -> None:

@@ -39,7 +39,8 @@
       // One toggle for all of the page's charts, before the block that holds them.
       const toggle = C.xToggle((x) => charts.forEach((c) => c.setX(x)));
       const first = targets[0];
-      const anchor = first.closest("#run-charts, .mt-chart-grid") || first.closest("figure") || first;
+      const anchor =
+        first.closest("#run-charts, .mt-chart-grid") || first.closest("figure") || first;
       anchor.parentNode.insertBefore(toggle, anchor);
     } else {
       C.wireToggle(buttons, (x) => charts.forEach((c) => c.setX(x)));
@@ -52,7 +53,13 @@
         if (!series) return C.note(target, "No history recorded for this metric.");
         charts.push(C.history(target, series, { x: "step" }));
         if (series.downsampled) {
-          target.after(h("p", { class: "mt-note" }, `Drawn from ${M.fmt.count(series.value.length)} of ${M.fmt.count(series.count)} points (min and max of each step bucket kept); download the CSV for the full history.`));
+          target.after(
+            h(
+              "p",
+              { class: "mt-note" },
+              `Drawn from ${M.fmt.count(series.value.length)} of ${M.fmt.count(series.count)} points (min and max of each step bucket kept); download the CSV for the full history.`,
+            ),
+          );
         }
       });
     }
@@ -70,7 +77,9 @@
     let best = params[0];
     let bestScore = -1;
     for (const key of params) {
-      const values = runs.filter((run) => Number.isFinite(run.metrics[metric])).map((run) => run.params[key]);
+      const values = runs
+        .filter((run) => Number.isFinite(run.metrics[metric]))
+        .map((run) => run.params[key]);
       const present = values.filter((v) => v !== undefined && v !== null && v !== "");
       const score = (new Set(present.map(String)).size > 1 ? runs.length + 1 : 0) + present.length;
       if (score > bestScore) {
@@ -84,30 +93,74 @@
   function experimentCharts(holder) {
     C = M.charts;
     const app = document.getElementById("runs-app");
-    const id = holder.getAttribute("data-experiment-id") || (app && app.getAttribute("data-experiment-id"));
+    const id =
+      holder.getAttribute("data-experiment-id") || (app && app.getAttribute("data-experiment-id"));
     M.whenExperiment(id, (experiment) => {
       let runs = experiment.runs;
       const metrics = experiment.columns.metrics;
       const params = experiment.columns.params;
       M.clear(holder).classList.add("mt-experiment-charts");
       if (!metrics.length) return C.note(holder, "No metrics recorded: nothing to chart.");
-      const metric = metrics.includes(experiment.primary_metric) ? experiment.primary_metric : metrics[0];
+      const metric = metrics.includes(experiment.primary_metric)
+        ? experiment.primary_metric
+        : metrics[0];
       const state = { metric, param: initialParam(runs, params, metric) };
       // The experiment says whether lower is better for its primary metric; other metrics' is guessed.
-      const lowerIsBetter = (key) => (key === experiment.primary_metric && typeof experiment.lower_is_better === "boolean" ? experiment.lower_is_better : C.lowerIsBetter(key));
-      const targets = { across: h("div", { class: "mt-chart" }), scatter: h("div", { class: "mt-chart" }), parallel: h("div", { class: "mt-chart mt-chart-wide" }) };
+      const lowerIsBetter = (key) =>
+        key === experiment.primary_metric && typeof experiment.lower_is_better === "boolean"
+          ? experiment.lower_is_better
+          : C.lowerIsBetter(key);
+      const targets = {
+        across: h("div", { class: "mt-chart" }),
+        scatter: h("div", { class: "mt-chart" }),
+        parallel: h("div", { class: "mt-chart mt-chart-wide" }),
+      };
       const caption = h("p", { class: "mt-note", "aria-live": "polite" });
-      const controls = h("div", { class: "mt-chart-controls" }, C.select("Metric", metrics, state.metric, (v) => set({ metric: v })), params.length ? C.select("Parameter", params, state.param, (v) => set({ param: v })) : null);
+      const controls = h(
+        "div",
+        { class: "mt-chart-controls" },
+        C.select("Metric", metrics, state.metric, (v) => set({ metric: v })),
+        params.length ? C.select("Parameter", params, state.param, (v) => set({ param: v })) : null,
+      );
       holder.append(
         controls,
         caption,
-        h("div", { class: "mt-chart-grid" }, h("figure", { class: "mt-chart-figure" }, h("figcaption", null, "Metric across runs"), targets.across), params.length ? h("figure", { class: "mt-chart-figure" }, h("figcaption", null, "Parameter vs metric"), targets.scatter) : null),
-        params.length ? h("figure", { class: "mt-chart-figure" }, h("figcaption", null, "Parallel coordinates: parameters → metric"), targets.parallel) : null
+        h(
+          "div",
+          { class: "mt-chart-grid" },
+          h(
+            "figure",
+            { class: "mt-chart-figure" },
+            h("figcaption", null, "Metric across runs"),
+            targets.across,
+          ),
+          params.length
+            ? h(
+                "figure",
+                { class: "mt-chart-figure" },
+                h("figcaption", null, "Parameter vs metric"),
+                targets.scatter,
+              )
+            : null,
+        ),
+        params.length
+          ? h(
+              "figure",
+              { class: "mt-chart-figure" },
+              h("figcaption", null, "Parallel coordinates: parameters → metric"),
+              targets.parallel,
+            )
+          : null,
       );
       let visible = false;
       const draw = M.debounce(() => {
-        caption.textContent = runs.length > C.LIMITS.acrossRuns ? `Charts follow the runs table; “metric across runs” shows its first ${C.LIMITS.acrossRuns} runs, parallel coordinates its first ${C.LIMITS.parallel}.` : "Charts follow the runs table's filters.";
-        C.acrossRuns(targets.across, runs, state.metric, { lowerIsBetter: lowerIsBetter(state.metric) });
+        caption.textContent =
+          runs.length > C.LIMITS.acrossRuns
+            ? `Charts follow the runs table; “metric across runs” shows its first ${C.LIMITS.acrossRuns} runs, parallel coordinates its first ${C.LIMITS.parallel}.`
+            : "Charts follow the runs table's filters.";
+        C.acrossRuns(targets.across, runs, state.metric, {
+          lowerIsBetter: lowerIsBetter(state.metric),
+        });
         if (params.length) {
           C.scatter(targets.scatter, runs, state.param, state.metric);
           C.parallel(targets.parallel, runs, params, state.metric);

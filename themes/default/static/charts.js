@@ -57,7 +57,9 @@
   function isDark() {
     const bg = getComputedStyle(document.documentElement).getPropertyValue("--mt-bg").trim();
     const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(bg);
-    if (!hex) return window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)").matches : false;
+    if (!hex) {
+      return window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)").matches : false;
+    }
     const [r, g, b] = hex.slice(1).map((part) => parseInt(part, 16) / 255);
     return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.4;
   }
@@ -80,7 +82,14 @@
       background: null,
       font,
       mark: { color: mark },
-      axis: { labelColor: muted, titleColor: fg, gridColor: border, gridOpacity: dark ? 0.6 : 1, domainColor: border, tickColor: border },
+      axis: {
+        labelColor: muted,
+        titleColor: fg,
+        gridColor: border,
+        gridOpacity: dark ? 0.6 : 1,
+        domainColor: border,
+        tickColor: border,
+      },
       legend: { labelColor: fg, titleColor: fg },
       title: { color: fg },
       text: { color: fg },
@@ -92,7 +101,9 @@
   function lightenSchemes(spec) {
     const color = spec.encoding && spec.encoding.color;
     const scale = color && color.type === "quantitative" && color.scale;
-    if (scale && typeof scale.scheme === "string") scale.scheme = { name: scale.scheme, extent: [0.4, 1] };
+    if (scale && typeof scale.scheme === "string") {
+      scale.scheme = { name: scale.scheme, extent: [0.4, 1] };
+    }
     for (const layer of spec.layer || []) lightenSchemes(layer);
   }
 
@@ -123,7 +134,7 @@
         console.error("mltrail: chart libraries missing", err);
         note(target, "The chart libraries could not be loaded.");
         return null;
-      }
+      },
     );
   }
 
@@ -185,7 +196,7 @@
           fn();
         }
       },
-      { rootMargin: "300px" }
+      { rootMargin: "300px" },
     );
     observer.observe(target);
   }
@@ -212,7 +223,9 @@
   }
 
   function isNumber(value) {
-    return typeof value === "number" ? Number.isFinite(value) : typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value));
+    return typeof value === "number"
+      ? Number.isFinite(value)
+      : typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value));
   }
 
   const isMissing = (value) => value === undefined || value === null || value === "";
@@ -225,19 +238,28 @@
   function parallelRows(runs, params, metric, label) {
     const withMetric = runs.filter((run) => Number.isFinite(run.metrics[metric]));
     const get = (run, dim, i) => (i === params.length ? run.metrics[metric] : run.params[dim]);
-    const dims = params.concat([metric]).filter((dim, i) => withMetric.some((run) => !isMissing(get(run, dim, i))));
+    const dims = params
+      .concat([metric])
+      .filter((dim, i) => withMetric.some((run) => !isMissing(get(run, dim, i))));
     const index = (dim) => (dim === metric ? params.length : params.indexOf(dim));
     const scales = dims.map((dim) => {
-      const values = withMetric.map((run) => get(run, dim, index(dim))).filter((v) => !isMissing(v));
+      const values = withMetric
+        .map((run) => get(run, dim, index(dim)))
+        .filter((v) => !isMissing(v));
       if (values.every(isNumber)) {
         const numbers = values.map(Number);
         const lo = Math.min(...numbers);
         const hi = Math.max(...numbers);
         return { numeric: true, norm: (v) => (hi > lo ? (Number(v) - lo) / (hi - lo) : 0.5) };
       }
-      const categories = Array.from(new Set(values.map(String))).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+      const categories = Array.from(new Set(values.map(String))).sort((a, b) =>
+        a.localeCompare(b, "en", { numeric: true }),
+      );
       const last = Math.max(1, categories.length - 1);
-      return { numeric: false, norm: (v) => (categories.length > 1 ? categories.indexOf(String(v)) / last : 0.5) };
+      return {
+        numeric: false,
+        norm: (v) => (categories.length > 1 ? categories.indexOf(String(v)) / last : 0.5),
+      };
     });
     // Dimension by dimension: the axes' order is the order the rows first name them, so
     // the metric's axis stays last.
@@ -263,7 +285,15 @@
 
   /** The params worth an axis: those whose value differs between the runs (else all). */
   function varyingParams(runs, params) {
-    const varying = params.filter((key) => new Set(runs.map((run) => run.params[key]).filter((v) => !isMissing(v)).map(String)).size > 1);
+    const varying = params.filter(
+      (key) =>
+        new Set(
+          runs
+            .map((run) => run.params[key])
+            .filter((v) => !isMissing(v))
+            .map(String),
+        ).size > 1,
+    );
     return varying.length ? varying : params;
   }
 
@@ -279,16 +309,34 @@
   /** A labelled <select> calling onChange(value). */
   function select(label, values, current, onChange) {
     const id = M.uid("chart-select");
-    const box = h("select", { id, class: "mt-select", onchange: () => onChange(box.value) }, values.map((v) => h("option", { value: v, selected: v === current }, v)));
+    const box = h(
+      "select",
+      { id, class: "mt-select", onchange: () => onChange(box.value) },
+      values.map((v) => h("option", { value: v, selected: v === current }, v)),
+    );
     return h("span", { class: "mt-field mt-inline" }, h("label", { for: id }, label), box);
   }
 
   /** A step/time toggle: two buttons with aria-pressed, data-x="step|time". */
   function xToggle(onChange) {
     const buttons = ["step", "time"].map((x) =>
-      h("button", { type: "button", class: "mt-button mt-secondary", "data-x": x, "aria-pressed": x === "step" ? "true" : "false" }, x === "step" ? "Step" : "Time")
+      h(
+        "button",
+        {
+          type: "button",
+          class: "mt-button mt-secondary",
+          "data-x": x,
+          "aria-pressed": x === "step" ? "true" : "false",
+        },
+        x === "step" ? "Step" : "Time",
+      ),
     );
-    const group = h("div", { class: "mt-x-toggle", role: "group", "aria-label": "X axis" }, h("span", { class: "mt-muted" }, "X axis: "), buttons);
+    const group = h(
+      "div",
+      { class: "mt-x-toggle", role: "group", "aria-label": "X axis" },
+      h("span", { class: "mt-muted" }, "X axis: "),
+      buttons,
+    );
     wireToggle(buttons, onChange);
     return group;
   }
@@ -297,7 +345,9 @@
     for (const button of buttons) {
       button.addEventListener("click", () => {
         const x = button.getAttribute("data-x") === "time" ? "time" : "step";
-        for (const other of buttons) other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        for (const other of buttons) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        }
         onChange(x);
       });
     }
@@ -310,9 +360,12 @@
     let x = (options && options.x) || "step";
     let drawn = false;
     const rows = [];
-    for (const line of lines) rows.push(...historyRows(line.series, { run: line.label }).filter((r) => r.value !== null));
+    for (const line of lines) {
+      rows.push(...historyRows(line.series, { run: line.label }).filter((r) => r.value !== null));
+    }
     const domain = options && options.colorDomain;
-    const draw = () => embed(target, x === "time" ? "overlay_time" : "overlay", rows, { colorDomain: domain });
+    const draw = () =>
+      embed(target, x === "time" ? "overlay_time" : "overlay", rows, { colorDomain: domain });
     whenVisible(target, () => {
       drawn = true;
       draw();
@@ -344,7 +397,9 @@
   }
 
   function parallel(target, runs, params, metric) {
-    const shown = runs.slice(0, LIMITS.parallel).filter((run) => Number.isFinite(run.metrics[metric]));
+    const shown = runs
+      .slice(0, LIMITS.parallel)
+      .filter((run) => Number.isFinite(run.metrics[metric]));
     const axes = varyingParams(shown, params).slice(0, LIMITS.parallelParams);
     const rows = parallelRows(shown, axes, metric, (run) => run.label || run.name || run.id);
     return embed(target, "parallel", rows, { empty: `No run has a finite ${metric}.` });
@@ -360,13 +415,22 @@
       if (Number.isFinite(run.metrics[metric])) picked.push(run);
       if (picked.length >= LIMITS.acrossRuns) break;
     }
-    const lower = options && typeof options.lowerIsBetter === "boolean" ? options.lowerIsBetter : lowerIsBetter(metric);
-    picked.sort((a, b) => (lower ? a.metrics[metric] - b.metrics[metric] : b.metrics[metric] - a.metrics[metric]));
+    const lower =
+      options && typeof options.lowerIsBetter === "boolean"
+        ? options.lowerIsBetter
+        : lowerIsBetter(metric);
+    picked.sort((a, b) =>
+      lower ? a.metrics[metric] - b.metrics[metric] : b.metrics[metric] - a.metrics[metric],
+    );
     // One row per run on a nominal axis: runs sharing a name get their id's start.
     const names = new Map();
     for (const run of picked) names.set(run.name, (names.get(run.name) || 0) + 1);
     const rows = picked.map((run) => ({
-      run: !run.name ? run.id : names.get(run.name) > 1 ? `${run.name} (${run.id.slice(0, 8)})` : run.name,
+      run: !run.name
+        ? run.id
+        : names.get(run.name) > 1
+          ? `${run.name} (${run.id.slice(0, 8)})`
+          : run.name,
       run_id: run.id,
       value: run.metrics[metric],
     }));
@@ -404,7 +468,13 @@
           spec.encoding.x.scale = scale;
           // Ticks and grid lines at the powers of ten only (not at every 2..9 multiple).
           const powers = [];
-          for (let e = Math.floor(Math.log10(Math.min(...xs))); e <= Math.ceil(Math.log10(Math.max(...xs))); e++) powers.push(Number(`1e${e}`));
+          for (
+            let e = Math.floor(Math.log10(Math.min(...xs)));
+            e <= Math.ceil(Math.log10(Math.max(...xs)));
+            e++
+          ) {
+            powers.push(Number(`1e${e}`));
+          }
           spec.encoding.x.axis = Object.assign({}, spec.encoding.x.axis, { values: powers });
           delete spec.encoding.x.axis.tickCount;
         }
@@ -412,5 +482,22 @@
     });
   }
 
-  M.charts = { embed, note, historyRows, parallelRows, varyingParams, lowerIsBetter, select, xToggle, wireToggle, overlay, history, parallel, acrossRuns, scatter, whenVisible, LIMITS };
+  M.charts = {
+    embed,
+    note,
+    historyRows,
+    parallelRows,
+    varyingParams,
+    lowerIsBetter,
+    select,
+    xToggle,
+    wireToggle,
+    overlay,
+    history,
+    parallel,
+    acrossRuns,
+    scatter,
+    whenVisible,
+    LIMITS,
+  };
 })();

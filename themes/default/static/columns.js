@@ -22,15 +22,23 @@
    *  fixed (cannot be hidden), primary}.
    */
   function columnsFor(experiment) {
+    const attribute = (name, label, type, get, more) => ({
+      id: "attributes." + name,
+      label,
+      group: "run",
+      type,
+      get,
+      ...more,
+    });
     const cols = [
-      { id: "attributes.run_name", label: "Run", group: "run", type: "text", fixed: true, get: (r) => r.name },
-      { id: "attributes.status", label: "Status", group: "run", type: "text", get: (r) => r.status },
-      { id: "attributes.start_time", label: "Started", group: "run", type: "time", get: (r) => r.start },
-      { id: "attributes.duration", label: "Duration", group: "run", type: "duration", get: (r) => r.duration },
-      { id: "attributes.user_id", label: "User", group: "run", type: "text", get: (r) => r.user },
-      { id: "attributes.commit", label: "Commit", group: "run", type: "text", get: (r) => r.commit },
-      { id: "attributes.run_id", label: "Run ID", group: "run", type: "text", hidden: true, get: (r) => r.id },
-      { id: "attributes.parent", label: "Parent run", group: "run", type: "text", hidden: true, get: (r) => r.parent },
+      attribute("run_name", "Run", "text", (r) => r.name, { fixed: true }),
+      attribute("status", "Status", "text", (r) => r.status),
+      attribute("start_time", "Started", "time", (r) => r.start),
+      attribute("duration", "Duration", "duration", (r) => r.duration),
+      attribute("user_id", "User", "text", (r) => r.user),
+      attribute("commit", "Commit", "text", (r) => r.commit),
+      attribute("run_id", "Run ID", "text", (r) => r.id, { hidden: true }),
+      attribute("parent", "Parent run", "text", (r) => r.parent, { hidden: true }),
     ];
     const primary = experiment.primary_metric;
     const metrics = experiment.columns.metrics.slice();
@@ -49,7 +57,13 @@
       });
     }
     for (const key of experiment.columns.params) {
-      cols.push({ id: "params." + key, label: key, group: "param", type: "text", get: (r) => (has(r.params, key) ? r.params[key] : undefined) });
+      cols.push({
+        id: "params." + key,
+        label: key,
+        group: "param",
+        type: "text",
+        get: (r) => (has(r.params, key) ? r.params[key] : undefined),
+      });
     }
     for (const key of experiment.columns.tags) {
       cols.push({
@@ -103,7 +117,10 @@
     for (let i = 0; i < n; i++) order[i] = i;
     const cmp = numeric
       ? (a, b) => rank[a] - rank[b] || (rank[a] === 0 ? sign * (keys[a] - keys[b]) : 0) || a - b
-      : (a, b) => rank[a] - rank[b] || (rank[a] === 0 ? sign * collator.compare(keys[a], keys[b]) : 0) || a - b;
+      : (a, b) =>
+          rank[a] - rank[b] ||
+          (rank[a] === 0 ? sign * collator.compare(keys[a], keys[b]) : 0) ||
+          a - b;
     order.sort(cmp);
     const sorted = new Array(n);
     for (let i = 0; i < n; i++) sorted[i] = runs[order[i]];
@@ -118,7 +135,10 @@
       for (const [k, v] of Object.entries(run.tags)) parts.push(k + "=" + v);
       for (const k of Object.keys(run.metrics)) parts.push(k);
       Object.defineProperty(run, "_text", {
-        value: parts.filter((p) => p !== null && p !== undefined).join("\n").toLowerCase(),
+        value: parts
+          .filter((p) => p !== null && p !== undefined)
+          .join("\n")
+          .toLowerCase(),
         enumerable: false,
       });
     }
@@ -127,7 +147,10 @@
 
   /** A predicate for the free-text box: every whitespace-separated word must occur. */
   function textMatcher(query) {
-    const words = String(query || "").toLowerCase().split(/\s+/).filter(Boolean);
+    const words = String(query || "")
+      .toLowerCase()
+      .split(/\s+/)
+      .filter(Boolean);
     if (!words.length) return null;
     return (run) => {
       const text = haystack(run);

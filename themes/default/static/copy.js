@@ -25,7 +25,7 @@
   function execCopy() {
     try {
       return document.execCommand("copy");
-    } catch (err) {
+    } catch {
       return false;
     }
   }
@@ -37,7 +37,7 @@
     if (clipboard && typeof clipboard.writeText === "function" && window.isSecureContext) {
       return clipboard.writeText(text).then(
         () => "copied",
-        () => (execCopy() ? "copied" : "selected")
+        () => (execCopy() ? "copied" : "selected"),
       );
     }
     return Promise.resolve(execCopy() ? "copied" : "selected");

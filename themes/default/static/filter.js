@@ -111,7 +111,10 @@
       if (!quote || !quotes.includes(quote)) return null;
       const text = this.take(QUOTED[quote]);
       if (text === null) this.fail(`the quoted text ${this.upcoming()} has no closing ${quote}`);
-      return text.slice(1, -1).split(quote + quote).join(quote);
+      return text
+        .slice(1, -1)
+        .split(quote + quote)
+        .join(quote);
     }
 
     keyword(...words) {
@@ -191,7 +194,9 @@
     if (Object.prototype.hasOwnProperty.call(aliases, key)) key = aliases[key];
     if (!ATTRIBUTES.has(key)) {
       const names = [...ATTRIBUTES, ...Object.keys(aliases)];
-      names.sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0));
+      names.sort((a, b) =>
+        a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0,
+      );
       scanner.fail(`unknown attribute '${key}'; use one of ${[...new Set(names)].join(", ")}`);
     }
     return key;
@@ -201,7 +206,9 @@
     scanner.skipWs();
     let raw = scanner.take(SYMBOL) || scanner.take(WORD);
     if (raw === null) {
-      scanner.fail(`expected a comparator after '${ident}', found ${scanner.upcoming()}${QUOTE_HINT}`);
+      scanner.fail(
+        `expected a comparator after '${ident}', found ${scanner.upcoming()}${QUOTE_HINT}`,
+      );
     }
     if (raw.toUpperCase() === "NOT" || raw.toUpperCase() === "IS") {
       scanner.skipWs();
@@ -211,7 +218,7 @@
     if (symbol.split(/\s+/)[0] === "IS") {
       scanner.fail(
         `'${raw}' (NULL tests) is not supported for runs; a run without the key never` +
-          " matches, so e.g. tags.x LIKE '%' keeps the runs that have tag x"
+          " matches, so e.g. tags.x LIKE '%' keeps the runs that have tag x",
       );
     }
     if (!ALL_OPS.includes(symbol)) {
@@ -334,7 +341,7 @@
       default:
         throw new FilterError(
           `attributes.${key} is not in the site's data; filter on metrics, params, tags,` +
-            " run_id, run_name, status, user_id, start_time or end_time"
+            " run_id, run_name, status, user_id, start_time or end_time",
         );
     }
   }

@@ -59,7 +59,9 @@
     // JSON has no NaN/Infinity: a metric written as null may be named in "nonfinite".
     const nonfinite = run.nonfinite || run.metrics_nonfinite || {};
     for (const key of Object.keys(nonfinite)) {
-      if (metrics[key] === null || metrics[key] === undefined) metrics[key] = toMetric(nonfinite[key]);
+      if (metrics[key] === null || metrics[key] === undefined) {
+        metrics[key] = toMetric(nonfinite[key]);
+      }
     }
     run.metrics = metrics;
     return run;
@@ -230,7 +232,7 @@
       const url = window.location.href.split("#")[0] + (text ? "#" + text : "");
       try {
         window.history.replaceState(window.history.state, "", url);
-      } catch (err) {
+      } catch {
         window.location.hash = text; // some file:// setups refuse replaceState
       }
     },

@@ -68,7 +68,9 @@
       if (first > 0) rows.push(spacer(first * this.rowHeight, this.colspan));
       for (let i = first; i < last; i++) rows.push(this.renderRow(this.items[i], i));
       if (last < total) rows.push(spacer((total - last) * this.rowHeight, this.colspan));
-      if (!total) rows.push(h("tr", { class: "mt-empty" }, h("td", { colspan: this.colspan }, this.empty)));
+      if (!total) {
+        rows.push(h("tr", { class: "mt-empty" }, h("td", { colspan: this.colspan }, this.empty)));
+      }
       this.tbody.replaceChildren(...rows);
       this.measure(last > first);
       this.restoreFocus(focus);

@@ -56,13 +56,24 @@
     }
     if (at < 0) return text.slice(0, 80);
     const start = Math.max(0, at - 30);
-    return (start > 0 ? "…" : "") + text.slice(start, start + 90) + (start + 90 < text.length ? "…" : "");
+    return (
+      (start > 0 ? "…" : "") + text.slice(start, start + 90) + (start + 90 < text.length ? "…" : "")
+    );
   }
 
   function setup(input, results) {
     const listId = M.uid("search-list");
-    const status = h("p", { class: "mt-search-count", "aria-live": "polite", "aria-atomic": "true" });
-    const list = h("ul", { id: listId, role: "listbox", class: "mt-search-list", "aria-label": "Search results" });
+    const status = h("p", {
+      class: "mt-search-count",
+      "aria-live": "polite",
+      "aria-atomic": "true",
+    });
+    const list = h("ul", {
+      id: listId,
+      role: "listbox",
+      class: "mt-search-list",
+      "aria-label": "Search results",
+    });
     M.clear(results).append(status, list);
     results.classList.add("mt-search-results");
     input.setAttribute("role", "combobox");
@@ -78,7 +89,9 @@
     function activate(index) {
       if (!options.length) return;
       active = (index + options.length) % options.length;
-      options.forEach((option, i) => option.setAttribute("aria-selected", i === active ? "true" : "false"));
+      options.forEach((option, i) =>
+        option.setAttribute("aria-selected", i === active ? "true" : "false"),
+      );
       input.setAttribute("aria-activedescendant", options[active].id);
       options[active].scrollIntoView({ block: "nearest" });
     }
@@ -104,15 +117,24 @@
       for (const { entry } of shown) {
         const option = h(
           "li",
-          { id: M.uid("search-option"), role: "option", "aria-selected": "false", class: "mt-search-option" },
+          {
+            id: M.uid("search-option"),
+            role: "option",
+            "aria-selected": "false",
+            class: "mt-search-option",
+          },
           h(
             "a",
             { href: M.root() + String(entry.url || ""), tabindex: "-1" },
-            h("span", { class: "mt-kind", "data-kind": String(entry.kind || "") }, String(entry.kind || "")),
+            h(
+              "span",
+              { class: "mt-kind", "data-kind": String(entry.kind || "") },
+              String(entry.kind || ""),
+            ),
             " ",
             h("span", { class: "mt-search-title" }, String(entry.title || "")),
-            h("span", { class: "mt-search-snippet" }, snippet(entry.text, words))
-          )
+            h("span", { class: "mt-search-snippet" }, snippet(entry.text, words)),
+          ),
         );
         option.addEventListener("mousemove", () => activate(options.indexOf(option)));
         options.push(option);
@@ -120,8 +142,9 @@
       }
       input.setAttribute("aria-expanded", shown.length ? "true" : "false");
       if (!hits.length) status.textContent = `No results for “${query}”.`;
-      else if (hits.length > shown.length) status.textContent = `${M.fmt.count(hits.length)} results, showing the first ${LIMIT}.`;
-      else status.textContent = hits.length === 1 ? "1 result." : `${hits.length} results.`;
+      else if (hits.length > shown.length) {
+        status.textContent = `${M.fmt.count(hits.length)} results, showing the first ${LIMIT}.`;
+      } else status.textContent = hits.length === 1 ? "1 result." : `${hits.length} results.`;
     }
 
     input.addEventListener("input", M.debounce(render, 80));

@@ -37,7 +37,9 @@
 
     readHash() {
       const params = M.hashState.get();
-      for (const id of params.getAll("hide")) if (this.byId.has(id) && !this.byId.get(id).fixed) this.hidden.add(id);
+      for (const id of params.getAll("hide")) {
+        if (this.byId.has(id) && !this.byId.get(id).fixed) this.hidden.add(id);
+      }
       for (const id of params.getAll("show")) this.hidden.delete(id);
       const sort = this.byId.get(params.get("sort") || "");
       if (sort) {
@@ -78,12 +80,22 @@
       app.classList.add("mt-runs-app");
       this.count = h("p", { class: "mt-count", "aria-live": "polite", "aria-atomic": "true" });
       this.compareLink = h("a", { class: "mt-button mt-compare" });
-      this.clearButton = h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.clearSelection() }, "Clear selection");
+      this.clearButton = h(
+        "button",
+        { type: "button", class: "mt-button mt-secondary", onclick: () => this.clearSelection() },
+        "Clear selection",
+      );
       app.append(
-        h("div", { class: "mt-toolbar" }, this.buildTextFilter(), this.buildColumnChooser(), h("div", { class: "mt-selection" }, this.compareLink, this.clearButton)),
+        h(
+          "div",
+          { class: "mt-toolbar" },
+          this.buildTextFilter(),
+          this.buildColumnChooser(),
+          h("div", { class: "mt-selection" }, this.compareLink, this.clearButton),
+        ),
         this.buildExpressionFilter(),
         this.count,
-        this.buildTable()
+        this.buildTable(),
       );
     }
 
@@ -98,7 +110,12 @@
         value: this.state.query,
         oninput: M.debounce(() => this.setQuery(this.queryInput.value), 150),
       });
-      return h("div", { class: "mt-field" }, h("label", { for: id }, "Search runs"), this.queryInput);
+      return h(
+        "div",
+        { class: "mt-field" },
+        h("label", { for: id }, "Search runs"),
+        this.queryInput,
+      );
     }
 
     buildExpressionFilter() {
@@ -113,7 +130,7 @@
         placeholder: this.examplePlaceholder(),
         "aria-describedby": errorId + " " + id + "-help",
         value: this.state.filterText,
-        oninput: M.debounce(() => this.setFilter(this.filterInput.value, false), 400),
+        oninput: M.debounce(() => this.setFilter(this.filterInput.value), 400),
       });
       this.filterError = h("p", { id: errorId, class: "mt-filter-error", "aria-live": "polite" });
       const form = h(
@@ -123,13 +140,27 @@
           role: "search",
           onsubmit: (event) => {
             event.preventDefault();
-            this.setFilter(this.filterInput.value, true);
+            this.setFilter(this.filterInput.value);
           },
         },
         h("label", { for: id }, "Filter expression"),
-        h("div", { class: "mt-filter-row" }, this.filterInput, h("button", { type: "submit", class: "mt-button" }, "Apply"), h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.setFilter("", true) }, "Clear")),
-        h("p", { id: id + "-help", class: "mt-help" }, "MLflow syntax: metrics.<key>, params.<key>, tags.<key>, attributes.status; =, !=, <, <=, >, >=, LIKE, ILIKE; combine with AND; quote odd keys with backticks."),
-        this.filterError
+        h(
+          "div",
+          { class: "mt-filter-row" },
+          this.filterInput,
+          h("button", { type: "submit", class: "mt-button" }, "Apply"),
+          h(
+            "button",
+            { type: "button", class: "mt-button mt-secondary", onclick: () => this.setFilter("") },
+            "Clear",
+          ),
+        ),
+        h(
+          "p",
+          { id: id + "-help", class: "mt-help" },
+          "MLflow syntax: metrics.<key>, params.<key>, tags.<key>, attributes.status; =, !=, <, <=, >, >=, LIKE, ILIKE; combine with AND; quote odd keys with backticks.",
+        ),
+        this.filterError,
       );
       if (this.pendingError) this.showFilterError(this.pendingError);
       return form;
@@ -141,7 +172,9 @@
       const metric = this.experiment.primary_metric || cols.metrics[0];
       const parts = [];
       if (metric) parts.push(`${M.filter.renderIdentifier("metric", metric)} < 0.8`);
-      if (cols.params.length) parts.push(`${M.filter.renderIdentifier("param", cols.params[0])} = '…'`);
+      if (cols.params.length) {
+        parts.push(`${M.filter.renderIdentifier("param", cols.params[0])} = '…'`);
+      }
       if (parts.length < 2) parts.push("attributes.status = 'FINISHED'");
       return "e.g. " + parts.join(" and ");
     }
@@ -175,10 +208,10 @@
                   onchange: (event) => this.toggleColumn(col.id, event.target.checked),
                 }),
                 " ",
-                col.label
-              )
-            )
-          )
+                col.label,
+              ),
+            ),
+          ),
         );
       }
       this.chooserBody = h(
@@ -187,10 +220,26 @@
         h(
           "div",
           { class: "mt-columns-actions" },
-          h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.showAllColumns(true) }, "Show all"),
-          h("button", { type: "button", class: "mt-button mt-secondary", onclick: () => this.showAllColumns(false) }, "Defaults")
+          h(
+            "button",
+            {
+              type: "button",
+              class: "mt-button mt-secondary",
+              onclick: () => this.showAllColumns(true),
+            },
+            "Show all",
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "mt-button mt-secondary",
+              onclick: () => this.showAllColumns(false),
+            },
+            "Defaults",
+          ),
         ),
-        sets
+        sets,
       );
       const details = h("details", { class: "mt-columns" }, this.chooserSummary, this.chooserBody);
       // Close the chooser on Escape (focus back on its button) and on a click elsewhere.
@@ -209,8 +258,22 @@
     buildTable() {
       this.thead = h("thead");
       this.tbody = h("tbody");
-      this.table = h("table", { class: "mt-runs" }, h("caption", { class: "mt-visually-hidden" }, `Runs of ${this.experiment.name || this.experiment.id}`), this.thead, this.tbody);
-      this.scroller = h("div", { class: "mt-table-scroll", role: "region", "aria-label": "Runs table", tabindex: "0" }, this.table);
+      this.table = h(
+        "table",
+        { class: "mt-runs" },
+        h(
+          "caption",
+          { class: "mt-visually-hidden" },
+          `Runs of ${this.experiment.name || this.experiment.id}`,
+        ),
+        this.thead,
+        this.tbody,
+      );
+      this.scroller = h(
+        "div",
+        { class: "mt-table-scroll", role: "region", "aria-label": "Runs table", tabindex: "0" },
+        this.table,
+      );
       this.rows = new M.VirtualRows(this.scroller, this.thead, this.tbody, {
         overscan: OVERSCAN,
         renderRow: (run, index) => this.renderRow(run, index),
@@ -226,13 +289,13 @@
       this.refresh();
     }
 
-    setFilter(text, explicit) {
+    setFilter(text) {
       text = text.trim();
-      let predicate = null;
+      let predicate;
       try {
         predicate = M.filter.compile(text);
       } catch (err) {
-        this.showFilterError(err.message, explicit);
+        this.showFilterError(err.message);
         return;
       }
       this.showFilterError("");
@@ -268,7 +331,9 @@
 
     showAllColumns(all) {
       this.hidden = new Set(all ? [] : this.columns.filter((c) => c.hidden).map((c) => c.id));
-      for (const box of this.chooserBody.querySelectorAll("input[data-column]")) box.checked = !this.hidden.has(box.dataset.column);
+      for (const box of this.chooserBody.querySelectorAll("input[data-column]")) {
+        box.checked = !this.hidden.has(box.dataset.column);
+      }
       this.refresh({ keepScroll: true });
     }
 
@@ -293,7 +358,9 @@
       this.renderHead();
       this.rows.set(this.shown, {
         colspan: this.visible.length + 1,
-        empty: this.runs.length ? "No run matches the filters." : "This experiment has no runs yet.",
+        empty: this.runs.length
+          ? "No run matches the filters."
+          : "This experiment has no runs yet.",
         keepScroll: Boolean(options && options.keepScroll),
       });
       this.renderCount();
@@ -301,11 +368,22 @@
       this.chooserSummary.textContent = `Columns (${this.visible.length}/${this.columns.length})`;
       this.writeHash();
       this.lastRenderMs = performance.now() - t0;
-      this.app.dispatchEvent(new CustomEvent("mltrail:runs-view", { bubbles: true, detail: { experiment: this.experiment, runs: this.shown } }));
+      this.app.dispatchEvent(
+        new CustomEvent("mltrail:runs-view", {
+          bubbles: true,
+          detail: { experiment: this.experiment, runs: this.shown },
+        }),
+      );
     }
 
     renderHead() {
-      const cells = [h("th", { scope: "col", class: "mt-select-col" }, h("span", { class: "mt-visually-hidden" }, "Select"))];
+      const cells = [
+        h(
+          "th",
+          { scope: "col", class: "mt-select-col" },
+          h("span", { class: "mt-visually-hidden" }, "Select"),
+        ),
+      ];
       for (const col of this.visible) {
         const sorted = this.state.sort === col;
         const dir = sorted ? (this.state.descending ? "descending" : "ascending") : null;
@@ -320,19 +398,36 @@
           },
           col.group === "run" ? null : h("span", { class: "mt-col-group" }, col.group),
           h("span", { class: "mt-col-key" }, col.label),
-          h("span", { class: "mt-sort-icon", "aria-hidden": "true" }, sorted ? (this.state.descending ? "▼" : "▲") : "")
+          h(
+            "span",
+            { class: "mt-sort-icon", "aria-hidden": "true" },
+            sorted ? (this.state.descending ? "▼" : "▲") : "",
+          ),
         );
         const classes = ["mt-col-" + col.group, "mt-type-" + col.type];
         if (col.primary) classes.push("mt-primary");
         if (col.fixed) classes.push("mt-name-col");
-        cells.push(h("th", { scope: "col", class: classes.join(" "), "aria-sort": dir, dataset: { column: col.id } }, button));
+        cells.push(
+          h(
+            "th",
+            {
+              scope: "col",
+              class: classes.join(" "),
+              "aria-sort": dir,
+              dataset: { column: col.id },
+            },
+            button,
+          ),
+        );
       }
       M.clear(this.thead).appendChild(h("tr", { "aria-rowindex": "1" }, cells));
       this.table.setAttribute("aria-rowcount", String(this.shown.length + 1));
       this.table.setAttribute("aria-colcount", String(this.visible.length + 1));
       const focusedColumn = this.focusAfterHead;
       if (focusedColumn) {
-        const again = this.thead.querySelector(`button[data-column="${CSS.escape(focusedColumn)}"]`);
+        const again = this.thead.querySelector(
+          `button[data-column="${CSS.escape(focusedColumn)}"]`,
+        );
         if (again) again.focus();
         this.focusAfterHead = null;
       }
@@ -349,22 +444,38 @@
             "aria-label": "Select run " + (run.name || run.id),
             dataset: { runId: run.id },
             onchange: (event) => this.toggleRun(run.id, event.target.checked),
-          })
+          }),
         ),
       ];
       for (const col of this.visible) cells.push(this.renderCell(col, run));
-      return h("tr", { class: "mt-run", "aria-rowindex": String(index + 2), "data-row-key": run.id, dataset: { runId: run.id } }, cells);
+      return h(
+        "tr",
+        {
+          class: "mt-run",
+          "aria-rowindex": String(index + 2),
+          "data-row-key": run.id,
+          dataset: { runId: run.id },
+        },
+        cells,
+      );
     }
 
     renderCell(col, run) {
       const value = col.get(run);
       const missing = value === undefined || value === null || value === "";
-      const classes = "mt-type-" + col.type + (col.fixed ? " mt-name-col" : "") + (missing ? " mt-missing" : "");
-      return h("td", { class: classes }, h("span", { class: "mt-cell" }, this.cellContent(col, run, value, missing)));
+      const classes =
+        "mt-type-" + col.type + (col.fixed ? " mt-name-col" : "") + (missing ? " mt-missing" : "");
+      return h(
+        "td",
+        { class: classes },
+        h("span", { class: "mt-cell" }, this.cellContent(col, run, value, missing)),
+      );
     }
 
     cellContent(col, run, value, missing) {
-      if (col.id === "attributes.run_name") return h("a", { href: M.url.run(run.id), title: run.name || run.id }, run.name || run.id);
+      if (col.id === "attributes.run_name") {
+        return h("a", { href: M.url.run(run.id), title: run.name || run.id }, run.name || run.id);
+      }
       if (missing) return h("span", { class: "mt-none", title: "not recorded" }, "—");
       const text = String(value);
       switch (col.type === "text" ? col.id : col.type) {
@@ -389,7 +500,9 @@
       const total = this.runs.length;
       const shown = this.shown.length;
       this.count.textContent =
-        shown === total ? `${M.fmt.count(total)} runs` : `${M.fmt.count(shown)} of ${M.fmt.count(total)} runs match`;
+        shown === total
+          ? `${M.fmt.count(total)} runs`
+          : `${M.fmt.count(shown)} of ${M.fmt.count(total)} runs match`;
     }
 
     renderSelection() {
@@ -401,7 +514,9 @@
       } else {
         this.compareLink.removeAttribute("href");
         this.compareLink.setAttribute("aria-disabled", "true");
-        this.compareLink.textContent = ids.length ? "Select one more run to compare" : "Select runs to compare";
+        this.compareLink.textContent = ids.length
+          ? "Select one more run to compare"
+          : "Select runs to compare";
       }
       this.clearButton.hidden = ids.length === 0;
     }
