@@ -36,12 +36,28 @@ T = TypeVar("T")
 
 
 class Client(RegistryClientMixin):
-    """Tracking operations on one store (default: the one in use, see ``get_tracking_uri``).
+    """Every tracking and registry operation on one store, addressed by id (``MlflowClient``).
 
-    MLflow's signatures throughout; an argument MLflow has and mltrail cannot honour
-    (``registry_uri``, ``synchronous=False``, ``model_id`` ...) warns once (see
-    :mod:`mltrail.tracking.unsupported`).  mltrail's additions: ``store``, ``log_params``,
-    ``set_tags`` and ``get_artifact_uri``.
+    MLflow's method names and signatures throughout, so ``MlflowClient`` code runs
+    unchanged.  An argument MLflow has and mltrail cannot honour (``registry_uri``,
+    ``synchronous=False``, ``model_id`` ...) warns once (``NoEffectWarning``).
+    mltrail's additions: ``store``, ``log_params``, ``set_tags`` and ``get_artifact_uri``.
+
+    Args:
+        tracking_uri: the store folder (a path or ``file://`` URI); default: the store in
+            use (see ``mltrail.get_tracking_uri``).
+        registry_uri: accepted for MLflow's sake; another store warns, as the registry
+            always lives in the tracking store.
+        workspace_store_uri: accepted for MLflow's sake; a value warns (no workspaces).
+
+    Example:
+        >>> import mltrail
+        >>> client = mltrail.Client()
+        >>> run = client.create_run("0", run_name="from-the-client")
+        >>> client.log_metric(run.info.run_id, "rmse", 0.7)
+        >>> client.set_terminated(run.info.run_id)
+        >>> client.get_run(run.info.run_id).info.status
+        'FINISHED'
     """
 
     def __init__(
