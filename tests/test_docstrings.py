@@ -1,9 +1,9 @@
 """Every public name explains itself, and the example in its docstring runs.
 
-The public names are those ``mltrail`` exports (its ``__all__``).  Each docstring opens
-with a one-line summary; a function or method documents every argument under ``Args:``
-and, unless it returns None, what it returns under ``Returns:``; and every one carries a
-``>>>`` example.  The examples run here with
+The public names are those ``mltrail`` exports (its ``__all__``) and the public methods
+of ``Client``.  Each docstring opens with a one-line summary; a function or method
+documents every argument under ``Args:`` and, unless it returns None, what it returns
+under ``Returns:``; and every one carries a ``>>>`` example.  The examples run here with
 doctest, each in a fresh git repository and store (the ``tracking`` fixture), from the
 project folder, so an example may write files beside the store and every run it leaves
 open is ended afterwards.  They run as in an interactive session (no script name in
@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 import mltrail
+from mltrail import Client
 from mltrail.store import FileStore
 from mltrail.tracking import unsupported
 
@@ -44,6 +45,11 @@ def public_api() -> dict[str, Any]:
             continue
         seen.add(id(obj))
         found[f"mltrail.{name}"] = obj
+    for name, member in inspect.getmembers(Client):
+        if not name.startswith("_") and (
+            inspect.isfunction(member) or isinstance(member, property)
+        ):
+            found[f"mltrail.Client.{name}"] = member
     return found
 
 

@@ -215,9 +215,9 @@ def start_run(
     """Start a new run, or resume ``run_id``, and make it the active run.
 
     The run is a folder of the store; ending it (``end_run``, leaving the ``with`` block,
-    or the process exiting) commits that folder to git.  Without ``run_id``, the
-    environment variable ``MLTRAIL_RUN_ID`` (or MLflow's ``MLFLOW_RUN_ID``) names a run to
-    resume.
+    or the process exiting) commits that folder to git, unless auto-commit is off.
+    Without ``run_id``, the environment variable ``MLTRAIL_RUN_ID`` (or MLflow's
+    ``MLFLOW_RUN_ID``) names a run to resume.
 
     Args:
         run_id: an existing run to resume (it becomes RUNNING again).
