@@ -1,14 +1,15 @@
 """Every public name explains itself, and the example in its docstring runs.
 
-The public names are those ``mltrail`` exports (its ``__all__``) and the public methods
-of ``Client``.  Each docstring opens with a one-line summary; a function or method
-documents every argument under ``Args:`` and, unless it returns None, what it returns
-under ``Returns:``; and every one carries a ``>>>`` example.  The examples run here with
-doctest, each in a fresh git repository and store (the ``tracking`` fixture), from the
-project folder, so an example may write files beside the store and every run it leaves
-open is ended afterwards.  They run as in an interactive session (no script name in
-``sys.argv``), so a run's source is that clean project folder, not pytest's checkout,
-and as in a fresh process, so each once-per-process ``NoEffectWarning`` is given again.
+The public names are those ``mltrail`` exports (its ``__all__``, ``infer_signature`` and
+the ``pyfunc`` and ``sklearn`` flavors) and the public methods of ``Client``.  Each
+docstring opens with a one-line summary; a function or method documents every argument
+under ``Args:`` and, unless it returns None, what it returns under ``Returns:``; and
+every one carries a ``>>>`` example.  The examples run here with doctest, each in a
+fresh git repository and store (the ``tracking`` fixture), from the project folder, so
+an example may write files beside the store and every run it leaves open is ended
+afterwards.  They run as in an interactive session (no script name in ``sys.argv``), so
+a run's source is that clean project folder, not pytest's checkout, and as in a fresh
+process, so each once-per-process ``NoEffectWarning`` is given again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import inspect
 import re
 import sys
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import pytest
@@ -45,6 +47,13 @@ def public_api() -> dict[str, Any]:
             continue
         seen.add(id(obj))
         found[f"mltrail.{name}"] = obj
+    flavors = [
+        f"{m.__name__[8:]}.{n}" for m in (mltrail.pyfunc, mltrail.sklearn) for n in m.__all__
+    ]
+    for name in ("infer_signature", *flavors):
+        obj = attrgetter(name)(mltrail)
+        if not isinstance(obj, str):  # FLAVOR_NAME, SERIALIZATION_FORMAT_*
+            found[f"mltrail.{name}"] = obj
     for name, member in inspect.getmembers(Client):
         if not name.startswith("_") and (
             inspect.isfunction(member) or isinstance(member, property)
