@@ -40,6 +40,8 @@ class RunStatus:
 
 
 class LifecycleStage:
+    """Whether a run or experiment is active or deleted (and restorable)."""
+
     ACTIVE = "active"
     DELETED = "deleted"
 
@@ -169,6 +171,8 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunData:
+    """What a run logged: params, the latest value of each metric, and tags."""
+
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -246,6 +250,8 @@ class Experiment:
 
 @dataclass(frozen=True)
 class FileInfo:
+    """One artifact file or folder: its path in the run's artifacts, and its size."""
+
     path: str
     is_dir: bool
     file_size: int | None

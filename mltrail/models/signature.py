@@ -52,6 +52,7 @@ class ModelSignature:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelSignature:
+        """The signature an ``MLmodel`` file's ``signature`` mapping describes."""
         if not isinstance(d, dict):
             raise InvalidParameterValue(f"Invalid signature {d!r}: expected a mapping.")
         inputs = Schema.from_json(d["inputs"]) if d.get("inputs") else None

@@ -79,6 +79,16 @@ class PythonModel:
         """Called once when the model is loaded: open artifacts here."""
 
     def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        """Predict for ``model_input``; every subclass defines it.
+
+        Args:
+            context: the ``PythonModelContext`` (artifacts and model config).
+            model_input: the input, checked against the signature first.
+            params: inference parameters, checked against the signature's params schema.
+
+        Returns:
+            The predictions.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} must define predict(self, context, model_input, params=None)."
         )

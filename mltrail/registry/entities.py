@@ -102,6 +102,7 @@ class RegisteredModel:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def to_dictionary(self) -> dict[str, Any]:
+        """A JSON-ready dict (``mltrail models ... --json``)."""
         return {
             "name": self.name,
             "creation_timestamp": self.creation_timestamp,
