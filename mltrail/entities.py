@@ -12,7 +12,17 @@ from typing import Any
 
 
 class RunStatus:
-    """The states of a run, as in MLflow."""
+    """The states of a run, as in MLflow: RUNNING until it ends FINISHED, FAILED or KILLED.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     pass
+        >>> mltrail.get_run(run.info.run_id).info.status == mltrail.RunStatus.FINISHED
+        True
+        >>> mltrail.RunStatus.is_terminated("RUNNING")
+        False
+    """
 
     RUNNING = "RUNNING"
     SCHEDULED = "SCHEDULED"
@@ -25,16 +35,27 @@ class RunStatus:
 
     @staticmethod
     def is_terminated(status: str) -> bool:
+        """Return whether ``status`` is one a run ends with (FINISHED, FAILED or KILLED)."""
         return status in RunStatus.TERMINAL
 
 
 class LifecycleStage:
+    """Whether a run or experiment is active or deleted (and restorable)."""
+
     ACTIVE = "active"
     DELETED = "deleted"
 
 
 class ViewType:
-    """Which runs or experiments a search returns, by lifecycle stage."""
+    """Which runs or experiments a search returns: active ones, deleted ones, or all.
+
+    Example:
+        >>> import mltrail
+        >>> experiment_id = mltrail.create_experiment("scratch")
+        >>> mltrail.delete_experiment(experiment_id)
+        >>> [e.name for e in mltrail.search_experiments(view_type=mltrail.ViewType.DELETED_ONLY)]
+        ['scratch']
+    """
 
     ACTIVE_ONLY = 1
     DELETED_ONLY = 2
@@ -42,6 +63,7 @@ class ViewType:
 
     @staticmethod
     def stages(view_type: int) -> tuple[str, ...]:
+        """Return the lifecycle stages (``"active"``, ``"deleted"``) that ``view_type`` selects."""
         return {
             ViewType.ACTIVE_ONLY: (LifecycleStage.ACTIVE,),
             ViewType.DELETED_ONLY: (LifecycleStage.DELETED,),
@@ -51,6 +73,16 @@ class ViewType:
 
 @dataclass(slots=True)  # not frozen: a history builds 100,000s of these, 3x faster so
 class Metric:
+    """One point of a metric's history: its key, value, timestamp (ms) and step.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.log_metric("loss", 0.5, step=3, timestamp=1700000000000)
+        >>> mltrail.Client().get_metric_history(run.info.run_id, "loss")
+        [Metric(key='loss', value=0.5, timestamp=1700000000000, step=3)]
+    """
+
     key: str
     value: float
     timestamp: int
@@ -59,12 +91,34 @@ class Metric:
 
 @dataclass(frozen=True)
 class Param:
+    """One parameter of a run, for ``Client.log_batch``; its value is a string.
+
+    Example:
+        >>> import mltrail
+        >>> client = mltrail.Client()
+        >>> run = client.create_run("0")
+        >>> client.log_batch(run.info.run_id, params=[mltrail.Param("alpha", "0.5")])
+        >>> client.get_run(run.info.run_id).data.params
+        {'alpha': '0.5'}
+    """
+
     key: str
     value: str
 
 
 @dataclass(frozen=True)
 class RunTag:
+    """One tag of a run, for ``Client.log_batch``; its value is a string.
+
+    Example:
+        >>> import mltrail
+        >>> client = mltrail.Client()
+        >>> run = client.create_run("0")
+        >>> client.log_batch(run.info.run_id, tags=[mltrail.RunTag("team", "growth")])
+        >>> client.get_run(run.info.run_id).data.tags["team"]
+        'growth'
+    """
+
     key: str
     value: str
 
@@ -83,6 +137,22 @@ class MetricSummary:
 
 @dataclass(frozen=True)
 class RunInfo:
+    """What a run is, apart from what it logged: id, name, experiment, status, times, owner.
+
+    Times are milliseconds since the epoch (``end_time`` is None while the run is
+    active); ``artifact_uri`` is the ``file://`` URI of the run's artifact folder.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run(run_name="baseline") as run:
+        ...     pass
+        >>> info = mltrail.get_run(run.info.run_id).info
+        >>> info.run_name, info.experiment_id, info.status, info.lifecycle_stage
+        ('baseline', '0', 'FINISHED', 'active')
+        >>> info.end_time >= info.start_time
+        True
+    """
+
     run_id: str
     run_name: str
     experiment_id: str
@@ -95,11 +165,14 @@ class RunInfo:
 
     @property
     def run_uuid(self) -> str:
+        """The run's id, under the older name MLflow keeps for it."""
         return self.run_id
 
 
 @dataclass(frozen=True)
 class RunData:
+    """What a run logged: params, the latest value of each metric, and tags."""
+
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -109,6 +182,25 @@ class RunData:
 
 @dataclass(frozen=True)
 class Run:
+    """A run as the store holds it: ``info`` (a ``RunInfo``) and ``data`` (what it logged).
+
+    ``data`` holds ``params``, ``tags`` and the latest value of each metric in
+    ``metrics`` (MLflow's rule: highest step, then newest timestamp), plus
+    ``metric_summaries`` (mltrail's own: last, min, max and count of each metric).
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as active:
+        ...     _ = mltrail.log_param("alpha", 0.5)
+        ...     for step, loss in enumerate([0.9, 0.4, 0.6]):
+        ...         mltrail.log_metric("loss", loss, step=step)
+        >>> run = mltrail.get_run(active.info.run_id)
+        >>> run.data.params, run.data.metrics
+        ({'alpha': '0.5'}, {'loss': 0.6})
+        >>> run.data.metric_summaries["loss"].min
+        0.4
+    """
+
     info: RunInfo
     data: RunData
 
@@ -137,6 +229,15 @@ class Run:
 
 @dataclass(frozen=True)
 class Experiment:
+    """An experiment: a named group of runs, with its id, tags and lifecycle stage.
+
+    Example:
+        >>> import mltrail
+        >>> experiment = mltrail.get_experiment(mltrail.create_experiment("churn"))
+        >>> experiment.name, experiment.lifecycle_stage
+        ('churn', 'active')
+    """
+
     experiment_id: str
     name: str
     artifact_location: str
@@ -149,6 +250,8 @@ class Experiment:
 
 @dataclass(frozen=True)
 class FileInfo:
+    """One artifact file or folder: its path in the run's artifacts, and its size."""
+
     path: str
     is_dir: bool
     file_size: int | None

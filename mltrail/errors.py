@@ -9,7 +9,21 @@ from __future__ import annotations
 
 
 class MltrailError(Exception):
-    """Base class of every error mltrail raises on purpose."""
+    """The base class of every error mltrail raises on purpose.
+
+    ``mltrail.MlflowException`` is the same class, so code written for MLflow that
+    catches ``MlflowException`` keeps working.  Its subclasses say what went wrong
+    (``InvalidParameterValue``, ``ResourceNotFound`` ... in ``mltrail.errors``); the CLI
+    turns each into a one-line message and a non-zero exit code.
+
+    Example:
+        >>> import mltrail
+        >>> try:
+        ...     mltrail.get_experiment("12345")
+        ... except mltrail.MlflowException as e:
+        ...     type(e).__name__
+        'ResourceNotFound'
+    """
 
     #: CLI exit code for this kind of error (2: bad input / usage, 1: failure).
     exit_code = 1

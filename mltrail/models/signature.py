@@ -52,6 +52,7 @@ class ModelSignature:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelSignature:
+        """The signature an ``MLmodel`` file's ``signature`` mapping describes."""
         if not isinstance(d, dict):
             raise InvalidParameterValue(f"Invalid signature {d!r}: expected a mapping.")
         inputs = Schema.from_json(d["inputs"]) if d.get("inputs") else None
@@ -75,7 +76,28 @@ class ModelSignature:
 def infer_signature(
     model_input: Any = None, model_output: Any = None, params: dict[str, Any] | None = None
 ) -> ModelSignature:
-    """A signature from example input, output and params (as ``mlflow.models.infer_signature``)."""
+    """Describe a model's input, output and params from examples of them.
+
+    The result is what ``signature=`` of ``save_model``/``log_model`` takes, as MLflow's
+    ``mlflow.models.infer_signature`` makes it.
+
+    Args:
+        model_input: an example input: a DataFrame, Series, numpy array, dict, list or
+            scalar.
+        model_output: an example of what the model returns for it.
+        params: example inference params (name -> default value).
+
+    Returns:
+        The ``ModelSignature`` (its ``inputs``/``outputs`` are None when not given).
+
+    Example:
+        >>> import mltrail
+        >>> import pandas as pd
+        >>> signature = mltrail.infer_signature(pd.DataFrame({"age": [31], "plan": ["pro"]}),
+        ...                                     [0.2])
+        >>> print(signature.inputs)
+        ['age': long (required), 'plan': string (required)]
+    """
     inputs = infer_schema(model_input) if model_input is not None else None
     outputs = infer_schema(model_output) if model_output is not None else None
     param_schema = infer_param_schema(params) if params else None

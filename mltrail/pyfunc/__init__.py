@@ -59,15 +59,62 @@ def save_model(
     uv_groups: list[str] | None = None,
     uv_extras: list[str] | None = None,
 ) -> Model:
-    """Save a custom model to the folder ``path`` (which must not exist or be empty).
+    """Save a custom model, in MLflow's format, to a new local folder.
 
-    Give ``python_model`` (a :class:`PythonModel`, with optional ``artifacts``: name ->
-    local path or runs:/ URI), or ``loader_module`` + ``data_path`` for a module with
-    ``_load_pyfunc(path)``.  Returns the Model written to ``path/MLmodel``.
+    Give ``python_model`` (a ``PythonModel``), or ``loader_module`` (and ``data_path``).
+    Unlike MLflow, there is no catch-all ``**kwargs``: a misspelt keyword is a
+    ``TypeError``.
 
-    MLflow's ``infer_code_paths=True``, ``streamable``, ``resources``, ``auth_policy``
-    and ``uv_*`` warn (no effect here); MLflow's catch-all ``**kwargs`` is not taken, so
-    a misspelt keyword is a TypeError.
+    Args:
+        path: the folder to write (it must not exist, or be empty).
+        loader_module: instead of ``python_model``: a module with ``_load_pyfunc(path)``
+            returning an object with ``predict``.
+        data_path: with ``loader_module``: a file or folder copied into the model and
+            handed to ``_load_pyfunc``.
+        code_paths: local files or folders copied into the model's ``code/`` folder and put
+            on ``sys.path`` when it loads.
+        infer_code_paths: accepted for MLflow's sake; ``True`` warns (give ``code_paths``).
+        conda_env: a conda environment (dict or YAML file) to write instead of the inferred
+            one.
+        mlflow_model: a ``Model`` to fill in instead of a new one.
+        python_model: the ``PythonModel`` to save (pickled with cloudpickle).
+        artifacts: name -> local path or ``runs:/`` URI of files the model needs; each is
+            copied into the model, and ``context.artifacts[name]`` is its path when loaded.
+        signature: the model's ``ModelSignature``; None infers one from
+            ``input_example``, False saves none.
+        input_example: an example input, saved with the model (and used to infer the
+            signature).
+        pip_requirements: the requirements to write instead of the inferred ones (a list
+            or a requirements file).
+        extra_pip_requirements: requirements to add to the inferred ones.
+        metadata: free-form metadata written to the ``MLmodel`` file.
+        model_config: settings handed to the model at load time (``context.model_config``).
+        streamable: accepted for MLflow's sake; ``True`` warns (no ``predict_stream``).
+        resources: accepted for MLflow's sake; a value warns (Databricks serving only).
+        auth_policy: accepted for MLflow's sake; a value warns (Databricks serving only).
+        uv_project_path: accepted for MLflow's sake; a value warns (requirements are
+            inferred from the imported modules).
+        uv_groups: accepted for MLflow's sake; a value warns, as ``uv_project_path``.
+        uv_extras: accepted for MLflow's sake; a value warns, as ``uv_project_path``.
+
+    Returns:
+        The ``Model`` written to ``path/MLmodel``.
+
+    Raises:
+        ResourceAlreadyExists: ``path`` exists and is not empty.
+        InvalidParameterValue: both or neither of ``python_model`` and ``loader_module``.
+
+    Example:
+        >>> import mltrail
+        >>> class AddN(mltrail.pyfunc.PythonModel):
+        ...     def predict(self, context, model_input, params=None):
+        ...         return [x + context.model_config["n"] for x in model_input]
+        >>> model = mltrail.pyfunc.save_model("add_two", python_model=AddN(),
+        ...                                   model_config={"n": 2})
+        >>> sorted(model.flavors)
+        ['python_function']
+        >>> mltrail.pyfunc.load_model("add_two").predict([1, 2])
+        [3, 4]
     """
     warn_ignored(
         "mltrail.pyfunc.save_model",
@@ -159,11 +206,72 @@ def log_model(
     step: int = 0,
     model_id: str | None = None,
 ) -> ModelInfo:
-    """Log a custom model as the artifact folder ``artifact_path`` (or ``name``) of the run.
+    """Save a custom model into the active run's artifacts (a run is started if none is).
 
-    Starts a run if none is active; ``registered_model_name`` also registers it.  The
-    arguments save_model warns about warn here too, as do MLflow 3's logged-model ones
-    (``params``, ``tags``, ``model_type``, ``step``, ``model_id``) and ``prompts``.
+    The model folder is the run's artifact folder ``artifact_path`` (or ``name``, MLflow
+    3's word for it), committed with the run.  Unlike MLflow 3, no separate logged-model
+    record is made: the arguments for one (``params``, ``tags``, ``model_type``, ``step``,
+    ``model_id``) warn and the run's folder is all there is.
+
+    Args:
+        artifact_path: the artifact folder of the model (default ``"model"``).
+        loader_module: instead of ``python_model``: a module with ``_load_pyfunc(path)``
+            returning an object with ``predict``.
+        data_path: with ``loader_module``: a file or folder copied into the model and
+            handed to ``_load_pyfunc``.
+        code_paths: local files or folders copied into the model's ``code/`` folder and put
+            on ``sys.path`` when it loads.
+        infer_code_paths: accepted for MLflow's sake; ``True`` warns (give ``code_paths``).
+        conda_env: a conda environment (dict or YAML file) to write instead of the inferred
+            one.
+        mlflow_model: a ``Model`` to fill in instead of a new one.
+        python_model: the ``PythonModel`` to save (pickled with cloudpickle).
+        artifacts: name -> local path or ``runs:/`` URI of files the model needs; each is
+            copied into the model, and ``context.artifacts[name]`` is its path when loaded.
+        registered_model_name: also register the model as a new version of this name.
+        signature: the model's ``ModelSignature``; None infers one from
+            ``input_example``, False saves none.
+        input_example: an example input, saved with the model (and used to infer the
+            signature).
+        await_registration_for: no effect: registration is done when this returns.
+        pip_requirements: the requirements to write instead of the inferred ones (a list
+            or a requirements file).
+        extra_pip_requirements: requirements to add to the inferred ones.
+        metadata: free-form metadata written to the ``MLmodel`` file.
+        model_config: settings handed to the model at load time (``context.model_config``).
+        streamable: accepted for MLflow's sake; ``True`` warns (no ``predict_stream``).
+        resources: accepted for MLflow's sake; a value warns (Databricks serving only).
+        auth_policy: accepted for MLflow's sake; a value warns (Databricks serving only).
+        uv_project_path: accepted for MLflow's sake; a value warns (requirements are
+            inferred from the imported modules).
+        uv_groups: accepted for MLflow's sake; a value warns, as ``uv_project_path``.
+        uv_extras: accepted for MLflow's sake; a value warns, as ``uv_project_path``.
+        prompts: accepted for MLflow's sake; a value warns (no prompt registry).
+        name: MLflow 3's name for ``artifact_path`` (give one of them).
+        params: accepted for MLflow's sake; a value warns (log run params with
+            ``log_params``).
+        tags: accepted for MLflow's sake; a value warns (tag the run with ``set_tags``).
+        model_type: accepted for MLflow's sake; a value warns (no logged-model records).
+        step: accepted for MLflow's sake; a value other than 0 warns.
+        model_id: accepted for MLflow's sake; a value warns (no logged-model records).
+
+    Returns:
+        The ``ModelInfo``: ``model_uri`` (``runs:/<run_id>/<path>``), the signature,
+        flavors, and the registered version when ``registered_model_name`` was given.
+
+    Example:
+        >>> import mltrail
+        >>> class AddN(mltrail.pyfunc.PythonModel):
+        ...     def predict(self, context, model_input, params=None):
+        ...         return [x + context.model_config["n"] for x in model_input]
+        >>> with mltrail.start_run():
+        ...     info = mltrail.pyfunc.log_model(name="model", python_model=AddN(),
+        ...                                     model_config={"n": 1},
+        ...                                     registered_model_name="add-one")
+        >>> info.model_uri
+        'runs:/.../model'
+        >>> mltrail.pyfunc.load_model("models:/add-one/1").predict([1, 2])
+        [2, 3]
     """
     warn_ignored(
         "mltrail.pyfunc.log_model",

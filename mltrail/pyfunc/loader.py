@@ -35,7 +35,20 @@ _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 class PyFuncModel:
-    """A loaded model: ``predict(data, params=None)`` checks input against the signature."""
+    """A loaded model: ``predict`` checks its input against the signature, then predicts.
+
+    ``mltrail.pyfunc.load_model`` makes it, for custom models and every flavor alike.
+
+    Example:
+        >>> import mltrail
+        >>> class AddN(mltrail.pyfunc.PythonModel):
+        ...     def predict(self, context, model_input, params=None):
+        ...         return [x + context.model_config["n"] for x in model_input]
+        >>> _ = mltrail.pyfunc.save_model("add", python_model=AddN(), model_config={"n": 1})
+        >>> loaded = mltrail.pyfunc.load_model("add")
+        >>> loaded.loader_module, loaded.predict([41])
+        ('mlflow.pyfunc.model', [42])
+    """
 
     def __init__(self, model_meta: Model, model_impl: Any, predict_fn: str = "predict") -> None:
         self._meta = model_meta
@@ -44,18 +57,30 @@ class PyFuncModel:
 
     @property
     def metadata(self) -> Model:
+        """The model's ``Model`` (its ``MLmodel`` file: flavors, signature, run id ...)."""
         return self._meta
 
     @property
     def loader_module(self) -> str:
+        """The module that loads the model (from its ``python_function`` flavor)."""
         return str(self._meta.flavors[PYFUNC_FLAVOR].get("loader_module"))
 
     @property
     def model_config(self) -> dict[str, Any]:
+        """The settings handed to the model when it loaded."""
         return dict(self._meta.flavors[PYFUNC_FLAVOR].get("config") or {})
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        """Predictions for a DataFrame, numpy array, dict or list."""
+        """Predict for a DataFrame, numpy array, dict or list, checked against the signature.
+
+        Args:
+            data: the input; with a signature it is checked and converted to the declared
+                columns and types first.
+            params: inference parameters, checked against the signature's params schema.
+
+        Returns:
+            What the model's ``predict`` returns.
+        """
         schema = self._meta.get_input_schema()
         if schema is not None:
             data = enforce_schema(data, schema)
@@ -172,7 +197,33 @@ def load_model(
     dst_path: str | os.PathLike[str] | None = None,
     model_config: dict[str, Any] | None = None,
 ) -> PyFuncModel:
-    """Load a model (local path, file://, runs:/ or models:/ URI) as a PyFuncModel."""
+    """Load any supported model as a ``PyFuncModel``, whose ``predict`` checks its input.
+
+    Loading unpickles the model's files, which can run code: load only models you
+    trust.
+
+    Args:
+        model_uri: a local path, ``file://`` URI, ``runs:/<run_id>/<path>``,
+            ``models:/<name>/<version|stage|latest>`` or ``models:/<name>@<alias>``.
+        suppress_warnings: accepted for MLflow's sake; it has no effect.
+        dst_path: for a ``runs:/`` model, a folder to copy its files into first
+            (default: load them in place, or from a temporary copy when some of them
+            live in the artifact store).
+        model_config: settings that replace the saved ones (``context.model_config``).
+
+    Returns:
+        The ``PyFuncModel``.
+
+    Example:
+        >>> import mltrail
+        >>> class AddN(mltrail.pyfunc.PythonModel):
+        ...     def predict(self, context, model_input, params=None):
+        ...         return [x + context.model_config["n"] for x in model_input]
+        >>> _ = mltrail.pyfunc.save_model("add", python_model=AddN(), model_config={"n": 1})
+        >>> loaded = mltrail.pyfunc.load_model("add", model_config={"n": 10})
+        >>> loaded.predict([1, 2])
+        [11, 12]
+    """
     local = resolve_model_uri(model_uri, dst_path)
     meta = load_local(local)
     conf = meta.flavor(PYFUNC_FLAVOR, local)

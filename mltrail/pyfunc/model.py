@@ -28,7 +28,14 @@ ARTIFACTS_DIR = "artifacts"
 
 
 class PythonModelContext:
-    """What ``load_context`` and ``predict`` get: artifact paths and the model config."""
+    """What ``load_context`` and ``predict`` receive: the model's artifacts and config.
+
+    Example:
+        >>> import mltrail
+        >>> context = mltrail.pyfunc.PythonModelContext({"vocab": "/models/vocab.txt"}, {"n": 1})
+        >>> context.artifacts["vocab"], context.model_config
+        ('/models/vocab.txt', {'n': 1})
+    """
 
     def __init__(
         self, artifacts: dict[str, str] | None = None, model_config: dict[str, Any] | None = None
@@ -43,6 +50,7 @@ class PythonModelContext:
 
     @property
     def model_config(self) -> dict[str, Any]:
+        """The settings given at save time (or replaced at load time)."""
         return self._model_config
 
 
@@ -52,12 +60,35 @@ class _TypeHints(NamedTuple):
 
 
 class PythonModel:
-    """Subclass it and define ``predict(self, context, model_input, params=None)``."""
+    """The base class of a custom model: subclass it and define ``predict``.
+
+    ``load_context`` runs once when the model loads (open artifacts there); ``predict``
+    receives that context, the input and the inference params.
+
+    Example:
+        >>> import mltrail
+        >>> class Echo(mltrail.pyfunc.PythonModel):
+        ...     def predict(self, context, model_input, params=None):
+        ...         return model_input
+        >>> _ = mltrail.pyfunc.save_model("echo", python_model=Echo())
+        >>> mltrail.pyfunc.load_model("echo").predict(["hi"])
+        ['hi']
+    """
 
     def load_context(self, context: PythonModelContext) -> None:
         """Called once when the model is loaded: open artifacts here."""
 
     def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        """Predict for ``model_input``; every subclass defines it.
+
+        Args:
+            context: the ``PythonModelContext`` (artifacts and model config).
+            model_input: the input, checked against the signature first.
+            params: inference parameters, checked against the signature's params schema.
+
+        Returns:
+            The predictions.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} must define predict(self, context, model_input, params=None)."
         )

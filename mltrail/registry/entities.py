@@ -24,6 +24,21 @@ class ModelVersionStatus:
 
 @dataclass(frozen=True)
 class ModelVersion:
+    """One version of a registered model: its number, stage, aliases and the run it came from.
+
+    As in MLflow's file and SQL stores, ``version`` is an int.  ``version_id`` is
+    mltrail's own: the unique id of the registration (its file name in the store), which
+    tells apart two versions given the same number in two clones of the store.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.log_text("weights", "model/weights.txt")
+        >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+        >>> version.version, version.status, version.run_id == run.info.run_id
+        (1, 'READY', True)
+    """
+
     name: str
     #: An int, as MLflow's file and SQL stores return it (``models:/name/3``).
     version: int
@@ -66,6 +81,16 @@ class ModelVersion:
 
 @dataclass(frozen=True)
 class RegisteredModel:
+    """A registered model: its name, description, tags, aliases and newest version per stage.
+
+    Example:
+        >>> import mltrail
+        >>> client = mltrail.Client()
+        >>> model = client.create_registered_model("churn", description="Who leaves next month")
+        >>> model.name, model.description, model.latest_versions
+        ('churn', 'Who leaves next month', [])
+    """
+
     name: str
     creation_timestamp: int | None = None
     last_updated_timestamp: int | None = None
@@ -77,6 +102,7 @@ class RegisteredModel:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def to_dictionary(self) -> dict[str, Any]:
+        """A JSON-ready dict (``mltrail models ... --json``)."""
         return {
             "name": self.name,
             "creation_timestamp": self.creation_timestamp,

@@ -60,9 +60,51 @@ def save_model(
     skops_trusted_types: list[str] | None = None,
     extra_files: list[str | os.PathLike[str]] | None = None,
 ) -> Model:
-    """Save ``sk_model`` to the folder ``path``; return the Model written to its MLmodel.
+    """Save a scikit-learn estimator, in MLflow's format, to a new local folder.
 
-    ``serialization_format=None`` (MLflow's default) means skops.
+    The folder has the ``sklearn`` and ``python_function`` flavors, and MLflow loads it
+    as its own.  The default format is skops, as in MLflow 3.
+
+    Args:
+        sk_model: the fitted estimator (or pipeline).
+        path: the folder to write (it must not exist, or be empty).
+        conda_env: a conda environment (dict or YAML file) to write instead of the inferred
+            one.
+        code_paths: local files or folders copied into the model's ``code/`` folder and put
+            on ``sys.path`` when it loads.
+        mlflow_model: a ``Model`` to fill in instead of a new one.
+        serialization_format: ``"skops"`` (None means it, as in MLflow 3),
+            ``"cloudpickle"`` or ``"pickle"``; loading the last two runs code.
+        signature: the model's ``ModelSignature``; None infers one from
+            ``input_example``, False saves none.
+        input_example: an example input, saved with the model (and used to infer the
+            signature).
+        pip_requirements: the requirements to write instead of the inferred ones (a list
+            or a requirements file).
+        extra_pip_requirements: requirements to add to the inferred ones.
+        pyfunc_predict_fn: the estimator method that ``pyfunc`` models call as
+            ``predict``: ``"predict"``, ``"predict_proba"``, ``"predict_log_proba"``,
+            ``"predict_joint_log_proba"`` or ``"score"``.
+        metadata: free-form metadata written to the ``MLmodel`` file.
+        skops_trusted_types: extra types skops may load; the types the model needs are
+            found and recorded on save, so this is rarely needed.
+        extra_files: local files copied into the model's ``extra_files/`` folder.
+
+    Returns:
+        The ``Model`` written to ``path/MLmodel``.
+
+    Raises:
+        ResourceAlreadyExists: ``path`` exists and is not empty.
+
+    Example:
+        >>> import mltrail
+        >>> from sklearn.linear_model import LinearRegression
+        >>> estimator = LinearRegression().fit([[0.0], [1.0]], [1.0, 3.0])
+        >>> model = mltrail.sklearn.save_model(estimator, "linear")
+        >>> sorted(model.flavors), model.flavors["sklearn"]["serialization_format"]
+        (['python_function', 'sklearn'], 'skops')
+        >>> mltrail.sklearn.load_model("linear").predict([[2.0]])
+        array([5.])
     """
     import sklearn
 
@@ -135,13 +177,66 @@ def log_model(
     auth_policy: Any = None,
     prompts: list[str] | None = None,
 ) -> ModelInfo:
-    """Log ``sk_model`` as the artifact folder ``artifact_path`` (or ``name``) of the run.
+    """Save a scikit-learn estimator into the active run's artifacts (started if none is).
 
-    Starts a run if none is active (or logs to ``run_id``); ``registered_model_name``
-    also registers it.  MLflow's ``**kwargs`` (passed on to ``Model.log``) are, here,
-    the keyword-only ``run_id``, ``resources``, ``auth_policy`` and ``prompts``; any
-    other keyword is a TypeError.  MLflow 3's logged-model arguments (``params``,
-    ``tags``, ``model_type``, ``step``, ``model_id``) and the Databricks ones warn.
+    MLflow's ``**kwargs`` (passed on to ``Model.log``) are, here, the keyword-only
+    ``run_id``, ``resources``, ``auth_policy`` and ``prompts``: any other keyword is a
+    ``TypeError``.  Unlike MLflow 3, no separate logged-model record is made: the
+    arguments for one (``params``, ``tags``, ``model_type``, ``step``, ``model_id``) warn.
+
+    Args:
+        sk_model: the fitted estimator (or pipeline).
+        artifact_path: the artifact folder of the model (default ``"model"``).
+        conda_env: a conda environment (dict or YAML file) to write instead of the inferred
+            one.
+        code_paths: local files or folders copied into the model's ``code/`` folder and put
+            on ``sys.path`` when it loads.
+        serialization_format: ``"skops"`` (None means it, as in MLflow 3),
+            ``"cloudpickle"`` or ``"pickle"``; loading the last two runs code.
+        registered_model_name: also register the model as a new version of this name.
+        signature: the model's ``ModelSignature``; None infers one from
+            ``input_example``, False saves none.
+        input_example: an example input, saved with the model (and used to infer the
+            signature).
+        await_registration_for: no effect: registration is done when this returns.
+        pip_requirements: the requirements to write instead of the inferred ones (a list
+            or a requirements file).
+        extra_pip_requirements: requirements to add to the inferred ones.
+        pyfunc_predict_fn: the estimator method that ``pyfunc`` models call as
+            ``predict``: ``"predict"``, ``"predict_proba"``, ``"predict_log_proba"``,
+            ``"predict_joint_log_proba"`` or ``"score"``.
+        metadata: free-form metadata written to the ``MLmodel`` file.
+        extra_files: local files copied into the model's ``extra_files/`` folder.
+        params: accepted for MLflow's sake; a value warns (log run params with
+            ``log_params``).
+        tags: accepted for MLflow's sake; a value warns (tag the run with ``set_tags``).
+        model_type: accepted for MLflow's sake; a value warns (no logged-model records).
+        step: accepted for MLflow's sake; a value other than 0 warns.
+        model_id: accepted for MLflow's sake; a value warns (no logged-model records).
+        name: MLflow 3's name for ``artifact_path`` (give one of them).
+        skops_trusted_types: extra types skops may load; the types the model needs are
+            found and recorded on save, so this is rarely needed.
+        run_id: the run to log to instead of the active one.
+        resources: accepted for MLflow's sake; a value warns (Databricks serving only).
+        auth_policy: accepted for MLflow's sake; a value warns (Databricks serving only).
+        prompts: accepted for MLflow's sake; a value warns (no prompt registry).
+
+    Returns:
+        The ``ModelInfo``: ``model_uri`` (``runs:/<run_id>/<path>``), the signature,
+        flavors, and the registered version when ``registered_model_name`` was given.
+
+    Example:
+        >>> import mltrail
+        >>> from sklearn.linear_model import LinearRegression
+        >>> estimator = LinearRegression().fit([[0.0], [1.0]], [1.0, 3.0])
+        >>> import numpy as np
+        >>> with mltrail.start_run():
+        ...     info = mltrail.sklearn.log_model(estimator, name="model",
+        ...                                      input_example=np.array([[0.5]]))
+        >>> info.model_uri
+        'runs:/.../model'
+        >>> print(info.signature.outputs)
+        [Tensor('float64', (-1,))]
     """
     warn_ignored(
         "mltrail.sklearn.log_model",
@@ -200,7 +295,30 @@ def _load_file(model_dir: Path, conf: dict[str, Any]) -> Any:
 def load_model(
     model_uri: str | os.PathLike[str], dst_path: str | os.PathLike[str] | None = None
 ) -> Any:
-    """The scikit-learn model at ``model_uri`` (path, file://, runs:/ or models:/)."""
+    """Load a scikit-learn model saved by mltrail or by MLflow 2 or 3, as the estimator.
+
+    Loading a ``cloudpickle`` or ``pickle`` model runs code from its file: load only
+    models you trust.  A skops model loads only the types recorded when it was saved.
+
+    Args:
+        model_uri: a local path, ``file://`` URI, ``runs:/<run_id>/<path>``,
+            ``models:/<name>/<version|stage|latest>`` or ``models:/<name>@<alias>``.
+        dst_path: for a ``runs:/`` model, a folder to copy its files into first
+            (default: load them in place).
+
+    Returns:
+        The estimator (or pipeline) that was saved.
+
+    Example:
+        >>> import mltrail
+        >>> from sklearn.linear_model import LinearRegression
+        >>> estimator = LinearRegression().fit([[0.0], [1.0]], [1.0, 3.0])
+        >>> with mltrail.start_run():
+        ...     info = mltrail.sklearn.log_model(estimator, name="model",
+        ...                                      registered_model_name="linear")
+        >>> mltrail.sklearn.load_model("models:/linear/1").coef_
+        array([2.])
+    """
     from mltrail.models.uri import resolve_model_uri
     from mltrail.pyfunc.loader import add_code_path, load_local
 

@@ -36,12 +36,28 @@ T = TypeVar("T")
 
 
 class Client(RegistryClientMixin):
-    """Tracking operations on one store (default: the one in use, see ``get_tracking_uri``).
+    """Every tracking and registry operation on one store, addressed by id (``MlflowClient``).
 
-    MLflow's signatures throughout; an argument MLflow has and mltrail cannot honour
-    (``registry_uri``, ``synchronous=False``, ``model_id`` ...) warns once (see
-    :mod:`mltrail.tracking.unsupported`).  mltrail's additions: ``store``, ``log_params``,
-    ``set_tags`` and ``get_artifact_uri``.
+    MLflow's method names and signatures throughout, so ``MlflowClient`` code runs
+    unchanged.  An argument MLflow has and mltrail cannot honour (``registry_uri``,
+    ``synchronous=False``, ``model_id`` ...) warns once (``NoEffectWarning``).
+    mltrail's additions: ``store``, ``log_params``, ``set_tags`` and ``get_artifact_uri``.
+
+    Args:
+        tracking_uri: the store folder (a path or ``file://`` URI); default: the store in
+            use (see ``mltrail.get_tracking_uri``).
+        registry_uri: accepted for MLflow's sake; another store warns, as the registry
+            always lives in the tracking store.
+        workspace_store_uri: accepted for MLflow's sake; a value warns (no workspaces).
+
+    Example:
+        >>> import mltrail
+        >>> client = mltrail.Client()
+        >>> run = client.create_run("0", run_name="from-the-client")
+        >>> client.log_metric(run.info.run_id, "rmse", 0.7)
+        >>> client.set_terminated(run.info.run_id)
+        >>> client.get_run(run.info.run_id).info.status
+        'FINISHED'
     """
 
     def __init__(
@@ -60,20 +76,79 @@ class Client(RegistryClientMixin):
 
     @property
     def store(self) -> FileStore:
+        """The ``FileStore`` this client reads and writes (mltrail's own addition).
+
+        Example:
+            >>> import mltrail
+            >>> mltrail.Client().store.root.name
+            'runs'
+        """
         return self._store
 
     # -- experiments ---------------------------------------------------------------
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
-        """Create the experiment ``name``; return its id.  ``artifact_location`` warns."""
+        """Create an experiment and return its id.
+
+        Args:
+            name: the experiment's name, unique in the store.
+            artifact_location: accepted for MLflow's sake; a value warns, as run artifacts
+                always live in the store.
+            tags: tags of the experiment.
+
+        Returns:
+            The new experiment's id (a string).
+
+        Raises:
+            ResourceAlreadyExists: an experiment has this name already.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> experiment_id = client.create_experiment("churn", tags={"team": "growth"})
+            >>> client.get_experiment(experiment_id).name
+            'churn'
+        """
         warn_ignored("MlflowClient.create_experiment", artifact_location=artifact_location)
         return str(self._store.create_experiment(name, tags).experiment_id)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
+        """Read the experiment ``experiment_id``.
+
+        Args:
+            experiment_id: the experiment's id (``"0"`` is the Default experiment).
+
+        Returns:
+            The ``Experiment``.
+
+        Raises:
+            ResourceNotFound: no experiment has this id.
+
+        Example:
+            >>> import mltrail
+            >>> mltrail.Client().get_experiment("0").name
+            'Default'
+        """
         return self._store.experiments.get(str(experiment_id))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """Read the experiment called ``name``, if there is one.
+
+        Args:
+            name: the experiment's name.
+
+        Returns:
+            The ``Experiment``, or None when no experiment has this name.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> client.get_experiment_by_name("Default").experiment_id
+            '0'
+            >>> client.get_experiment_by_name("no such thing") is None
+            True
+        """
         return self._store.experiments.get_by_name(name)
 
     def search_experiments(
@@ -84,15 +159,70 @@ class Client(RegistryClientMixin):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
+        """Find experiments by an MLflow filter string, one page at a time.
+
+        Args:
+            view_type: ``ViewType.ACTIVE_ONLY`` (default), ``DELETED_ONLY`` or ``ALL``.
+            max_results: the most experiments in one page (None: all of them).
+            filter_string: an MLflow filter on ``name``, ``tags.<key>``, ``creation_time`` ...
+                (default: every experiment).
+            order_by: clauses such as ``["name ASC"]`` (default: newest first).
+            page_token: the ``token`` of the previous page, to read the next one.
+
+        Returns:
+            A ``PagedList`` of ``Experiment``: a list whose ``token`` reads the next page
+            (None on the last one).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> for name in ("churn-a", "churn-b", "fraud"):
+            ...     _ = client.create_experiment(name)
+            >>> page = client.search_experiments(filter_string="name LIKE 'churn%'", max_results=1,
+            ...                                  order_by=["name ASC"])
+            >>> [e.name for e in page], page.token is not None
+            (['churn-a'], True)
+        """
         from mltrail.experiment_search import search_experiments
 
         found = search_experiments(self._store.experiments.list(view_type), filter_string, order_by)
         return _page(found, max_results, page_token)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename the experiment ``experiment_id``.
+
+        Args:
+            experiment_id: the experiment's id.
+            new_name: its new name, unique in the store.
+
+        Raises:
+            ResourceAlreadyExists: another experiment has ``new_name``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> experiment_id = client.create_experiment("churn")
+            >>> client.rename_experiment(experiment_id, "churn-2024")
+            >>> client.get_experiment(experiment_id).name
+            'churn-2024'
+        """
         self._store.update_experiment(str(experiment_id), "Rename", name=new_name)
 
     def delete_experiment(self, experiment_id: str) -> None:
+        """Mark the experiment ``experiment_id`` deleted; ``restore_experiment`` undoes it.
+
+        Args:
+            experiment_id: the experiment's id; the Default experiment (``"0"``) cannot be
+                deleted.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> experiment_id = client.create_experiment("scratch")
+            >>> client.delete_experiment(experiment_id)
+            >>> client.get_experiment(experiment_id).lifecycle_stage
+            'deleted'
+        """
         if str(experiment_id) == "0":
             raise InvalidParameterValue("The Default experiment (id 0) cannot be deleted.")
         self._store.update_experiment(
@@ -100,14 +230,56 @@ class Client(RegistryClientMixin):
         )
 
     def restore_experiment(self, experiment_id: str) -> None:
+        """Restore the deleted experiment ``experiment_id``.
+
+        Args:
+            experiment_id: the experiment's id.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> experiment_id = client.create_experiment("scratch")
+            >>> client.delete_experiment(experiment_id)
+            >>> client.restore_experiment(experiment_id)
+            >>> client.get_experiment(experiment_id).lifecycle_stage
+            'active'
+        """
         self._store.update_experiment(
             str(experiment_id), "Restore", lifecycle_stage=LifecycleStage.ACTIVE
         )
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set one tag of the experiment ``experiment_id``.
+
+        Args:
+            experiment_id: the experiment's id.
+            key: the tag's name.
+            value: its value (stored as a string).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> client.set_experiment_tag("0", "team", "growth")
+            >>> client.get_experiment("0").tags
+            {'team': 'growth'}
+        """
         self._store.update_experiment(str(experiment_id), f"Tag {key!r} of", tags={key: value})
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Delete one tag of the experiment ``experiment_id``.
+
+        Args:
+            experiment_id: the experiment's id.
+            key: the tag's name.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> client.set_experiment_tag("0", "draft", "yes")
+            >>> client.delete_experiment_tag("0", "draft")
+            >>> client.get_experiment("0").tags
+            {}
+        """
         self._store.delete_experiment_tag(str(experiment_id), key)
 
     # -- runs ------------------------------------------------------------------------
@@ -118,8 +290,29 @@ class Client(RegistryClientMixin):
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
     ) -> Run:
-        """Create a RUNNING run; MLflow's ``mlflow.*`` tags (``mlflow.parentRunId``,
-        ``mlflow.note.content``, ``mlflow.user`` ...) fill the run's own fields."""
+        """Create a RUNNING run in an experiment (it is not made the fluent API's active run).
+
+        MLflow's ``mlflow.*`` tags that stand for a field of the run (``mlflow.runName``,
+        ``mlflow.parentRunId``, ``mlflow.note.content``, ``mlflow.user``,
+        ``mlflow.source.*``) fill that field.  The run is committed to git when it ends
+        (``set_terminated``).
+
+        Args:
+            experiment_id: the experiment's id.
+            start_time: milliseconds since the epoch (default: now).
+            tags: tags of the run.
+            run_name: the run's name; default: a generated one such as ``'bold-owl-417'``.
+
+        Returns:
+            The new ``Run``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0", run_name="baseline", tags={"team": "growth"})
+            >>> run.info.status, run.info.run_name, run.data.tags["team"]
+            ('RUNNING', 'baseline', 'growth')
+        """
         tags = {
             k: validation.validate_tag_value(validation.validate_key("tag", k), v)
             for k, v in (tags or {}).items()
@@ -144,6 +337,26 @@ class Client(RegistryClientMixin):
         return run
 
     def get_run(self, run_id: str) -> Run:
+        """Read the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+
+        Returns:
+            The ``Run``: ``info`` (status, times, ...) and ``data`` (params, latest metrics, tags).
+
+        Raises:
+            ResourceNotFound: no run has this id.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_param(run.info.run_id, "alpha", 0.5)
+            0.5
+            >>> client.get_run(run.info.run_id).data.params
+            {'alpha': '0.5'}
+        """
         return self._store.get_run(run_id)
 
     def search_runs(
@@ -155,11 +368,55 @@ class Client(RegistryClientMixin):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
+        """Find runs by an MLflow filter string, one page at a time.
+
+        Unlike ``mltrail.search_runs``, this returns ``Run`` records, never a DataFrame, as
+        MLflow's client does.
+
+        Args:
+            experiment_ids: the experiments to search (one id or several; None: all of them).
+            filter_string: an MLflow filter such as ``"metrics.rmse < 0.8"`` (default: every
+                run).
+            run_view_type: ``ViewType.ACTIVE_ONLY`` (default), ``DELETED_ONLY`` or ``ALL``.
+            max_results: the most runs in one page.
+            order_by: clauses such as ``["metrics.rmse ASC"]`` (default: newest first).
+            page_token: the ``token`` of the previous page, to read the next one.
+
+        Returns:
+            A ``PagedList`` of ``Run``: a list whose ``token`` reads the next page (None on the
+            last one).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> for rmse in (0.9, 0.7):
+            ...     run = client.create_run("0")
+            ...     client.log_metric(run.info.run_id, "rmse", rmse)
+            >>> found = client.search_runs(["0"], "metrics.rmse < 0.8")
+            >>> [r.data.metrics["rmse"] for r in found], found.token
+            ([0.7], None)
+        """
         ids = [experiment_ids] if isinstance(experiment_ids, str) else experiment_ids
         found = self._store.search_runs(ids, filter_string, run_view_type, None, order_by)
         return _page(found, max_results, page_token)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        """Change the status or the name of the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            status: its new status (``"RUNNING"``, ``"FINISHED"``, ``"FAILED"`` ...);
+                ``set_terminated`` is the way to end a run.
+            name: its new name.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.update_run(run.info.run_id, name="tuned")
+            >>> client.get_run(run.info.run_id).info.run_name
+            'tuned'
+        """
         fields: dict[str, Any] = {}
         if status is not None:
             fields["status"] = _check_status(status)
@@ -172,22 +429,103 @@ class Client(RegistryClientMixin):
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> None:
+        """End the run ``run_id``: write its metric summary and commit its folder to git.
+
+        The commit happens in the background; ``mltrail.flush`` waits for it.
+
+        Args:
+            run_id: the run's id.
+            status: how it ended: ``"FINISHED"`` (default), ``"FAILED"`` or ``"KILLED"``.
+            end_time: milliseconds since the epoch (default: now).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.set_terminated(run.info.run_id, "FAILED")
+            >>> client.get_run(run.info.run_id).info.status
+            'FAILED'
+        """
         self._store.end_run(run_id, _check_status(status or RunStatus.FINISHED), end_time)
 
     def delete_run(self, run_id: str) -> None:
+        """Mark the run ``run_id`` deleted; its files stay until ``mltrail gc`` removes them.
+
+        Args:
+            run_id: the run's id.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.delete_run(run.info.run_id)
+            >>> client.get_run(run.info.run_id).info.lifecycle_stage
+            'deleted'
+        """
         self._store.set_lifecycle(run_id, LifecycleStage.DELETED)
 
     def restore_run(self, run_id: str) -> None:
+        """Restore the deleted run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.delete_run(run.info.run_id)
+            >>> client.restore_run(run.info.run_id)
+            >>> client.get_run(run.info.run_id).info.lifecycle_stage
+            'active'
+        """
         self._store.set_lifecycle(run_id, LifecycleStage.ACTIVE)
 
     # -- params, metrics, tags ---------------------------------------------------------
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        """Log one parameter of ``run_id``; return ``value``."""
+        """Log one parameter of the run ``run_id``.
+
+        Parameters cannot change: logging a key again with another value raises
+        ``InvalidParameterValue``.
+
+        Args:
+            run_id: the run's id.
+            key: the parameter's name.
+            value: its value (stored as ``str(value)``).
+            synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+                synchronously.
+
+        Returns:
+            ``value``, unchanged.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_param(run.info.run_id, "alpha", 0.5)
+            0.5
+            >>> client.get_run(run.info.run_id).data.params
+            {'alpha': '0.5'}
+        """
         warn_ignored("MlflowClient.log_param", synchronous=synchronous)
         self.log_params(run_id, {key: value})
         return value
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        """Log several parameters of the run ``run_id`` at once (mltrail's own addition).
+
+        Args:
+            run_id: the run's id.
+            params: parameter name -> value (each stored as a string).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_params(run.info.run_id, {"alpha": 0.5, "l1_ratio": 0.1})
+            >>> sorted(client.get_run(run.info.run_id).data.params)
+            ['alpha', 'l1_ratio']
+        """
         self._store.writer(run_id).log_params(params)
         self._store.after_write_if_ended(run_id, "Log params")
 
@@ -203,7 +541,29 @@ class Client(RegistryClientMixin):
         dataset_digest: str | None = None,
         model_id: str | None = None,
     ) -> None:
-        """Log one metric value; ``dataset_*``, ``model_id`` and ``synchronous=False`` warn."""
+        """Log one value of metric ``key`` to the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            key: the metric's name.
+            value: the value (a number).
+            timestamp: milliseconds since the epoch (default: now).
+            step: the training step (default 0).
+            synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+                synchronously.
+            dataset_name: accepted for MLflow's sake; a value warns (no dataset records yet).
+            dataset_digest: accepted for MLflow's sake; a value warns (no dataset records yet).
+            model_id: accepted for MLflow's sake; a value warns (no logged models yet).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> for step, loss in enumerate([0.9, 0.5]):
+            ...     client.log_metric(run.info.run_id, "loss", loss, step=step)
+            >>> client.get_run(run.info.run_id).data.metrics
+            {'loss': 0.5}
+        """
         warn_ignored(
             "MlflowClient.log_metric",
             synchronous=synchronous,
@@ -222,7 +582,30 @@ class Client(RegistryClientMixin):
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
     ) -> None:
-        """Log metrics, params and tags of ``run_id`` in one call."""
+        """Log metrics, params and tags of the run ``run_id`` in one call.
+
+        Args:
+            run_id: the run's id.
+            metrics: ``Metric`` points to append.
+            params: ``Param`` records to log.
+            tags: ``RunTag`` records to set.
+            synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+                synchronously.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_batch(
+            ...     run.info.run_id,
+            ...     metrics=[mltrail.Metric("rmse", 0.7, timestamp=1700000000000, step=0)],
+            ...     params=[mltrail.Param("alpha", "0.5")],
+            ...     tags=[mltrail.RunTag("team", "growth")],
+            ... )
+            >>> data = client.get_run(run.info.run_id).data
+            >>> data.metrics, data.params, data.tags["team"]
+            ({'rmse': 0.7}, {'alpha': '0.5'}, 'growth')
+        """
         warn_ignored("MlflowClient.log_batch", synchronous=synchronous)
         writer = self._store.writer(run_id)
         if params:
@@ -234,11 +617,45 @@ class Client(RegistryClientMixin):
         self._store.after_write_if_ended(run_id, "Log batch")
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
-        """Set one tag of ``run_id``."""
+        """Set one tag of the run ``run_id``.
+
+        MLflow's own tags that stand for a field of the run (``mlflow.runName``,
+        ``mlflow.note.content`` ...) change that field, as they do in MLflow.
+
+        Args:
+            run_id: the run's id.
+            key: the tag's name.
+            value: its value (stored as a string).
+            synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+                synchronously.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.set_tag(run.info.run_id, "team", "growth")
+            >>> client.get_run(run.info.run_id).data.tags["team"]
+            'growth'
+        """
         warn_ignored("MlflowClient.set_tag", synchronous=synchronous)
         self.set_tags(run_id, {key: value})
 
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        """Set several tags of the run ``run_id`` at once (mltrail's own addition).
+
+        Args:
+            run_id: the run's id.
+            tags: tag name -> value (each stored as a string).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.set_tags(run.info.run_id, {"team": "growth", "mlflow.runName": "tuned"})
+            >>> stored = client.get_run(run.info.run_id)
+            >>> stored.data.tags["team"], stored.info.run_name
+            ('growth', 'tuned')
+        """
         checked = {
             validation.validate_key("tag", k): validation.validate_tag_value(k, v)
             for k, v in tags.items()
@@ -255,6 +672,24 @@ class Client(RegistryClientMixin):
         self._store.after_write_if_ended(run_id, "Set tags")
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        """Delete one tag of the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            key: the tag's name.
+
+        Raises:
+            ResourceNotFound: the run has no tag ``key``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.set_tag(run.info.run_id, "draft", "yes")
+            >>> client.delete_tag(run.info.run_id, "draft")
+            >>> "draft" in client.get_run(run.info.run_id).data.tags
+            False
+        """
         if key in run_records.FIELD_TAGS and key != "mlflow.runName":
             self._store.update_run(run_id, **{run_records.FIELD_TAGS[key]: None})
         elif not self._store.writer(run_id).delete_tag(key):
@@ -262,23 +697,110 @@ class Client(RegistryClientMixin):
         self._store.after_write_if_ended(run_id, "Delete tag")
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Read every logged point of metric ``key`` of the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            key: the metric's name.
+
+        Returns:
+            The ``Metric`` points in the order they were logged (an empty list when the run
+            logged none under ``key``).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> for step, loss in enumerate([0.9, 0.5]):
+            ...     client.log_metric(run.info.run_id, "loss", loss, step=step)
+            >>> [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss")]
+            [(0, 0.9), (1, 0.5)]
+        """
         return self._store.get_metric_history(run_id, key)
 
     # -- artifacts -------------------------------------------------------------------
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
     ) -> None:
+        """Copy a local file into the artifacts of the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            local_path: the file to copy.
+            artifact_path: the artifact folder to put it in (default: the top).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> with open("notes.txt", "w") as f:
+            ...     _ = f.write("trained on the March data")
+            >>> client.log_artifact(run.info.run_id, "notes.txt", artifact_path="docs")
+            >>> [f.path for f in client.list_artifacts(run.info.run_id, "docs")]
+            ['docs/notes.txt']
+        """
         self._store.artifacts(run_id).log_file(Path(local_path), artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
     ) -> None:
+        """Copy the files of a local folder, sub-folders included, into the run's artifacts.
+
+        Args:
+            run_id: the run's id.
+            local_dir: the folder whose contents are copied (not the folder itself).
+            artifact_path: the artifact folder to put them in (default: the top).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> import os
+            >>> os.makedirs("report")
+            >>> with open("report/summary.md", "w") as f:
+            ...     _ = f.write("# Summary")
+            >>> client.log_artifacts(run.info.run_id, "report", artifact_path="report")
+            >>> [f.path for f in client.list_artifacts(run.info.run_id, "report")]
+            ['report/summary.md']
+        """
         self._store.artifacts(run_id).log_dir(Path(local_dir), artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Write ``text`` as an artifact file of the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            text: the file's contents (written as UTF-8).
+            artifact_file: the artifact's path, e.g. ``"notes/summary.md"``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_text(run.info.run_id, "converged", "notes/summary.txt")
+            >>> [f.path for f in client.list_artifacts(run.info.run_id, "notes")]
+            ['notes/summary.txt']
+        """
         self._store.artifacts(run_id).write_bytes(artifact_file, payloads.text_bytes(text))
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """Write ``dictionary`` as a JSON or YAML artifact file, chosen by its extension.
+
+        Args:
+            run_id: the run's id.
+            dictionary: what to write (anything JSON or YAML can represent).
+            artifact_file: the artifact's path; ``.yaml``/``.yml`` is written as YAML, any
+                other name as indented JSON.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_dict(run.info.run_id, {"layers": [64, 32]}, "config.json")
+            >>> path = client.download_artifacts(run.info.run_id, "config.json")
+            >>> import json; json.load(open(path))
+            {'layers': [64, 32]}
+        """
         self._store.artifacts(run_id).write_bytes(
             artifact_file, payloads.dict_bytes(dictionary, artifact_file)
         )
@@ -291,6 +813,27 @@ class Client(RegistryClientMixin):
         *,
         save_kwargs: dict[str, Any] | None = None,
     ) -> None:
+        """Save a matplotlib or plotly figure as an artifact of the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            figure: a matplotlib ``Figure`` or a plotly figure.
+            artifact_file: the artifact's path; its extension picks the format (``.png``,
+                ``.svg``, ``.pdf`` ...; ``.html`` for a plotly figure).
+            save_kwargs: extra arguments for ``savefig`` (matplotlib) or ``write_image`` /
+                ``to_html`` (plotly).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> from matplotlib.figure import Figure
+            >>> figure = Figure()
+            >>> _ = figure.subplots().plot([0.9, 0.5, 0.4])
+            >>> client.log_figure(run.info.run_id, figure, "loss.svg")
+            >>> [f.path for f in client.list_artifacts(run.info.run_id) if f.path.endswith(".svg")]
+            ['loss.svg']
+        """
         data = payloads.figure_bytes(figure, artifact_file, save_kwargs)
         self._store.artifacts(run_id).write_bytes(artifact_file, data)
 
@@ -304,9 +847,31 @@ class Client(RegistryClientMixin):
         timestamp: int | None = None,
         synchronous: bool | None = None,
     ) -> None:
-        """Save a numpy array or PIL image as the artifact ``artifact_file``, or, as
-        MLflow's step-wise image ``key`` at ``step``, under ``images/`` with MLflow's names
-        (and the run tag ``mlflow.loggedImages``).  ``synchronous=False`` warns.
+        """Save a numpy array or PIL image as an artifact of the run ``run_id``.
+
+        With ``artifact_file``, one image file.  With ``key`` (and ``step``) instead, one image
+        of a step-wise series, stored as MLflow stores it: under ``images/``, with MLflow's file
+        names and a small compressed copy, and the run tag ``mlflow.loggedImages``.
+
+        Args:
+            run_id: the run's id.
+            image: a PIL image, or a numpy array (height x width, x 3 or x 4 channels) of
+                ``uint8`` or of floats in [0, 1].
+            artifact_file: the artifact's path, e.g. ``"samples/digit.png"``.
+            key: the name of a step-wise image series (instead of ``artifact_file``).
+            step: the step of this image in the series (default 0).
+            timestamp: milliseconds since the epoch of this image in the series (default: now).
+            synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+                synchronously.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> import numpy as np
+            >>> client.log_image(run.info.run_id, np.ones((8, 8)), key="mask", step=1)
+            >>> client.get_run(run.info.run_id).data.tags["mlflow.loggedImages"]
+            'True'
         """
         warn_ignored("MlflowClient.log_image", synchronous=synchronous)
         _check_image_target(artifact_file, key, step, timestamp)
@@ -320,13 +885,68 @@ class Client(RegistryClientMixin):
         self.set_tags(run_id, {"mlflow.loggedImages": True})
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """List the files and folders directly inside an artifact folder of the run ``run_id``.
+
+        Args:
+            run_id: the run's id.
+            path: the artifact folder to list (default: the top).
+
+        Returns:
+            A ``FileInfo`` (path from the artifacts' top, ``is_dir``, ``file_size``) for each
+            entry, sorted by name; an empty list for a missing folder.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_text(run.info.run_id, "hello", "greeting.txt")
+            >>> client.list_artifacts(run.info.run_id)
+            [FileInfo(path='greeting.txt', is_dir=False, file_size=5)]
+        """
         return self._store.artifacts(run_id).list_dir(path)
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Copy an artifact file or folder of the run ``run_id`` to a local folder.
+
+        Args:
+            run_id: the run's id.
+            path: the artifact file or folder ("" for all of the run's artifacts).
+            dst_path: the local folder to copy into (default: a new temporary folder).
+
+        Returns:
+            The local path of the copy.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.log_text(run.info.run_id, "hello", "notes/greeting.txt")
+            >>> local = client.download_artifacts(run.info.run_id, "notes", dst_path=".")
+            >>> open(f"{local}/greeting.txt").read()
+            'hello'
+        """
         dst = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="mltrail-artifacts-"))
         return str(self._store.artifacts(run_id).download(path, dst))
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
+        """Return the ``file://`` URI of the run's artifacts, or of one path in them.
+
+        mltrail's own addition: MLflow has it only as the fluent ``mlflow.get_artifact_uri``.
+
+        Args:
+            run_id: the run's id.
+            artifact_path: a path inside the artifacts (default: their top folder).
+
+        Returns:
+            A ``file://`` URI inside the store.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> run = client.create_run("0")
+            >>> client.get_artifact_uri(run.info.run_id, "model")
+            'file:///.../artifacts/model'
+        """
         from mltrail.store.artifacts import safe_relpath
 
         base = self.get_run(run_id).info.artifact_uri

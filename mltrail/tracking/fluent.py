@@ -29,7 +29,21 @@ _fatal_status: str | None = None
 
 
 class ActiveRun:
-    """The run ``start_run`` returned; ends it when used as a context manager."""
+    """The run ``start_run`` returned; used as a context manager, it ends the run on exit.
+
+    Leaving the ``with`` block normally ends the run FINISHED, an exception ends it FAILED
+    and ``KeyboardInterrupt`` KILLED, as MLflow's does.  ``info`` and ``data`` are the
+    run as it was when it started; read the run again with ``mltrail.get_run`` for what
+    was logged since.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run(run_name="demo") as run:
+        ...     run.info.status
+        'RUNNING'
+        >>> mltrail.get_run(run.info.run_id).info.status
+        'FINISHED'
+    """
 
     def __init__(self, run: Run, client: Client) -> None:
         self._run = run
@@ -38,10 +52,12 @@ class ActiveRun:
 
     @property
     def info(self) -> Any:
+        """The run's ``RunInfo`` (id, name, experiment, status ...) as it was at the start."""
         return self._run.info
 
     @property
     def data(self) -> Any:
+        """The run's ``RunData`` (params, metrics, tags) as it was at the start."""
         return self._run.data
 
     def __repr__(self) -> str:
@@ -71,14 +87,41 @@ def _client() -> Client:
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Use the store at ``uri`` (a folder path or ``file://`` URI) from now on."""
+    """Use the store at ``uri`` from now on, in this process.
+
+    Unlike MLflow, a tracking URI is always a store folder: a path or a ``file://`` URI
+    (created, and git-initialised outside a repository, on first use).  Servers, databases
+    and other schemes are refused with ``InvalidParameterValue``.
+
+    Args:
+        uri: the store folder, as a path (relative to the current folder) or ``file://`` URI.
+
+    Example:
+        >>> import mltrail
+        >>> mltrail.set_tracking_uri("runs")
+        >>> mltrail.get_tracking_uri()
+        'file:///.../runs'
+    """
     global _active_experiment_id
     context.set_tracking_uri(uri)
     _active_experiment_id = None
 
 
 def get_tracking_uri() -> str:
-    """The store in use, as a ``file://`` URI."""
+    """Return the store in use, as a ``file://`` URI.
+
+    The store is the one given to ``set_tracking_uri``, else ``MLTRAIL_TRACKING_URI``,
+    else the nearest store found walking up from the current folder (as git finds a
+    repository), else ``./runs``.  MLflow's default is a local database instead.
+
+    Returns:
+        The ``file://`` URI of the store folder.
+
+    Example:
+        >>> import mltrail
+        >>> mltrail.get_tracking_uri()
+        'file:///.../runs'
+    """
     return context.get_tracking_uri()
 
 
@@ -87,9 +130,32 @@ def set_experiment(
     experiment_id: str | None = None,
     trace_location: Any = None,
 ) -> Experiment:
-    """Make an experiment active (creating it by name if needed), as MLflow's.
+    """Make an experiment the active one, creating it first if the name is new.
 
-    ``trace_location`` is accepted for MLflow's sake and warns: mltrail records no traces.
+    Runs started afterwards without an ``experiment_id`` go to it.
+
+    Args:
+        experiment_name: the experiment's name (created when no experiment has it).
+        experiment_id: the id of an existing experiment; give this or ``experiment_name``.
+        trace_location: accepted for MLflow's sake; a value warns, as mltrail records no
+            traces.
+
+    Returns:
+        The active ``Experiment``.
+
+    Raises:
+        InvalidParameterValue: both or neither of name and id are given, or the experiment
+            is deleted.
+
+    Example:
+        >>> import mltrail
+        >>> experiment = mltrail.set_experiment("churn")
+        >>> experiment.name
+        'churn'
+        >>> with mltrail.start_run() as run:
+        ...     pass
+        >>> run.info.experiment_id == experiment.experiment_id
+        True
     """
     global _active_experiment_id
     warn_ignored("mltrail.set_experiment", trace_location=trace_location)
@@ -148,7 +214,38 @@ def start_run(
 ) -> ActiveRun:
     """Start a new run, or resume ``run_id``, and make it the active run.
 
-    ``log_system_metrics=True`` warns: mltrail collects no system metrics.
+    The run is a folder of the store; ending it (``end_run``, leaving the ``with`` block,
+    or the process exiting) commits that folder to git, unless auto-commit is off.
+    Without ``run_id``, the environment variable ``MLTRAIL_RUN_ID`` (or MLflow's
+    ``MLFLOW_RUN_ID``) names a run to resume.
+
+    Args:
+        run_id: an existing run to resume (it becomes RUNNING again).
+        experiment_id: the experiment of a new run; default: the active experiment
+            (``set_experiment``, ``MLTRAIL_EXPERIMENT_ID``/``_NAME``), else ``"0"``.
+        run_name: the new run's name; default: a generated one such as ``'bold-owl-417'``.
+        nested: allow a run to start while another is active; it becomes a child run.
+        parent_run_id: the parent of a new run (default: the active run, when nested).
+        tags: tags of the run (``str`` values; other values are converted).
+        description: the run's description (MLflow's ``mlflow.note.content`` tag).
+        log_system_metrics: accepted for MLflow's sake; ``True`` warns, as mltrail
+            collects no system metrics.
+
+    Returns:
+        The ``ActiveRun``; use it in a ``with`` block to end the run when the block ends.
+
+    Raises:
+        InvalidParameterValue: a run is active already and ``nested`` is False.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run(run_name="baseline", tags={"team": "growth"}) as run:
+        ...     mltrail.log_metric("rmse", 0.71)
+        >>> finished = mltrail.get_run(run.info.run_id)
+        >>> finished.info.run_name, finished.info.status
+        ('baseline', 'FINISHED')
+        >>> finished.data.tags["team"]
+        'growth'
     """
     global _last_run_id
     warn_ignored("mltrail.start_run", log_system_metrics=log_system_metrics)
@@ -188,7 +285,26 @@ def _creation_tags(
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
-    """End the active run (or do nothing when there is none)."""
+    """End the active run; do nothing when there is none.
+
+    Ending a run writes its metric summary and commits its folder to git (in the
+    background: ``mltrail.flush`` waits for the commit).
+
+    Args:
+        status: how the run ended: ``"FINISHED"``, ``"FAILED"`` or ``"KILLED"``.
+
+    Raises:
+        InvalidParameterValue: ``status`` is not one of those three (the run stays active).
+
+    Example:
+        >>> import mltrail
+        >>> run = mltrail.start_run()
+        >>> mltrail.end_run(status="KILLED")
+        >>> mltrail.get_run(run.info.run_id).info.status
+        'KILLED'
+        >>> mltrail.active_run() is None
+        True
+    """
     _end_run(status, None)
 
 
@@ -207,12 +323,37 @@ def _end_run(status: str, _run: ActiveRun | None) -> None:
 
 
 def active_run() -> ActiveRun | None:
-    """The innermost active run of this process, or None."""
+    """Return the innermost active run of this process, or None.
+
+    Returns:
+        The ``ActiveRun`` that fluent calls log to, or None when no run is active.
+
+    Example:
+        >>> import mltrail
+        >>> mltrail.active_run() is None
+        True
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.active_run().info.run_id == run.info.run_id
+        True
+    """
     return _stack[-1] if _stack else None
 
 
 def last_active_run() -> Run | None:
-    """The active run, else the run this process started last (as read now), or None."""
+    """Return the active run, else the run this process started last, as stored now.
+
+    Returns:
+        The ``Run`` read from the store (with everything logged so far), or None when this
+        process has started no run.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run():
+        ...     mltrail.log_param("depth", 3)
+        3
+        >>> mltrail.last_active_run().data.params
+        {'depth': '3'}
+    """
     if _stack:
         return _stack[-1]._client.get_run(_stack[-1].info.run_id)
     return _client().get_run(_last_run_id) if _last_run_id else None
@@ -231,9 +372,27 @@ def _run_client(run_id: str | None) -> tuple[Client, str]:
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    """Log one parameter of the active run; return ``value``.
+    """Log one parameter of the active run (started on first use if none is).
 
-    ``synchronous=False`` warns: mltrail always logs synchronously.
+    Parameters are stored as strings and cannot change: logging the same key again with
+    another value raises ``InvalidParameterValue``, as in MLflow.
+
+    Args:
+        key: the parameter's name.
+        value: its value (stored as ``str(value)``).
+        synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+            synchronously.
+
+    Returns:
+        ``value``, unchanged.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.log_param("alpha", 0.5)
+        0.5
+        >>> mltrail.get_run(run.info.run_id).data.params
+        {'alpha': '0.5'}
     """
     warn_ignored("mltrail.log_param", synchronous=synchronous)
     _active()._writer.log_params({key: value})
@@ -243,7 +402,21 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
 def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> None:
-    """Log parameters of the active run (or of ``run_id``)."""
+    """Log several parameters of the active run (or of ``run_id``) at once.
+
+    Args:
+        params: parameter name -> value (each stored as a string).
+        synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+            synchronously.
+        run_id: the run to log to instead of the active one.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.log_params({"alpha": 0.5, "l1_ratio": 0.1})
+        >>> sorted(mltrail.get_run(run.info.run_id).data.params.items())
+        [('alpha', '0.5'), ('l1_ratio', '0.1')]
+    """
     warn_ignored("mltrail.log_params", synchronous=synchronous)
     client, rid = _run_client(run_id)
     client.log_params(rid, params)
@@ -259,14 +432,37 @@ def log_metric(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> None:
-    """Log one value of metric ``key`` to the active run (or ``run_id``).
+    """Log one value of metric ``key`` to the active run (or to ``run_id``).
 
-    ``synchronous=False``, ``model_id`` and ``dataset`` warn: mltrail logs synchronously
-    and records neither logged models nor datasets yet.
+    Each call appends one point to the metric's history (a line in a text file of the
+    run); ``run.data.metrics`` holds the latest value (MLflow's rule: highest step, then
+    newest timestamp, then largest value).  Unlike MLflow, mltrail also keeps
+    each metric's minimum, maximum and count (``run.data.metric_summaries``).
 
-    >>> log_metric("loss", 0.5, setp=3)
-    Traceback (most recent call last):
-    TypeError: log_metric() got an unexpected keyword argument 'setp'
+    Args:
+        key: the metric's name.
+        value: the value (a number).
+        step: the training step (default 0).
+        synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+            synchronously.
+        timestamp: milliseconds since the epoch (default: now).
+        run_id: the run to log to instead of the active one.
+        model_id: accepted for MLflow's sake; a value warns (no logged models yet).
+        dataset: accepted for MLflow's sake; a value warns (no dataset records yet).
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     for step, loss in enumerate([0.9, 0.5, 0.4]):
+        ...         mltrail.log_metric("loss", loss, step=step)
+        >>> mltrail.get_run(run.info.run_id).data.metrics
+        {'loss': 0.4}
+
+        A misspelt keyword is Python's own error, never silently ignored:
+
+        >>> mltrail.log_metric("loss", 0.5, setp=3)
+        Traceback (most recent call last):
+        TypeError: log_metric() got an unexpected keyword argument 'setp'
     """
     if synchronous is not None or model_id is not None or dataset is not None:  # hot path
         warn_ignored(
@@ -287,7 +483,25 @@ def log_metrics(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> None:
-    """Log several metrics at one step to the active run (or ``run_id``); see log_metric."""
+    """Log several metrics at one step to the active run (or to ``run_id``).
+
+    Args:
+        metrics: metric name -> value.
+        step: the training step of every value (default 0).
+        synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+            synchronously.
+        run_id: the run to log to instead of the active one.
+        timestamp: milliseconds since the epoch (default: now).
+        model_id: accepted for MLflow's sake; a value warns (no logged models yet).
+        dataset: accepted for MLflow's sake; a value warns (no dataset records yet).
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.log_metrics({"precision": 0.8, "recall": 0.6}, step=1)
+        >>> sorted(mltrail.get_run(run.info.run_id).data.metrics.items())
+        [('precision', 0.8), ('recall', 0.6)]
+    """
     warn_ignored("mltrail.log_metrics", synchronous=synchronous, model_id=model_id, dataset=dataset)
     client, rid = _run_client(run_id)
     writer = client.store.writer(rid)
@@ -297,27 +511,91 @@ def log_metrics(
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    """Set one tag of the active run."""
+    """Set one tag of the active run (started on first use if none is).
+
+    MLflow's own tags that stand for a field of the run (``mlflow.runName``,
+    ``mlflow.note.content`` ...) change that field, as they do in MLflow.
+
+    Args:
+        key: the tag's name.
+        value: its value (stored as a string).
+        synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+            synchronously.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.set_tag("mlflow.runName", "tuned")
+        ...     mltrail.set_tag("team", "growth")
+        >>> stored = mltrail.get_run(run.info.run_id)
+        >>> stored.info.run_name, stored.data.tags["team"]
+        ('tuned', 'growth')
+    """
     warn_ignored("mltrail.set_tag", synchronous=synchronous)
     client, rid = _run_client(None)
     client.set_tags(rid, {key: value})
 
 
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
-    """Set tags of the active run."""
+    """Set several tags of the active run (started on first use if none is).
+
+    Args:
+        tags: tag name -> value (each stored as a string).
+        synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
+            synchronously.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.set_tags({"team": "growth", "priority": 1})
+        >>> mltrail.get_run(run.info.run_id).data.tags["priority"]
+        '1'
+    """
     warn_ignored("mltrail.set_tags", synchronous=synchronous)
     client, rid = _run_client(None)
     client.set_tags(rid, tags)
 
 
 def delete_tag(key: str) -> None:
-    """Delete a tag of the active run."""
+    """Delete a tag of the active run.
+
+    Args:
+        key: the tag's name.
+
+    Raises:
+        ResourceNotFound: the run has no tag ``key``.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.set_tag("draft", "yes")
+        ...     mltrail.delete_tag("draft")
+        >>> "draft" in mltrail.get_run(run.info.run_id).data.tags
+        False
+    """
     client, rid = _run_client(None)
     client.delete_tag(rid, key)
 
 
 def flush(timeout: float | None = None) -> bool:
-    """Wait until background git commits are done (mltrail's own addition)."""
+    """Wait until the background git commits of ended runs are done.
+
+    mltrail's own addition (MLflow has no commits to wait for): call it before reading
+    the store's git history, e.g. before ``git push``.  It also runs at exit.
+
+    Args:
+        timeout: the most seconds to wait; None waits as long as needed.
+
+    Returns:
+        True when every commit is done, False when ``timeout`` ran out first.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run():
+        ...     mltrail.log_metric("loss", 0.3)
+        >>> mltrail.flush()
+        True
+    """
     return context.flush_all(timeout)
 
 

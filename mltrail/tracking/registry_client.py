@@ -42,11 +42,51 @@ class RegistryClientMixin:
         description: str | None = None,
         deployment_job_id: str | None = None,
     ) -> RegisteredModel:
-        """Create the registered model ``name`` (no versions yet)."""
+        """Create a registered model with no versions yet; one git commit.
+
+        Args:
+            name: the model's name, unique in the store.
+            tags: tags of the model.
+            description: what the model is for (Markdown).
+            deployment_job_id: accepted for MLflow's sake; a value warns (no deployment jobs).
+
+        Returns:
+            The new ``RegisteredModel``.
+
+        Raises:
+            ResourceAlreadyExists: a model has this name already.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> model = client.create_registered_model("churn", tags={"team": "growth"})
+            >>> model.name, model.tags
+            ('churn', {'team': 'growth'})
+        """
         warn_ignored("MlflowClient.create_registered_model", deployment_job_id=deployment_job_id)
         return self._registry.create_model(name, tags, description)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
+        """Read the registered model ``name``.
+
+        Args:
+            name: the model's name.
+
+        Returns:
+            The ``RegisteredModel``, with its newest version in each stage and its aliases.
+
+        Raises:
+            ResourceNotFound: no model has this name.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> [v.version for v in client.get_registered_model("churn").latest_versions]
+            [1]
+        """
         return self._registry.get_model(name)
 
     def search_registered_models(
@@ -56,30 +96,135 @@ class RegistryClientMixin:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[RegisteredModel]:
+        """Find registered models by an MLflow filter string, one page at a time.
+
+        Args:
+            filter_string: an MLflow filter on ``name`` or ``tags.<key>``, e.g.
+                ``"name LIKE 'churn%'"`` (default: every model).
+            max_results: the most models in one page.
+            order_by: clauses such as ``["name DESC"]`` (default: by name).
+            page_token: the ``token`` of the previous page, to read the next one.
+
+        Returns:
+            A ``PagedList`` of ``RegisteredModel``: a list whose ``token`` reads the next page
+            (None on the last one).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> for name in ("churn", "churn-lite", "fraud"):
+            ...     _ = client.create_registered_model(name)
+            >>> [m.name for m in client.search_registered_models("name LIKE 'churn%'")]
+            ['churn', 'churn-lite']
+        """
         from mltrail.registry.search import MODELS, search
 
         found = search(self._registry.list_models(), filter_string, order_by, MODELS)
         return _page(found, max_results, page_token)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename the registered model ``name``, with its versions and aliases; one git commit.
+
+        Args:
+            name: the model's name.
+            new_name: its new name, unique in the store.
+
+        Returns:
+            The renamed ``RegisteredModel``.
+
+        Raises:
+            ResourceAlreadyExists: a model has ``new_name`` already.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> model = client.create_registered_model("churn")
+            >>> client.rename_registered_model("churn", "churn-classifier").name
+            'churn-classifier'
+        """
         return self._registry.rename_model(name, new_name)
 
     def update_registered_model(
         self, name: str, description: str | None = None, deployment_job_id: str | None = None
     ) -> RegisteredModel:
-        """Change the description of ``name`` (``deployment_job_id`` warns)."""
+        """Change the description of the registered model ``name``.
+
+        Args:
+            name: the model's name.
+            description: its new description (None leaves the model as it is).
+            deployment_job_id: accepted for MLflow's sake; a value warns (no deployment jobs).
+
+        Returns:
+            The ``RegisteredModel`` as it is now.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> model = client.create_registered_model("churn")
+            >>> client.update_registered_model("churn", description="Who leaves").description
+            'Who leaves'
+        """
         warn_ignored("MlflowClient.update_registered_model", deployment_job_id=deployment_job_id)
         if description is None:
             return self._registry.get_model(name)
         return self._registry.update_model(name, description)
 
     def delete_registered_model(self, name: str) -> None:
+        """Delete the registered model ``name`` and all its versions; one git commit.
+
+        The model's files leave the store; its history stays in git.  The runs the versions
+        came from are not touched.
+
+        Args:
+            name: the model's name.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> model = client.create_registered_model("churn")
+            >>> client.delete_registered_model("churn")
+            >>> client.search_registered_models()
+            []
+        """
         self._registry.delete_model(name)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set one tag of the registered model ``name``; one git commit.
+
+        Args:
+            name: the model's name.
+            key: the tag's name.
+            value: its value (stored as a string).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> model = client.create_registered_model("churn")
+            >>> client.set_registered_model_tag("churn", "team", "growth")
+            >>> client.get_registered_model("churn").tags
+            {'team': 'growth'}
+        """
         self._registry.set_model_tag(name, key, value)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Delete one tag of the registered model ``name``; one git commit.
+
+        Args:
+            name: the model's name.
+            key: the tag's name.
+
+        Raises:
+            ResourceNotFound: the model has no tag ``key``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> model = client.create_registered_model("churn")
+            >>> client.set_registered_model_tag("churn", "draft", "yes")
+            >>> client.delete_registered_model_tag("churn", "draft")
+            >>> client.get_registered_model("churn").tags
+            {}
+        """
         self._registry.delete_model_tag(name, key)
 
     # -- versions ----------------------------------------------------------------------------
@@ -94,10 +239,33 @@ class RegistryClientMixin:
         await_creation_for: int = 300,
         model_id: str | None = None,
     ) -> ModelVersion:
-        """A new version of an existing model, pointing at ``source`` (not copied).
+        """Add a version to an existing registered model, pointing at ``source``; one git commit.
 
-        ``await_creation_for`` has no effect (the version exists when this returns) and
-        ``model_id`` warns (mltrail has no MLflow 3 logged models yet).
+        Nothing is copied: the version points at the run's artifacts.  Unlike MLflow, the
+        version is READY when this returns, so there is nothing to wait for.
+
+        Args:
+            name: the registered model (create it first, or use ``mltrail.register_model``).
+            source: ``runs:/<run_id>/<path>`` or a path inside a run's artifacts in the store.
+            run_id: the run the model came from (default: the one ``source`` names).
+            tags: tags of the version.
+            run_link: a link to the run, kept as given.
+            description: what this version is (Markdown).
+            await_creation_for: no effect: the version exists when this returns.
+            model_id: accepted for MLflow's sake; a value warns (no logged models yet).
+
+        Returns:
+            The new ``ModelVersion``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> _ = client.create_registered_model("churn")
+            >>> version = client.create_model_version("churn", f"runs:/{run.info.run_id}/model")
+            >>> version.version, version.run_id == run.info.run_id
+            (1, True)
         """
         warn_ignored(
             "MlflowClient.create_model_version",
@@ -109,12 +277,54 @@ class RegistryClientMixin:
         )
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
-        """Register the version ``src_model_uri`` (``models:/...``) under ``dst_name``."""
+        """Register an existing version under another model name (created if new).
+
+        The new version points at the same run artifacts; nothing is copied.
+
+        Args:
+            src_model_uri: the version to copy, as ``models:/<name>/<version>``,
+                ``models:/<name>/<stage>`` or ``models:/<name>@<alias>``.
+            dst_name: the registered model to add the version to.
+
+        Returns:
+            The new ``ModelVersion``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> copy = client.copy_model_version("models:/churn/1", "churn-production")
+            >>> copy.name, copy.version, copy.source == version.source
+            ('churn-production', 1, True)
+        """
         return self._registry.create_version(
             dst_name, src_model_uri, create_model=True, user_id=_user()
         )
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
+        """Read one version of a registered model.
+
+        Args:
+            name: the model's name.
+            version: the version number.
+
+        Returns:
+            The ``ModelVersion``.
+
+        Raises:
+            ResourceNotFound: the model or the version does not exist.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.get_model_version("churn", 1).source
+            'runs:/.../model'
+        """
         return self._registry.get_version(name, version)
 
     def search_model_versions(
@@ -124,6 +334,31 @@ class RegistryClientMixin:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
+        """Find model versions by an MLflow filter string, one page at a time.
+
+        Args:
+            filter_string: an MLflow filter on ``name``, ``run_id``, ``source_path``,
+                ``version_number`` or ``tags.<key>``, e.g. ``"name = 'churn'"`` (default:
+                every version).
+            max_results: the most versions in one page.
+            order_by: clauses such as ``["version_number DESC"]`` (default: the most
+                recently changed first).
+            page_token: the ``token`` of the previous page, to read the next one.
+
+        Returns:
+            A ``PagedList`` of ``ModelVersion``: a list whose ``token`` reads the next page
+            (None on the last one).
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> found = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+            >>> [(v.name, v.version) for v in found]
+            [('churn', 1)]
+        """
         from mltrail.registry.search import VERSIONS, search
 
         found = search(self._registry.list_versions(), filter_string, order_by, VERSIONS)
@@ -132,22 +367,117 @@ class RegistryClientMixin:
     def update_model_version(
         self, name: str, version: str | int, description: str | None = None
     ) -> ModelVersion:
+        """Change the description of one version of a registered model.
+
+        Args:
+            name: the model's name.
+            version: the version number.
+            description: its new description (None leaves the version as it is).
+
+        Returns:
+            The ``ModelVersion`` as it is now.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.update_model_version("churn", 1, description="First try").description
+            'First try'
+        """
         if description is None:
             return self._registry.get_version(name, version)
         return self._registry.update_version(name, version, description)
 
     def delete_model_version(self, name: str, version: str | int) -> None:
+        """Delete one version of a registered model, and the aliases that point at it.
+
+        The version's number is never given again to another version of the model.
+
+        Args:
+            name: the model's name.
+            version: the version number.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.delete_model_version("churn", 1)
+            >>> client.search_model_versions("name = 'churn'")
+            []
+        """
         self._registry.delete_version(name, version)
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
+        """Return the newest version of a registered model in each stage (MLflow's stages).
+
+        Args:
+            name: the model's name.
+            stages: the stages to look at, e.g. ``["Production"]`` (default: all of them).
+
+        Returns:
+            One ``ModelVersion`` per stage that has a version.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> _ = client.transition_model_version_stage("churn", 1, "Staging")
+            >>> [(v.version, v.current_stage) for v in client.get_latest_versions("churn")]
+            [(1, 'Staging')]
+        """
         return self._registry.latest_versions(name, stages)
 
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+        """Return where the files of one model version are: a ``file://`` URI in the store.
+
+        Args:
+            name: the model's name.
+            version: the version number.
+
+        Returns:
+            The ``file://`` URI of the model folder in its run's artifacts.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.get_model_version_download_uri("churn", 1)
+            'file:///.../artifacts/model'
+        """
         return model_path(self._store, self._registry.get_version(name, version)).as_uri()
 
     def transition_model_version_stage(
         self, name: str, version: str | int, stage: str, archive_existing_versions: bool = False
     ) -> ModelVersion:
+        """Move one version of a registered model to another stage; one git commit.
+
+        Args:
+            name: the model's name.
+            version: the version number.
+            stage: ``"None"``, ``"Staging"``, ``"Production"`` or ``"Archived"`` (any case).
+            archive_existing_versions: move the model's other versions in that stage to
+                ``"Archived"`` (only for ``Staging`` and ``Production``).
+
+        Returns:
+            The ``ModelVersion`` in its new stage.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.transition_model_version_stage("churn", 1, "production").current_stage
+            'Production'
+        """
         return self._registry.transition_stage(name, version, stage, archive_existing_versions)
 
     def _version_or_stage(self, name: str, version: str | int | None, stage: str | None) -> int:
@@ -168,6 +498,28 @@ class RegistryClientMixin:
         value: Any = None,
         stage: str | None = None,
     ) -> None:
+        """Set one tag of a model version, named by number or by stage; one git commit.
+
+        Args:
+            name: the model's name.
+            version: the version number (or give ``stage``).
+            key: the tag's name.
+            value: its value (stored as a string).
+            stage: tag the newest version in this stage instead of naming ``version``.
+
+        Raises:
+            InvalidParameterValue: both or neither of ``version`` and ``stage`` are given.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.set_model_version_tag("churn", "1", "validated", "yes")
+            >>> client.get_model_version("churn", 1).tags
+            {'validated': 'yes'}
+        """
         number = self._version_or_stage(name, version, stage)
         self._registry.set_version_tag(name, number, str(key), value)
 
@@ -178,15 +530,100 @@ class RegistryClientMixin:
         key: str | None = None,
         stage: str | None = None,
     ) -> None:
+        """Delete one tag of a model version, named by number or by stage; one git commit.
+
+        Args:
+            name: the model's name.
+            version: the version number (or give ``stage``).
+            key: the tag's name.
+            stage: untag the newest version in this stage instead of naming ``version``.
+
+        Raises:
+            InvalidParameterValue: both or neither of ``version`` and ``stage`` are given.
+            ResourceNotFound: the version has no tag ``key``.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.set_model_version_tag("churn", 1, "draft", "yes")
+            >>> client.delete_model_version_tag("churn", 1, "draft")
+            >>> client.get_model_version("churn", 1).tags
+            {}
+        """
         number = self._version_or_stage(name, version, stage)
         self._registry.delete_version_tag(name, number, str(key))
 
     # -- aliases ---------------------------------------------------------------------------
     def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
+        """Point the alias ``alias`` of a registered model at one version; one git commit.
+
+        An alias already on another version moves; ``models:/<name>@<alias>`` loads the
+        version it points at.
+
+        Args:
+            name: the model's name.
+            alias: the alias, e.g. ``"champion"``.
+            version: the version number.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.set_registered_model_alias("churn", "champion", 1)
+            >>> client.get_registered_model("churn").aliases
+            {'champion': '1'}
+        """
         self._registry.set_alias(name, alias, version)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove the alias ``alias`` of a registered model; one git commit.
+
+        Args:
+            name: the model's name.
+            alias: the alias.
+
+        Raises:
+            ResourceNotFound: the model has no such alias.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.set_registered_model_alias("churn", "champion", 1)
+            >>> client.delete_registered_model_alias("churn", "champion")
+            >>> client.get_registered_model("churn").aliases
+            {}
+        """
         self._registry.delete_alias(name, alias)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """Read the version of a registered model that an alias points at.
+
+        Args:
+            name: the model's name.
+            alias: the alias.
+
+        Returns:
+            The ``ModelVersion``.
+
+        Raises:
+            ResourceNotFound: the model has no such alias.
+
+        Example:
+            >>> import mltrail
+            >>> client = mltrail.Client()
+            >>> with mltrail.start_run() as run:
+            ...     mltrail.log_text("weights", "model/weights.txt")
+            >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+            >>> client.set_registered_model_alias("churn", "champion", 1)
+            >>> client.get_model_version_by_alias("churn", "champion").version
+            1
+        """
         return self._registry.version_by_alias(name, alias)

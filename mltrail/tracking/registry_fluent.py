@@ -21,12 +21,30 @@ def register_model(
 ) -> ModelVersion:
     """Register the model at ``model_uri`` as the next version of ``name`` (created if new).
 
-    ``model_uri``: ``runs:/<run_id>/<path>``, a path inside a run's artifacts of the store,
-    or ``models:/<name>/<version|stage|latest>`` / ``models:/<name>@<alias>`` (a new
-    version pointing at the same run artifacts).  Nothing is copied.  The registration is
-    one git commit (``model churn: register v4 from run 0192ab34``), done when this
-    returns, so ``await_registration_for`` has no effect; ``env_pack`` (Databricks
-    serving) warns.
+    Nothing is copied: the version points at the run's artifacts.  The registration is one
+    git commit (titled like ``model churn: register v4 from run 0192ab34``), finished when
+    this returns, so unlike MLflow there is nothing to wait for.
+
+    Args:
+        model_uri: ``runs:/<run_id>/<path>``, a path inside a run's artifacts in the store,
+            or ``models:/<name>/<version|stage|latest>`` / ``models:/<name>@<alias>`` (a new
+            version pointing at the same run artifacts).
+        name: the registered model's name.
+        await_registration_for: no effect: the version exists when this returns.
+        tags: tags of the new version.
+        env_pack: accepted for MLflow's sake; a value warns (it only affects Databricks
+            model serving).
+
+    Returns:
+        The new ``ModelVersion``.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as run:
+        ...     mltrail.log_text("weights", "model/weights.txt")
+        >>> version = mltrail.register_model(f"runs:/{run.info.run_id}/model", "churn")
+        >>> version.name, version.version, version.current_stage
+        ('churn', 1, 'None')
     """
     warn_ignored(
         "mltrail.register_model",

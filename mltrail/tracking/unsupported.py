@@ -18,7 +18,20 @@ from typing import Any
 
 
 class NoEffectWarning(UserWarning):
-    """An MLflow argument was given a value mltrail cannot honour; the value is ignored."""
+    """An MLflow argument was given a value mltrail cannot honour; the value is ignored.
+
+    Each function warns once per process for each such argument.  Filter it by this name
+    to silence it.
+
+    Example:
+        >>> import warnings, mltrail
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     with mltrail.start_run(log_system_metrics=True):
+        ...         pass
+        >>> [w.category.__name__ for w in caught]
+        ['NoEffectWarning']
+    """
 
 
 @dataclass(frozen=True)
