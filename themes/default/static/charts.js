@@ -1,7 +1,7 @@
 /*
  * charts.js: puts data into the Vega-Lite templates of assets/chart-specs.js
  * (MLTRAIL.chartSpecs) with vega-embed. The row fields of each template are
- * generator/charts.py's ROW_FIELDS. Embedding: the rows become the spec's named
+ * generator/output/charts.py's ROW_FIELDS. Embedding: the rows become the spec's named
  * dataset "table", renderer "svg" (canvas for big data sets), actions: false
  * (vega-embed's menu links to external editors), colors from the stylesheet's
  * variables. The view is finalized before a chart is redrawn. The chart libraries
