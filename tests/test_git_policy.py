@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mltrail.git import commit_paths
 from mltrail.store import FileStore
 from tests.conftest import GitRunner, ScriptRunner, skip_unless_ci
 
@@ -99,6 +100,24 @@ def test_auto_commits_are_signed_with_gpg(
         ["git", "-C", str(repo), "log", "-1", "--show-signature"], capture_output=True, text=True
     )
     assert "Good signature" in shown.stdout + shown.stderr
+
+
+def test_registry_commits_are_signed_once_the_config_asks(
+    repo: Path, git: GitRunner, gpg_key: str
+) -> None:
+    """Commits of single records are built in-process; signing still goes through git,
+    and turning it on is seen at the next commit (the setting is cached, not stale)."""
+    record = repo / "runs" / "models" / "m" / "model.yaml"
+    record.parent.mkdir(parents=True)
+    record.write_text("name: m\n")
+    assert commit_paths(repo, [record], "model m: create") is not None
+    assert git(repo, "log", "-1", "--format=%G?").strip() == "N"
+    base = git(repo, "rev-parse", "HEAD").strip()
+
+    _sign_with(git, repo, gpg_key)
+    record.write_text("name: m\ndescription: signed\n")
+    assert commit_paths(repo, [record], "model m: describe") is not None
+    _verify_since(git, repo, base)
 
 
 def test_auto_commits_are_signed_with_ssh(

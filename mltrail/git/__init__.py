@@ -1,8 +1,10 @@
-"""Git versioning of the store: the only package that runs git (the executable: it starts
-in milliseconds, while importing GitPython costs ~60 ms).
+"""Git versioning of the store: the only package that runs git or imports a git library.
 
-``run`` holds the process plumbing, ``commit`` the store's commits, ``read`` what mltrail
-reads back (a script's source, a store as of a commit, the history of paths).
+``run`` holds the process plumbing, ``commit`` the store's commits, ``native`` the commits
+built in-process with libgit2 (pygit2, imported there only, when the first commit is made):
+records and deletions, no git process; ``policy`` what a repository asks of commits
+(signing, the user's index, a detached HEAD), ``read`` what mltrail reads back (a script's
+source, a store as of a commit, the history of paths).
 """
 
 from mltrail.git.commit import commit_paths, commit_with_hooks, identity_env, pending_paths

@@ -1,6 +1,10 @@
-"""Store commits, built in an index of mltrail's own: they hold only the store paths given,
-and the user's staged changes stay staged. HEAD moves by compare-and-swap. No git hook
-runs for them; `commit_with_hooks` (`mltrail commit --hooks`) is `git commit` itself."""
+"""Store commits: they hold only the store paths given, and the user's staged changes stay
+staged. HEAD moves by compare-and-swap. No commit hook runs for them; `commit_with_hooks`
+(`mltrail commit --hooks`) is `git commit` itself.
+
+Files and deletions (every registry change) are committed in-process by `native`; what it
+cannot commit exactly as git would (a folder on disk, a filtered path, a signed commit's
+signature, ...) is committed with plumbing, in an index of mltrail's own."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mltrail.errors import GitError
-from mltrail.git import policy
+from mltrail.git import native, policy
 from mltrail.git.run import (
     _FROM_STDIN,
     _NO_MATCH,
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: In .git: the index mltrail builds its commits in, reused while it matches HEAD.
 _OWN_INDEX = "mltrail-index"
+#: Dates `git commit-tree` takes from the environment: such commits are made by git.
+_DATE_VARIABLES = ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")
 _IDENTITY_INPUTS = (
     "MLTRAIL_USER",
     "HOME",
@@ -175,6 +181,22 @@ def _commit_tree(
     return proc.stdout.strip()
 
 
+def _commit_in_process(
+    repo: Path, rels: Sequence[str], message: str, who: dict[str, str]
+) -> tuple[str | None, str] | None:
+    """`native.commit`, or None when it cannot make this commit (git will)."""
+    by_git = policy.signs_commits(repo) or any(v in os.environ for v in _DATE_VARIABLES)
+
+    def write_commit(tree: str, parent: str | None, text: str) -> str:
+        return _commit_tree(repo, tree, parent, text, _env(who))
+
+    try:
+        return native.commit(repo, rels, message, who, write_commit if by_git else None)
+    except native.Unsupported as e:
+        log.debug("committing with git: %s", e)
+        return None
+
+
 @contextlib.contextmanager
 def _commit_lock(repo: Path) -> Iterator[bool]:
     """Queue mltrail committers of one repository on this machine (best effort)."""
@@ -207,12 +229,18 @@ def commit_paths(
     rels = _relative(repo_root, paths)
     if not rels:
         return None
-    env = _env(identity or identity_env(repo_root))
+    who = identity or identity_env(repo_root)
     try:
         with _commit_lock(repo_root) as locked:
-            sha = _commit(repo_root, rels, message, env, reuse=locked)
-            if sha or _head(repo_root):  # the real index: HEAD's entries for `rels` only
-                policy.refresh_index(repo_root, rels, sha)
+            done = _commit_in_process(repo_root, rels, message, who)
+            if done is None:  # git commits what its library cannot
+                sha = _commit(repo_root, rels, message, _env(who), reuse=locked)
+                if sha or _head(repo_root):  # the real index: HEAD's entries for `rels` only
+                    policy.refresh_index(repo_root, rels, sha)
+            else:
+                sha, tree = done
+                if tree and not native.update_index(repo_root, rels, tree):
+                    policy.refresh_index(repo_root, rels, sha)
         if sha:
             policy.warn_if_detached(repo_root)
     except OSError as e:  # e.g. no room for the temporary index

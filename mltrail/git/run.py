@@ -108,10 +108,14 @@ def _head_and_tree(repo: Path) -> tuple[str | None, str | None]:
 
 def _relative(repo: Path, paths: Sequence[Path]) -> list[str]:
     """`paths` (absolute, or relative to the cwd) as unique posix paths relative to `repo`."""
-    roots = (Path(os.path.abspath(repo)), repo.resolve())
+    base = Path(os.path.abspath(repo))
     rels: dict[str, None] = {}
     for path in paths:
         full = Path(os.path.abspath(path))
+        if full.is_relative_to(base):  # the usual case: no link to resolve
+            rels[full.relative_to(base).as_posix()] = None
+            continue
+        roots = (base, repo.resolve())
         options = (full, full.parent.resolve() / full.name)  # symlinked parents, e.g. /tmp
         found = [p.relative_to(r).as_posix() for p in options for r in roots if p.is_relative_to(r)]
         if not found:
