@@ -240,8 +240,13 @@ def read_yaml(path: Path) -> Any:
 
     Records larger than :data:`MAX_RECORD_BYTES`, links and aliases count as bad.
     """
+    return parse_record(path, read_bytes(path, limit=MAX_RECORD_BYTES))
+
+
+def parse_record(path: Path, data: bytes) -> Any:
+    """The YAML record ``data`` read from ``path`` (named in errors); as :func:`read_yaml`."""
     try:
-        text = read_bytes(path, limit=MAX_RECORD_BYTES).decode()
+        text = data.decode()
     except UnicodeDecodeError as e:
         raise CorruptedRecord(
             f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); fix or remove the file."
@@ -264,6 +269,11 @@ def read_mapping(path: Path, *, missing_ok: bool = True) -> dict[str, Any]:
         if missing_ok:
             return {}
         raise
+    return as_mapping(path, data)
+
+
+def as_mapping(path: Path, data: Any) -> dict[str, Any]:
+    """A parsed record that must be a mapping (``{}`` for an empty file)."""
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -10,6 +10,7 @@ See docs/FORMAT.md, "Model registry".
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import time
@@ -231,6 +232,16 @@ def _read_alias(path: Path) -> AliasRecord:
     return alias_from_record(path, formats.read_mapping(path, missing_ok=False))
 
 
+@dataclass(frozen=True)
+class _Cached:
+    """A parsed version record: the file's identity, when and what bytes were read."""
+
+    sig: tuple[int, int, int]
+    read_ns: int
+    digest: bytes
+    record: VersionRecord
+
+
 class RegistryFiles:
     """Reads and writes the registry records of the store rooted at ``root``.
 
@@ -241,7 +252,7 @@ class RegistryFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._versions: dict[Path, tuple[tuple[int, int, int], VersionRecord]] = {}
+        self._versions: dict[Path, _Cached] = {}
 
     # -- models --------------------------------------------------------------------
     def model_path(self, name: str) -> Path:
@@ -282,17 +293,32 @@ class RegistryFiles:
         return _read_all(model_path / layout.VERSIONS_DIR, self._read_version, skip)
 
     def _read_version(self, path: Path) -> VersionRecord:
+        """The version record at ``path``, parsed again only when its bytes changed.
+
+        An entry is trusted on the file's identity alone (inode, time, size) when it was
+        read well after the file's last change: a rewrite in the same clock tick as the
+        read could otherwise keep all three. Else the bytes are read and compared by
+        digest, which is always safe and still skips the YAML parse (a registry change
+        re-reads the versions it has just written).
+        """
         st = os.stat(path)
         sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+        now = time.time_ns()
         hit = self._versions.get(path)
-        if hit is not None and hit[0] == sig:
-            return hit[1]
-        record = version_from_record(path, formats.read_mapping(path, missing_ok=False))
-        _in_folder(path.parent.parent, record, path)
-        if st.st_mtime_ns < time.time_ns() - layout.RACY_NS:  # else a rewrite may keep sig
-            if len(self._versions) >= _CACHE_LIMIT:
-                self._versions.clear()
-            self._versions[path] = (sig, record)
+        if hit is not None and hit.sig == sig and hit.read_ns - layout.RACY_NS > st.st_mtime_ns:
+            return hit.record
+        data = formats.read_bytes(path, limit=formats.MAX_RECORD_BYTES)
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        if hit is not None and hit.digest == digest:
+            record = hit.record
+        else:
+            record = version_from_record(
+                path, formats.as_mapping(path, formats.parse_record(path, data))
+            )
+            _in_folder(path.parent.parent, record, path)
+        if len(self._versions) >= _CACHE_LIMIT:
+            self._versions.clear()
+        self._versions[path] = _Cached(sig, now, digest, record)
         return record
 
     def write_version(self, model_path: Path, record: VersionRecord) -> Path:
