@@ -25,6 +25,9 @@ EXAMPLES: dict[str, str] = {
     "models delete": "mltrail models delete churn --version 2 --yes",
     "models describe": 'mltrail models describe churn "Gradient boosting on 2026 data"',
     "models list": "mltrail models list --filter \"name LIKE 'churn%'\"",
+    "models predict": (
+        "mltrail models predict -m models:/churn@champion -i rows.csv -t csv -o out.json"
+    ),
     "models register": "mltrail models register runs:/0190a1b2c3d4/model churn",
     "models resolve": "mltrail models resolve churn",
     "models show": "mltrail models show churn --history 5",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -274,3 +275,69 @@ def resolve(store_path: Path | None, name: str | None, as_json: bool) -> None:
         click.echo("Nothing to resolve: every version number is unique.")
     for c in changes:
         click.echo(f"{c.name}: v{c.old} -> v{c.new} (registration {c.version_id[:12]}).")
+
+
+@models.command()
+@store_option
+@click.option(
+    "-m",
+    "--model-uri",
+    required=True,
+    help="A model folder, runs:/<run_id>/<path>, models:/<name>/<version|stage> or "
+    "models:/<name>@<alias>.",
+)
+@click.option(
+    "-i",
+    "--input-path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Default: stdin.",
+)
+@click.option(
+    "-o", "--output-path", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+)
+@click.option(
+    "-t",
+    "--content-type",
+    type=click.Choice(["json", "csv", "parquet"]),
+    default="json",
+    show_default=True,
+    help="The input's format (JSON: one scoring-protocol request body).",
+)
+@click.option(
+    "--env-manager",
+    type=click.Choice(["local"]),
+    default="local",
+    show_default=True,
+    help="Only local: the model runs in this Python environment.",
+)
+def predict(
+    store_path: Path | None,
+    model_uri: str,
+    input_path: Path | None,
+    output_path: Path | None,
+    content_type: str,
+    env_manager: str,
+) -> None:
+    """Score a file with a model, as `mlflow models predict` does: predictions as
+    {"predictions": [...]} in the input's row order. CSV and Parquet are scored in
+    chunks of rows, so a file larger than memory fits."""
+    import mltrail.pyfunc
+    from mltrail.serving.batch import predict_file
+
+    if store_path is not None or not Path(model_uri).exists():
+        import mltrail
+
+        mltrail.set_tracking_uri(str(open_store(store_path).root))
+    model = mltrail.pyfunc.load_model(model_uri)
+    if input_path is not None and input_path.is_file() and output_path and sys.stderr.isatty():
+        size = input_path.stat().st_size
+        with click.progressbar(length=size, label="Scoring", file=sys.stderr) as bar:
+
+            def advance(done: int) -> None:
+                bar.update(done - bar.pos)
+
+            rows = predict_file(model, input_path, output_path, content_type, progress=advance)
+    else:
+        rows = predict_file(model, input_path, output_path, content_type)
+    if output_path is not None:
+        click.echo(f"Scored {rows} rows into {output_path}.", err=True)

@@ -227,7 +227,7 @@ def parse_parquet(body: bytes) -> Any:
 def predictions_body(predictions: Any) -> bytes:
     """``{"predictions": ...}``: a DataFrame as its records, arrays and Series as lists,
     NaN and infinities as JSON's ``NaN`` / ``Infinity`` (as MLflow's server writes them)."""
-    return json.dumps({"predictions": jsonable(predictions)}, default=_default).encode()
+    return json.dumps({"predictions": jsonable(predictions)}, default=json_default).encode()
 
 
 def jsonable(value: Any) -> Any:
@@ -244,7 +244,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     """What ``json`` cannot write by itself: numpy scalars and arrays, bytes (base64, as
     MLflow writes them), dates and times (ISO 8601); anything else as its text."""
     import datetime as dt
