@@ -172,9 +172,14 @@ def _instances(value: Any) -> Any:
 
 
 def _inputs(value: Any) -> Any:
-    """Columns as an object of lists (a dict of arrays), or one tensor."""
+    """Columns as an object of lists (a dict of arrays), rows as a list of objects (a
+    DataFrame, as for ``instances``), or one tensor."""
     if isinstance(value, dict):
         return {str(k): _tensor(v, f"inputs.{k}") for k, v in value.items()}
+    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+        import pandas as pd
+
+        return pd.DataFrame.from_records(value)
     return _tensor(value, INPUTS)
 
 
