@@ -13,6 +13,7 @@ import functools
 import http.server
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,30 +66,38 @@ class Watch:
     problems: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    #: Problems a test expects (e.g. an image the hostile Markdown keeps): never recorded,
+    #: however late the browser reports them.
+    ignored: list[Callable[[str], bool]] = field(default_factory=list)
 
     def attach(self, page: Any) -> None:
         page.on("console", self._console)
-        page.on("pageerror", lambda err: self.problems.append(f"page error: {err}"))
+        page.on("pageerror", lambda err: self.problem(f"page error: {err}"))
         page.on("requestfailed", self._failed)
         page.on("request", self._request)
         page.on("response", self._response)
         page.on("dialog", self._dialog)
 
+    def problem(self, text: str) -> None:
+        """Record ``text`` as a problem of the page, unless the test expects it."""
+        if not any(expected(text) for expected in self.ignored):
+            self.problems.append(text)
+
     def _console(self, message: Any) -> None:
         if message.type == "error":
-            self.problems.append(f"console error: {message.text} ({message.location})")
+            self.problem(f"console error: {message.text} ({message.location})")
 
     def _failed(self, request: Any) -> None:
-        self.problems.append(f"failed request: {request.url} ({request.failure})")
+        self.problem(f"failed request: {request.url} ({request.failure})")
 
     def _request(self, request: Any) -> None:
         self.requests.append(request.url)
         if not request.url.startswith(self.allowed):
-            self.problems.append(f"request outside {self.allowed}: {request.url}")
+            self.problem(f"request outside {self.allowed}: {request.url}")
 
     def _response(self, response: Any) -> None:
         if response.status >= 400:
-            self.problems.append(f"HTTP {response.status}: {response.url}")
+            self.problem(f"HTTP {response.status}: {response.url}")
 
     def _dialog(self, dialog: Any) -> None:
         self.dialogs.append(dialog.message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.site.browse import Watch
 from tests.site_client.conftest import RUN_IDS, XSS_NAME
 
 R1, R2, R3, R4, R5 = RUN_IDS
@@ -192,14 +193,14 @@ def test_column_chooser_is_remembered_in_the_url_hash(open_page: Any) -> None:
     assert "hide=" not in page.url
 
 
-def test_filter_and_query_survive_a_reload(open_page: Any) -> None:
+def test_filter_and_query_survive_a_reload(open_page: Any, watch: Watch) -> None:
     page = open_page(PAGE)
     apply_filter(page, "params.model = 'tree'")
     page.fill(".mt-text-filter", "carol")
     page.wait_for_function("document.querySelectorAll('#runs-app tr.mt-run').length === 1")
-    # Let lazily loaded scripts (the chart library) finish: a reload aborts them, which
-    # the page watch would report as failed requests.
-    page.wait_for_load_state("networkidle")
+    # A reload aborts what the page is still loading (the chart library comes lazily, at
+    # a time no load state pins down): expected, not a failure of the page.
+    watch.ignored.append(lambda problem: "net::ERR_ABORTED" in problem)
     page.reload()
     assert page.input_value(".mt-filter-input") == "params.model = 'tree'"
     assert page.input_value(".mt-text-filter") == "carol"
