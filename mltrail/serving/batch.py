@@ -93,12 +93,15 @@ def _chunks(
                 raise InvalidParameterValue(e.message.replace("request body", "input")) from None
             yield request.data, request.params
         elif content_type == "csv":
-            text = _Utf8(f)
             try:
-                for chunk in pd.read_csv(text, chunksize=chunk_rows):
+                for chunk in pd.read_csv(f, chunksize=chunk_rows, encoding="utf-8"):
                     yield chunk, None
                     if progress:
                         progress(f.tell())
+            except UnicodeDecodeError:
+                raise InvalidParameterValue(
+                    "The input is not UTF-8 text; save it as UTF-8."
+                ) from None
             except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
                 raise InvalidParameterValue(
                     f"The input is not a CSV table with a header: {e}"
@@ -124,31 +127,6 @@ def _parquet_chunks(
                 progress(f.tell())
     except (OSError, ValueError) as e:
         raise InvalidParameterValue(f"The input is not a Parquet file: {e}") from None
-
-
-class _Utf8:
-    """A binary file read as UTF-8 text by pandas, with a clear error for other bytes."""
-
-    def __init__(self, f: IO[bytes]) -> None:
-        self._f = f
-
-    def read(self, size: int = -1) -> str:
-        data = self._f.read(size)
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:  # a character cut at the chunk's end: read on
-            for _ in range(3):
-                more = self._f.read(1)
-                data += more
-                with contextlib.suppress(UnicodeDecodeError):
-                    return data.decode("utf-8")
-                if not more:
-                    break
-        raise InvalidParameterValue("The input is not UTF-8 text; save it as UTF-8.")
-
-    def __iter__(self) -> Iterator[str]:
-        while chunk := self.read(1 << 16):
-            yield chunk
 
 
 _NUMBERS = frozenset({"integer", "long", "float", "double"})
