@@ -129,12 +129,17 @@ def _enforce_named(frame: Any, schema: Schema) -> Any:
             f"missing column(s) {', '.join(_spec_text(s) for s in missing)} (got columns {got})"
         )
     out: dict[str, Any] = {}
+    unchanged = columns == names
     for spec in schema.inputs:
         if spec.name in columns:
-            converted = _enforce_column(frame[spec.name], spec, problems)
+            column = frame[spec.name]
+            converted = _enforce_column(column, spec, problems)
+            unchanged = unchanged and converted is column
             out[str(spec.name)] = converted
     if problems:
         raise _fail(problems, schema)
+    if unchanged:  # the common case of a server's requests: the columns already fit
+        return frame
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -169,6 +174,13 @@ def _observed(series: Any) -> str:
     return f"{series.dtype}{sample}"
 
 
+_NUMPY_TYPES = {
+    DataType.integer: "int32",
+    DataType.long: "int64",
+    DataType.float: "float32",
+    DataType.double: "float64",
+    DataType.boolean: "bool",
+}
 _INT_RANGE = {DataType.integer: (-(2**31), 2**31 - 1), DataType.long: (-(2**63), 2**63 - 1)}
 
 
@@ -200,6 +212,9 @@ def convert_column(series: Any, dtype: ColType, required: bool = True) -> Any:
         return series
     if dtype == DataType.boolean and kind in ("b", "bool"):
         return series.astype(bool)
+    target = _NUMPY_TYPES.get(dtype)
+    if target is not None and series.dtype == target:
+        return series
     if dtype in _INT_RANGE and kind in ("i", "u", "int"):
         low, high = _INT_RANGE[dtype]
         if len(series) and (series.min() < low or series.max() > high):

@@ -54,6 +54,7 @@ class PyFuncModel:
         self._meta = model_meta
         self._impl = model_impl
         self._predict_fn = predict_fn
+        self._takes_params: bool | None = None  # whether the predict function takes params
 
     @property
     def metadata(self) -> Model:
@@ -86,7 +87,9 @@ class PyFuncModel:
             data = enforce_schema(data, schema)
         checked = enforce_params(params, self._meta.get_params_schema())
         fn = getattr(self._impl, self._predict_fn)
-        if "params" in inspect.signature(fn).parameters:
+        if self._takes_params is None:
+            self._takes_params = "params" in inspect.signature(fn).parameters
+        if self._takes_params:
             return fn(data, params=checked)
         return fn(data)
 
