@@ -30,6 +30,7 @@ EXAMPLES: dict[str, str] = {
     ),
     "models register": "mltrail models register runs:/0190a1b2c3d4/model churn",
     "models resolve": "mltrail models resolve churn",
+    "models serve": "mltrail models serve -m models:/churn@champion -p 5001 --follow",
     "models show": "mltrail models show churn --history 5",
     "models transition": "mltrail models transition churn 3 Production --archive-existing",
     "runs": "mltrail runs list --experiment churn --max 10",
