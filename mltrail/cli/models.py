@@ -377,6 +377,10 @@ def predict(
     "alias or stage moves in the store (e.g. after a git pull), with no failed request.",
 )  # fmt: skip
 @click.option(
+    "--allow-unknown-columns", is_flag=True,
+    help="Drop columns the model's signature does not name, as MLflow does (default: 400).",
+)  # fmt: skip
+@click.option(
     "--follow-interval", type=click.FloatRange(min=0, min_open=True), default=2.0,
     show_default=True, help="Seconds between two looks at the registry with --follow.",
 )  # fmt: skip
@@ -390,6 +394,7 @@ def serve(
     timeout: float,
     max_body_bytes: int,
     follow: bool,
+    allow_unknown_columns: bool,
     follow_interval: float,
     env_manager: str,
 ) -> None:
@@ -409,7 +414,8 @@ def serve(
     if store_path is not None or not Path(model_uri).exists():
         store = str(open_store(store_path).root)
     settings = ServeSettings(
-        model_uri, store, host, port, workers, timeout, max_body_bytes, follow, follow_interval
+        model_uri, store, host, port, workers, timeout, max_body_bytes, follow, follow_interval,
+        allow_unknown_columns,
     )  # fmt: skip
     app = _load_for_serving(settings, build_app)
     identity = app.identity

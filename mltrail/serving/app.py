@@ -49,10 +49,12 @@ class ScoringApp:
         max_body_bytes: int = MAX_BODY_BYTES,
         timeout: float = TIMEOUT_S,
         identity: ModelIdentity | None = None,
+        allow_unknown_columns: bool = False,
     ) -> None:
         self.version = version
         self.max_body_bytes = max_body_bytes
         self.timeout = timeout
+        self.allow_unknown_columns = allow_unknown_columns
         self._served = ServedModel(model, identity or ModelIdentity("model", None, "model"))
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -106,7 +108,8 @@ class ScoringApp:
         try:
             body = await _read_body(scope, receive, self.max_body_bytes)
             request = protocol.parse_request(body, _header(scope, b"content-type"))
-            predictions = await self._run(_predict, served.model, request)
+            strict = not self.allow_unknown_columns
+            predictions = await self._run(_predict, served.model, request, strict)
         except protocol.ScoringError as e:
             await _error(send, e)
         else:
@@ -138,7 +141,7 @@ class ScoringApp:
                 oip.check_model(found, identity.name, identity.version)
             if found.action == "infer":
                 body = await _read_body(scope, receive, self.max_body_bytes)
-                answer = await self._run(_infer, served, body)
+                answer = await self._run(_infer, served, body, not self.allow_unknown_columns)
             else:
                 answer = json.dumps(_oip_info(found, identity, meta, self.version)).encode()
         except protocol.ScoringError as e:
@@ -162,15 +165,15 @@ class ScoringApp:
                 return
 
 
-def _predict(model: Any, request: protocol.ScoringInput) -> bytes:
-    return protocol.predictions_body(_call_model(model, request.data, request.params))
+def _predict(model: Any, request: protocol.ScoringInput, strict: bool) -> bytes:
+    return protocol.predictions_body(_call_model(model, request.data, request.params, strict))
 
 
-def _infer(served: ServedModel, body: bytes) -> bytes:
+def _infer(served: ServedModel, body: bytes, strict: bool) -> bytes:
     signature = getattr(getattr(served.model, "metadata", None), "signature", None)
     request = oip.parse_infer(body, signature)
     try:
-        raw = _call_model(served.model, request.data, request.params)
+        raw = _call_model(served.model, request.data, request.params, strict)
     except protocol.ScoringError as e:
         raise oip.ProtocolError(e.message, e.status) from None
     identity = served.identity
@@ -189,6 +192,34 @@ def _oip_info(found: oip.Route, identity: ModelIdentity, meta: Any, version: str
     return oip.model_metadata(meta, identity.name, identity.version)
 
 
+def _refuse_unknown_columns(model: Any, data: Any) -> None:
+    """400 for named columns the model's signature does not have (MLflow drops them
+    silently, which hides a misspelt optional column; ``--allow-unknown-columns``)."""
+    signature = getattr(getattr(model, "metadata", None), "signature", None)
+    schema = signature.inputs if signature is not None else None
+    if schema is None or schema.is_tensor_spec() or not schema.has_input_names():
+        return
+    given = (
+        list(data.columns)
+        if hasattr(data, "columns")
+        else list(data)
+        if isinstance(data, dict)
+        else []
+    )
+    if not all(isinstance(c, str) for c in given):
+        return  # positional input: the signature check decides
+    names = {str(n) for n in schema.input_names()}
+    unknown = [c for c in given if c not in names]
+    if unknown:
+        raise protocol.ScoringError(
+            f"Unknown column(s) {', '.join(repr(c) for c in unknown)}: the model's signature "
+            f"has {', '.join(repr(str(n)) for n in schema.input_names())}. Remove them, or "
+            "start the server with --allow-unknown-columns to drop them as MLflow does.",
+            400,
+            protocol.INVALID_PARAMETER_VALUE,
+        )
+
+
 def _bad_method(path: str, allowed: str) -> protocol.ScoringError:
     return protocol.ScoringError(f"{path} takes {allowed} only.", 405, BAD_METHOD)
 
@@ -204,8 +235,11 @@ def _with_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
     return sending
 
 
-def _call_model(model: Any, data: Any, params: dict[str, Any] | None) -> Any:
-    """The model's predictions; its refusals and failures as 400 ScoringErrors."""
+def _call_model(model: Any, data: Any, params: dict[str, Any] | None, strict: bool) -> Any:
+    """The model's predictions; its refusals and failures as 400 ScoringErrors.
+    ``strict``: columns the signature does not name are refused, not dropped."""
+    if strict:
+        _refuse_unknown_columns(model, data)
     try:
         if params:
             return model.predict(data, params)

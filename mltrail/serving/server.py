@@ -49,6 +49,7 @@ class ServeSettings:
     max_body_bytes: int = MAX_BODY_BYTES
     follow: bool = False
     follow_interval: float = FOLLOW_INTERVAL_S
+    allow_unknown_columns: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -69,6 +70,7 @@ def build_app(settings: ServeSettings) -> ScoringApp:
         max_body_bytes=settings.max_body_bytes,
         timeout=settings.timeout,
         identity=served.identity,
+        allow_unknown_columns=settings.allow_unknown_columns,
     )
     if settings.follow:
         app.on_startup(lambda: _follow(app, settings))

@@ -31,6 +31,8 @@ KNOWN_DIFFERENCES = {
     "json_mixed_case": 200,  # HTTP media types are case-insensitive; MLflow says 415
     "no_content_type": 415,  # MLflow's server fails with 500
     "params_not_a_dict": 400,  # MLflow ignores a params that is not an object
+    "extra_column": 400,  # MLflow drops unknown columns silently (--allow-unknown-columns)
+    "extra_unicode_column": 400,
 }
 
 
@@ -131,3 +133,20 @@ def test_limits_answer_413_and_504(model: Any) -> None:
         assert status == 413 and "limit of 200 bytes" in answer["message"]
         status, answer = _send(port, "GET", "/version", b"", None)
         assert (status, answer) == (200, "x")
+
+
+@pytest.mark.parametrize("name", ["extra_column", "extra_unicode_column"])
+def test_unknown_columns_are_named_or_dropped_as_mlflow_does(
+    port: int, model: Any, name: str
+) -> None:
+    case = next(c for c in CASES if c.name == name)
+    status, body = _send(port, "POST", case.path, case.body, case.content_type)
+    assert status == 400
+    unknown = "e" if name == "extra_column" else "größe"
+    assert f"Unknown column(s) {unknown!r}" in body["message"]
+    assert "--allow-unknown-columns" in body["message"]
+    lenient = ScoringApp(model, version="x", allow_unknown_columns=True)
+    for port in _serve(lenient):
+        status, body = _send(port, "POST", case.path, case.body, case.content_type)
+    assert status == 200
+    assert body["predictions"] == RECORDED[name]["response"]["body"]["predictions"]
