@@ -47,6 +47,7 @@ class ScoringApp:
         timeout: float = TIMEOUT_S,
     ) -> None:
         self.model = model
+        self.schema = model.metadata.get_input_schema()
         self.version = version
         self.max_body_bytes = max_body_bytes
         self.timeout = timeout
@@ -74,7 +75,8 @@ class ScoringApp:
     async def _invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             body = await _read_body(scope, receive, self.max_body_bytes)
-            request = protocol.parse_request(body, _header(scope, b"content-type"))
+            content_type = _header(scope, b"content-type")
+            request = protocol.parse_request(body, content_type, self.schema)
             predictions = await asyncio.wait_for(
                 asyncio.to_thread(self._predict, request), self.timeout
             )
