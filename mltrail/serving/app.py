@@ -107,7 +107,10 @@ class ScoringApp:
     ) -> None:
         try:
             body = await _read_body(scope, receive, self.max_body_bytes)
-            request = protocol.parse_request(body, _header(scope, b"content-type"))
+            meta = getattr(served.model, "metadata", None)
+            schema = meta.get_input_schema() if meta is not None else None
+            content_type = _header(scope, b"content-type")
+            request = protocol.parse_request(body, content_type, schema)
             strict = not self.allow_unknown_columns
             predictions = await self._run(_predict, served.model, request, strict)
         except protocol.ScoringError as e:

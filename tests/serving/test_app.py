@@ -82,27 +82,7 @@ def _send(port: int, method: str, path: str, body: bytes, ctype: str | None) -> 
         return response.status, data.decode("utf-8", "replace")
 
 
-#: Answers not aligned with MLflow's yet (issue 10, next step): strict, so aligning one
-#: fails here until it is taken off the list.
-NOT_YET = {
-    "instances_lists": "mltrail matches rows to named columns by position; MLflow refuses",
-    "inputs_lists": "mltrail matches rows to named columns by position; MLflow refuses",
-    "split_without_columns": "mltrail matches columns by position; MLflow refuses",
-    "numeric_string_in_double": "MLflow converts '5.1' to a double; mltrail refuses it",
-    "bool_in_double": "MLflow converts true to 1.0; mltrail's signature check refuses",
-}
-
-
-def _cases() -> list[Any]:
-    return [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[c.name]))
-        if c.name in NOT_YET
-        else c
-        for c in CASES
-    ]
-
-
-@pytest.mark.parametrize("case", _cases(), ids=lambda c: c.name)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_each_recorded_request_gets_mlflows_answer(port: int, case: Case) -> None:
     recorded = RECORDED[case.name]["response"]
     status, body = _send(port, case.method, case.path, case.body, case.content_type)
