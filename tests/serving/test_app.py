@@ -4,10 +4,7 @@ predictions (tests/serving/fixtures), except the differences docs/SERVING.md lis
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ import mltrail.sklearn
 from mltrail.models import infer_signature
 from mltrail.serving.app import ScoringApp
 from tests.serving.record_mlflow import CASES, COLUMNS, FIXTURE, Case, sample
+from tests.serving.servers import send, serve_app
 
 uvicorn = pytest.importorskip("uvicorn")
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
@@ -47,39 +45,15 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return mltrail.pyfunc.load_model(Path(path))
 
 
-def _serve(app: ScoringApp) -> Iterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield port
-    server.should_exit = True
-    thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def port(model: Any) -> Iterator[int]:
-    yield from _serve(ScoringApp(model, version=mltrail.__version__))
+    with serve_app(ScoringApp(model, version=mltrail.__version__)) as port:
+        yield port
 
 
 def _send(port: int, method: str, path: str, body: bytes, ctype: str | None) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": ctype} if ctype is not None else {}
-    conn.request(method, path, body=body if method == "POST" else None, headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    try:
-        return response.status, json.loads(data)
-    except ValueError:
-        return response.status, data.decode("utf-8", "replace")
+    status, answer, _ = send(port, method, path, body, ctype)
+    return status, answer
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -105,7 +79,7 @@ def test_limits_answer_413_and_504(model: Any) -> None:
             return model.predict(data)
 
     body = json.dumps({"dataframe_split": {"columns": COLUMNS, "data": [[5.1, 3.5, 1.4, 0.2]]}})
-    for port in _serve(ScoringApp(Slow(), version="x", max_body_bytes=200, timeout=0.2)):
+    with serve_app(ScoringApp(Slow(), version="x", max_body_bytes=200, timeout=0.2)) as port:
         status, answer = _send(port, "POST", "/invocations", body.encode(), "application/json")
         assert status == 504 and answer["error_code"] == "DEADLINE_EXCEEDED"
         big = json.dumps({"dataframe_records": [{"a": 1.0}] * 100}).encode()
@@ -126,7 +100,7 @@ def test_unknown_columns_are_named_or_dropped_as_mlflow_does(
     assert f"Unknown column(s) {unknown!r}" in body["message"]
     assert "--allow-unknown-columns" in body["message"]
     lenient = ScoringApp(model, version="x", allow_unknown_columns=True)
-    for port in _serve(lenient):
+    with serve_app(lenient) as port:
         status, body = _send(port, "POST", case.path, case.body, case.content_type)
     assert status == 200
     assert body["predictions"] == RECORDED[name]["response"]["body"]["predictions"]
