@@ -104,8 +104,11 @@ class SubmittedRun:
             return self._status
 
 
-def submit(request: RunRequest, report: Callable[[str], None] = lambda _: None) -> SubmittedRun:
-    """Check, create and start the run of ``request`` (the command runs in the background)."""
+def submit(
+    request: RunRequest, report: Callable[[str], None] = lambda _: None, echo: bool = True
+) -> SubmittedRun:
+    """Check, create and start the run of ``request`` (the command runs in the background;
+    its output is shown here too with ``echo``)."""
     import mltrail
     from mltrail.tracking import context
 
@@ -117,7 +120,7 @@ def submit(request: RunRequest, report: Callable[[str], None] = lambda _: None) 
         declared, extra = entry.values(request.parameters, Path.cwd(), project.directory)
         command = entry.command_line(declared, extra)
         client = mltrail.MlflowClient()
-        experiment_id = _experiment_id(client, request)
+        experiment_id = experiment_id_for(client, request)
         run = _create_run(
             client, experiment_id, request, checkout, entry, environment, declared, extra
         )
@@ -147,7 +150,7 @@ def submit(request: RunRequest, report: Callable[[str], None] = lambda _: None) 
         client.set_terminated(run_id, "FAILED")
         checkout.cleanup()
         raise ExecutionException(f"The command of {entry.name!r} could not start: {e}") from None
-    copiers = _tee(process, output)
+    copiers = _tee(process, output, echo)
 
     def finish(code: int | None) -> str:
         for copier in copiers:
@@ -166,7 +169,8 @@ def submit(request: RunRequest, report: Callable[[str], None] = lambda _: None) 
     return SubmittedRun(run_id, process, finish)
 
 
-def _experiment_id(client: Any, request: RunRequest) -> str:
+def experiment_id_for(client: Any, request: RunRequest) -> str:
+    """The experiment a run of ``request`` goes to (created when named and missing)."""
     if request.experiment_id is not None and request.experiment_name is not None:
         raise ProjectError("Give --experiment-name or --experiment-id, not both.")
     if request.experiment_id is not None:
@@ -241,8 +245,9 @@ def _docker_run_options(
     return [*options, "-v", f"{store}:{store}", image]
 
 
-def _tee(process: subprocess.Popen[bytes], output: Path) -> list[threading.Thread]:
-    """Threads copying the command's stdout and stderr to ours and to ``output``."""
+def _tee(process: subprocess.Popen[bytes], output: Path, echo: bool) -> list[threading.Thread]:
+    """Threads copying the command's stdout and stderr to ``output`` (and with ``echo``,
+    to ours)."""
     lock = threading.Lock()
     log = open(output, "wb")  # noqa: SIM115 - closed by the last copier
     remaining = [2]
@@ -254,6 +259,8 @@ def _tee(process: subprocess.Popen[bytes], output: Path) -> list[threading.Threa
                 with lock:
                     log.write(line)
                 with contextlib.suppress(OSError, ValueError):
+                    if target is None:
+                        continue
                     if binary is not None:
                         binary.write(line)
                         binary.flush()
@@ -268,8 +275,12 @@ def _tee(process: subprocess.Popen[bytes], output: Path) -> list[threading.Threa
 
     assert process.stdout is not None and process.stderr is not None
     threads = [
-        threading.Thread(target=copy, args=(process.stdout, sys.stdout), daemon=True),
-        threading.Thread(target=copy, args=(process.stderr, sys.stderr), daemon=True),
+        threading.Thread(
+            target=copy, args=(process.stdout, sys.stdout if echo else None), daemon=True
+        ),
+        threading.Thread(
+            target=copy, args=(process.stderr, sys.stderr if echo else None), daemon=True
+        ),
     ]
     for thread in threads:
         thread.start()
