@@ -438,6 +438,13 @@ def _load_for_serving(settings: Any, build: Any) -> Any:
     except MltrailError as e:
         raise click.ClickException(str(e)) from None
     except Exception as e:  # the flavor's own failure (a missing library, a broken file)
+        hint = ""
+        if isinstance(e, ModuleNotFoundError):
+            hint = (
+                "; install the model's libraries where the server runs (its requirements.txt"
+                ", or pip install 'mltrail[sklearn]' for scikit-learn models)"
+            )
+        what = f"{type(e).__name__}: {e}"
         raise click.ClickException(
-            f"The model at {settings.model_uri} could not be loaded: {type(e).__name__}: {e}"
+            f"The model at {settings.model_uri} could not be loaded: {what}{hint}"
         ) from None
