@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 #: Imported on first attribute access, so ``import mltrail`` stays fast.
-_LAZY_MODULES = ("models", "pyfunc", "sklearn")
+_LAZY_MODULES = ("models", "projects", "pyfunc", "sklearn")
 
 
 def __getattr__(name: str) -> object:

@@ -35,12 +35,13 @@ def cli(verbose: bool) -> None:
 
 def build_cli() -> click.Group:
     """The ``mltrail`` group with every command registered (tests invoke it directly)."""
-    from mltrail.cli import commands, experiments, help_examples, runs, site
+    from mltrail.cli import commands, experiments, help_examples, projects, runs, site
 
     for command in (commands.init, commands.commit, commands.gc, site.build, site.ui):
         cli.add_command(command)
     cli.add_command(experiments.experiments)
     cli.add_command(runs.runs)
+    cli.add_command(projects.run)
     from mltrail.cli.models import models
 
     cli.add_command(models)

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from mltrail.store import FileStore
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+#: MLflow's ``--env-manager``; only ``local`` (this Python environment) for now.
+_ENV_MANAGER = click.option(
+    "--env-manager",
+    type=click.Choice(["local"]),
+    default="local",
+    show_default=True,
+    help="Only local: the model runs in this Python environment.",
+)
+#: ``-m``: the model to score or serve (the Dockerfile generator takes it too).
 _MODEL_URI = click.option(
     "-m",
     "--model-uri",
@@ -314,13 +323,7 @@ def resolve(store_path: Path | None, name: str | None, as_json: bool) -> None:
     show_default=True,
     help="The input's format (JSON: one scoring-protocol request body).",
 )
-@click.option(
-    "--env-manager",
-    type=click.Choice(["local"]),
-    default="local",
-    show_default=True,
-    help="Only local: the model runs in this Python environment.",
-)
+@_ENV_MANAGER
 def predict(
     store_path: Path | None,
     model_uri: str,
@@ -390,3 +393,98 @@ def generate_dockerfile(
         f"Wrote {found.path} ({found.base_image}, {found.mltrail_requirement}). "
         f"Build it with: docker build -t my-model {shlex.quote(str(found.path))}"
     )
+
+
+@models.command()
+@store_option
+@_MODEL_URI
+@click.option(
+    "-p", "--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
+    envvar="MLTRAIL_PORT", help="The port to listen on.",
+)  # fmt: skip
+@click.option(
+    "-h", "--host", default="127.0.0.1", show_default=True, envvar="MLTRAIL_HOST",
+    help="The interface to listen on (0.0.0.0: every interface).",
+)  # fmt: skip
+@click.option(
+    "-w", "--workers", type=click.IntRange(1), default=1, show_default=True,
+    envvar="MLTRAIL_MODELS_WORKERS", help="Worker processes, each with its own copy of the model.",
+)  # fmt: skip
+@click.option(
+    "-t", "--timeout", type=click.FloatRange(min=0, min_open=True), default=60,
+    show_default=True, envvar="MLTRAIL_SCORING_SERVER_REQUEST_TIMEOUT",
+    help="Seconds a request may take; then it is answered with 504.",
+)  # fmt: skip
+@click.option(
+    "--max-body-bytes", type=click.IntRange(1), default=100 * 1024 * 1024, show_default=True,
+    help="Larger request bodies are refused with 413 before they are read.",
+)  # fmt: skip
+@click.option(
+    "--follow", is_flag=True,
+    help="For models:/<name>@<alias>, /<stage> or /latest: load the new version when the "
+    "alias or stage moves in the store (e.g. after a git pull), with no failed request.",
+)  # fmt: skip
+@click.option(
+    "--allow-unknown-columns", is_flag=True,
+    help="Drop columns the model's signature does not name, as MLflow does (default: 400).",
+)  # fmt: skip
+@click.option(
+    "--follow-interval", type=click.FloatRange(min=0, min_open=True), default=2.0,
+    show_default=True, help="Seconds between two looks at the registry with --follow.",
+)  # fmt: skip
+@_ENV_MANAGER
+def serve(
+    store_path: Path | None,
+    model_uri: str,
+    port: int,
+    host: str,
+    workers: int,
+    timeout: float,
+    max_body_bytes: int,
+    follow: bool,
+    allow_unknown_columns: bool,
+    follow_interval: float,
+    env_manager: str,
+) -> None:
+    """Serve a model over HTTP, as `mlflow models serve` does: MLflow's scoring
+    protocol (POST /invocations, GET /ping, /health, /version) and the Open Inference
+    Protocol (/v2/...) on one port. Ctrl-C or SIGTERM stops it after the requests in
+    flight."""
+    from mltrail.serving.served import follows
+    from mltrail.serving.server import ServeSettings, build_app, serve
+
+    if follow and not follows(model_uri):
+        raise click.UsageError(
+            "--follow needs models:/<name>@<alias>, models:/<name>/<stage> or "
+            f"models:/<name>/latest; {model_uri!r} always names the same model."
+        )
+    found = _model_store(store_path, model_uri)
+    store = str(found.root) if found is not None else None
+    settings = ServeSettings(
+        model_uri, store, host, port, workers, timeout, max_body_bytes, follow, follow_interval,
+        allow_unknown_columns,
+    )  # fmt: skip
+    app = _load_for_serving(settings, build_app)
+    identity = app.identity
+    version = f" version {identity.version}" if identity.version is not None else ""
+    click.echo(
+        f"Serving {identity.name}{version} ({identity.uri}) on http://{host}:{port} "
+        f"with {workers} worker(s); Ctrl-C to stop.",
+        err=True,
+    )
+    serve(settings, app if workers == 1 else None)
+
+
+def _load_for_serving(settings: Any, build: Any) -> Any:
+    """The app with its model loaded; any failure to load is a one-line error and exit
+    code 1, a missing model included (issue 10: no server is left answering 500)."""
+    from mltrail.errors import MltrailError
+
+    try:
+        return build(settings)
+    except MltrailError as e:
+        raise click.ClickException(str(e)) from None
+    except Exception as e:  # the flavor's own failure (a missing library, a broken file)
+        raise click.ClickException(
+            f"The model at {settings.model_uri} could not be loaded: {type(e).__name__}: {e}"
+        ) from None

@@ -118,15 +118,13 @@ def _enforce_named(frame: Any, schema: Schema) -> Any:
 
     names = [str(n) for n in schema.input_names()]
     columns = list(frame.columns)
-    if columns == list(range(len(columns))) and len(columns) == len(names):
-        frame = frame.set_axis(names, axis=1)  # positional input (array, list of rows)
-        columns = names
     missing = [s for s in schema.inputs if s.required and s.name not in columns]
     problems = []
     if missing:
         got = ", ".join(repr(c) for c in columns) or "none"
         problems.append(
             f"missing column(s) {', '.join(_spec_text(s) for s in missing)} (got columns {got})"
+            + (_UNNAMED if columns == list(range(len(columns))) else "")
         )
     out: dict[str, Any] = {}
     unchanged = columns == names
@@ -141,6 +139,14 @@ def _enforce_named(frame: Any, schema: Schema) -> Any:
     if unchanged:  # the common case of a server's requests: the columns already fit
         return frame
     return pd.DataFrame(out, index=frame.index)
+
+
+#: Why an array or a list of rows never fits named columns (as in MLflow: no matching by
+#: position, which would silently swap two columns sent in another order).
+_UNNAMED = (
+    "; the input has no column names (an array or a list of rows?): name the columns, "
+    "e.g. a DataFrame, a list of row dicts, or dataframe_split with 'columns'"
+)
 
 
 def _enforce_positional(frame: Any, schema: Schema) -> Any:

@@ -13,12 +13,15 @@ type, 504 when the prediction runs past ``timeout`` seconds.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
 from mltrail.errors import InvalidParameterValue
+from mltrail.serving import openinference as oip
 from mltrail.serving import protocol
+from mltrail.serving.served import ModelIdentity, ServedModel
 
 log = logging.getLogger(__name__)
 
@@ -45,74 +48,213 @@ class ScoringApp:
         version: str,
         max_body_bytes: int = MAX_BODY_BYTES,
         timeout: float = TIMEOUT_S,
+        identity: ModelIdentity | None = None,
+        allow_unknown_columns: bool = False,
     ) -> None:
-        self.model = model
         self.version = version
         self.max_body_bytes = max_body_bytes
         self.timeout = timeout
+        self.allow_unknown_columns = allow_unknown_columns
+        self._served = ServedModel(model, identity or ModelIdentity("model", None, "model"))
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def model(self) -> Any:
+        """The loaded model answering now."""
+        return self._served.model
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """Which model answers now (sent in every response's headers)."""
+        return self._served.identity
+
+    def swap(self, model: Any, identity: ModelIdentity) -> None:
+        """Answer with ``model`` from now on; requests already running finish with the old
+        one (they hold it), so none fails during the swap."""
+        self._served = ServedModel(model, identity)
+
+    def on_startup(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``task()`` in the background while the server runs (cancelled at shutdown)."""
+        self._background.append(task)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
+        served = self._served  # this request's model, even if a newer one is swapped in
+        send = _with_headers(send, served.identity.headers())
         path, method = scope["path"], scope["method"]
+        if path == "/v2" or path.startswith("/v2/"):
+            await self._open_inference(served, scope, receive, send)
+            return
         allowed = _ROUTES.get(path)
         if allowed is None:
             await _error(send, protocol.ScoringError("Not found.", 404, "ENDPOINT_NOT_FOUND"))
         elif method != allowed:
-            error = protocol.ScoringError(f"{path} takes {allowed} only.", 405, BAD_METHOD)
-            await _error(send, error, [(b"allow", allowed.encode())])
+            await _error(send, _bad_method(path, allowed), [(b"allow", allowed.encode())])
         elif path == "/version":
             await _respond(send, 200, self.version.encode())
         elif path != "/invocations":
             await _respond(send, 200, b"\n")
         else:
-            await self._invocations(scope, receive, send)
+            await self._invocations(served, scope, receive, send)
 
-    async def _invocations(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _invocations(
+        self, served: ServedModel, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         try:
             body = await _read_body(scope, receive, self.max_body_bytes)
-            request = protocol.parse_request(body, _header(scope, b"content-type"))
-            predictions = await asyncio.wait_for(
-                asyncio.to_thread(self._predict, request), self.timeout
-            )
+            meta = getattr(served.model, "metadata", None)
+            schema = meta.get_input_schema() if meta is not None else None
+            content_type = _header(scope, b"content-type")
+            request = protocol.parse_request(body, content_type, schema)
+            strict = not self.allow_unknown_columns
+            predictions = await self._run(_predict, served.model, request, strict)
         except protocol.ScoringError as e:
             await _error(send, e)
+        else:
+            await _respond(send, 200, predictions)
+
+    async def _run(self, fn: Callable[..., bytes], *args: Any) -> bytes:
+        """``fn(*args)`` in a thread; a 504 ScoringError past the timeout."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(fn, *args), self.timeout)
         except TimeoutError:
             message = (
                 f"The prediction took longer than {self.timeout:g} s (the server's --timeout)."
             )
-            await _error(send, protocol.ScoringError(message, 504, "DEADLINE_EXCEEDED"))
-        else:
-            await _respond(send, 200, predictions)
+            raise protocol.ScoringError(message, 504, "DEADLINE_EXCEEDED") from None
 
-    def _predict(self, request: protocol.ScoringInput) -> bytes:
+    async def _open_inference(
+        self, served: ServedModel, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """The Open Inference Protocol's endpoints (``openinference.py``)."""
+        found = oip.route(scope["path"])
+        identity, meta = served.identity, getattr(served.model, "metadata", None)
         try:
-            if request.params:
-                raw = self.model.predict(request.data, request.params)
+            if found is None:
+                raise oip.ProtocolError("Not found.", 404)
+            if scope["method"] != found.method:
+                error = _bad_method(scope["path"], found.method)
+                raise oip.ProtocolError(error.message, 405)
+            if found.name is not None:
+                oip.check_model(found, identity.name, identity.version)
+            if found.action == "infer":
+                body = await _read_body(scope, receive, self.max_body_bytes)
+                answer = await self._run(_infer, served, body, not self.allow_unknown_columns)
             else:
-                raw = self.model.predict(request.data)
-        except InvalidParameterValue as e:  # the signature (or params) refused the input
-            raise protocol.ScoringError(str(e), 400, protocol.INVALID_PARAMETER_VALUE) from None
-        except Exception as e:  # the model's own failure: the request is answered, not the log
-            log.debug("the model failed on a request", exc_info=True)
-            raise protocol.ScoringError(
-                f"The model failed on this input ({type(e).__name__}: {e}); check that the "
-                "input has the values the model was trained on (no missing values?).",
-            ) from None
-        return protocol.predictions_body(raw)
+                answer = json.dumps(_oip_info(found, identity, meta, self.version)).encode()
+        except protocol.ScoringError as e:
+            error = (
+                e if isinstance(e, oip.ProtocolError) else oip.ProtocolError(e.message, e.status)
+            )
+            await _error(send, error)
+        else:
+            await _respond(send, 200, answer)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self._tasks = [asyncio.create_task(task()) for task in self._background]
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for running in self._tasks:
+                    running.cancel()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+def _predict(model: Any, request: protocol.ScoringInput, strict: bool) -> bytes:
+    return protocol.predictions_body(_call_model(model, request.data, request.params, strict))
+
+
+def _infer(served: ServedModel, body: bytes, strict: bool) -> bytes:
+    signature = getattr(getattr(served.model, "metadata", None), "signature", None)
+    request = oip.parse_infer(body, signature)
+    try:
+        raw = _call_model(served.model, request.data, request.params, strict)
+    except protocol.ScoringError as e:
+        raise oip.ProtocolError(e.message, e.status) from None
+    identity = served.identity
+    return oip.infer_body(raw, request, signature, identity.name, identity.version)
+
+
+def _oip_info(found: oip.Route, identity: ModelIdentity, meta: Any, version: str) -> dict[str, Any]:
+    if found.action == "live":
+        return {"live": True}
+    if found.action == "ready":
+        return {"ready": True}
+    if found.action == "server":
+        return oip.server_metadata(version)
+    if found.action == "model_ready":
+        return {"name": identity.name, "ready": True}
+    return oip.model_metadata(meta, identity.name, identity.version)
+
+
+def _refuse_unknown_columns(model: Any, data: Any) -> None:
+    """400 for named columns the model's signature does not have (MLflow drops them
+    silently, which hides a misspelt optional column; ``--allow-unknown-columns``)."""
+    signature = getattr(getattr(model, "metadata", None), "signature", None)
+    schema = signature.inputs if signature is not None else None
+    if schema is None or schema.is_tensor_spec() or not schema.has_input_names():
+        return
+    given = (
+        list(data.columns)
+        if hasattr(data, "columns")
+        else list(data)
+        if isinstance(data, dict)
+        else []
+    )
+    if not all(isinstance(c, str) for c in given):
+        return  # positional input: the signature check decides
+    names = {str(n) for n in schema.input_names()}
+    unknown = [c for c in given if c not in names]
+    if unknown:
+        raise protocol.ScoringError(
+            f"Unknown column(s) {', '.join(repr(c) for c in unknown)}: the model's signature "
+            f"has {', '.join(repr(str(n)) for n in schema.input_names())}. Remove them, or "
+            "start the server with --allow-unknown-columns to drop them as MLflow does.",
+            400,
+            protocol.INVALID_PARAMETER_VALUE,
+        )
+
+
+def _bad_method(path: str, allowed: str) -> protocol.ScoringError:
+    return protocol.ScoringError(f"{path} takes {allowed} only.", 405, BAD_METHOD)
+
+
+def _with_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` adding ``headers`` to the response's start."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *headers]
+        await send(message)
+
+    return sending
+
+
+def _call_model(model: Any, data: Any, params: dict[str, Any] | None, strict: bool) -> Any:
+    """The model's predictions; its refusals and failures as 400 ScoringErrors.
+    ``strict``: columns the signature does not name are refused, not dropped."""
+    if strict:
+        _refuse_unknown_columns(model, data)
+    try:
+        if params:
+            return model.predict(data, params)
+        return model.predict(data)
+    except InvalidParameterValue as e:  # the signature (or params) refused the input
+        raise protocol.ScoringError(str(e), 400, protocol.INVALID_PARAMETER_VALUE) from None
+    except Exception as e:  # the model's own failure: the request is answered, not the log
+        log.debug("the model failed on a request", exc_info=True)
+        raise protocol.ScoringError(
+            f"The model failed on this input ({type(e).__name__}: {e}); check that the "
+            "input has the values the model was trained on (no missing values?).",
+        ) from None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -23,6 +23,7 @@ from typing import IO, Any
 from mltrail.errors import InvalidParameterValue
 from mltrail.models import ModelSchemaError
 from mltrail.serving import protocol
+from mltrail.serving.casting import BadValue, to_signature_types
 
 FORMATS = ("json", "csv", "parquet")
 #: Rows scored at once: small enough for bounded memory, large enough to stay fast.
@@ -65,7 +66,7 @@ def predict_file(
         out.write('{"predictions": [')
         rows = 0
         schema = model.metadata.get_input_schema()
-        for chunk, params in _chunks(input_path, content_type, chunk_rows, progress):
+        for chunk, params in _chunks(input_path, content_type, chunk_rows, progress, schema):
             if content_type == "csv":
                 chunk = _numbers(chunk, schema, first_row=rows + 1)
             predictions = _predict(model, chunk, params, first_row=rows + 1)
@@ -81,14 +82,18 @@ def predict_file(
 
 
 def _chunks(
-    input_path: Path | None, content_type: str, chunk_rows: int, progress: Progress | None
+    input_path: Path | None,
+    content_type: str,
+    chunk_rows: int,
+    progress: Progress | None,
+    schema: Any,
 ) -> Iterator[tuple[Any, dict[str, Any] | None]]:
     import pandas as pd
 
     with _opened(input_path) as f:
         if content_type == "json":
             try:
-                request = protocol.parse_json(f.read())
+                request = protocol.parse_json(f.read(), schema)
             except protocol.ScoringError as e:
                 raise InvalidParameterValue(e.message.replace("request body", "input")) from None
             yield request.data, request.params
@@ -129,33 +134,13 @@ def _parquet_chunks(
         raise InvalidParameterValue(f"The input is not a Parquet file: {e}") from None
 
 
-_NUMBERS = frozenset({"integer", "long", "float", "double"})
-
-
 def _numbers(chunk: Any, schema: Any, first_row: int) -> Any:
     """CSV columns the signature says are numbers, read as text because one value is not
     a number: that value's row and column fail the scoring; otherwise they are numbers."""
-    import pandas as pd
-
-    if schema is None or schema.is_tensor_spec():
-        return chunk
-    for spec in schema.inputs:
-        name, kind = spec.name, getattr(spec.type, "value", None)
-        if kind not in _NUMBERS or name not in chunk.columns:
-            continue
-        if pd.api.types.is_numeric_dtype(chunk[name].dtype):
-            continue
-        column = chunk[name]
-        numbers = pd.to_numeric(column, errors="coerce")
-        bad = numbers.isna() & column.notna()
-        if bad.any():
-            at = int(bad.to_numpy().nonzero()[0][0])
-            raise BadRow(
-                f"Row {first_row + at} of the input: column {name!r} holds "
-                f"{column.iloc[at]!r}, not a number ({kind} expected)."
-            )
-        chunk = chunk.assign(**{name: numbers})
-    return chunk
+    try:
+        return to_signature_types(chunk, schema)
+    except BadValue as e:
+        raise BadRow(f"Row {first_row + e.row} of the input: {e}.") from None
 
 
 def _predict(model: Any, chunk: Any, params: dict[str, Any] | None, first_row: int) -> Any:

@@ -15,8 +15,10 @@ both accept exactly what ``mlflow models serve`` accepts (docs/SERVING.md):
 
 Bad input raises :class:`ScoringError`, which carries the HTTP status and MLflow's error
 fields (``error_code``, ``message``); the request body is never echoed back (MLflow's
-messages quote it, which makes a bad request's answer as large as the request). The input is
-checked against the model's signature by ``PyFuncModel.predict`` itself.
+messages quote it, which makes a bad request's answer as large as the request). Given the
+model's input schema, parsing converts number columns as MLflow's server does (``"5.1"``
+and ``true`` into a double column; ``casting.py``); the input is then checked against the
+signature by ``PyFuncModel.predict`` itself.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import io
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from mltrail.models.schema import Schema
+from mltrail.serving.casting import BadValue, to_signature_types
 
 CONTENT_TYPE_JSON = "application/json"
 CONTENT_TYPE_CSV = "text/csv"
@@ -63,12 +68,17 @@ class ScoringInput:
     params: dict[str, Any] | None
 
 
-def parse_request(body: bytes, content_type: str | None) -> ScoringInput:
+def parse_request(
+    body: bytes, content_type: str | None, schema: Schema | None = None
+) -> ScoringInput:
     """The model input and params of a request with ``body`` and ``content_type``.
 
     Args:
         body: the request's bytes.
         content_type: its ``Content-Type`` header (None when absent).
+        schema: the model's input schema: JSON and CSV number columns it names are
+            converted to its types while parsing, as MLflow's server does
+            (``mltrail.serving.casting``); Parquet keeps its own types.
 
     Returns:
         The parsed input (a DataFrame, a numpy array, or a dict of arrays) and params.
@@ -79,9 +89,9 @@ def parse_request(body: bytes, content_type: str | None) -> ScoringInput:
     """
     mime = _media_type(content_type)
     if mime == CONTENT_TYPE_JSON:
-        return parse_json(body)
+        return parse_json(body, schema)
     if mime == CONTENT_TYPE_CSV:
-        return ScoringInput(parse_csv(body), None)
+        return ScoringInput(_cast(parse_csv(body), schema), None)
     return ScoringInput(parse_parquet(body), None)
 
 
@@ -104,8 +114,9 @@ def _media_type(content_type: str | None) -> str:
     return mime
 
 
-def parse_json(body: bytes) -> ScoringInput:
-    """A JSON request: exactly one input key, and optional ``params``."""
+def parse_json(body: bytes, schema: Schema | None = None) -> ScoringInput:
+    """A JSON request: exactly one input key, and optional ``params``; number columns
+    ``schema`` names converted to its types (see ``parse_request``)."""
     try:
         request = json.loads(body)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
@@ -120,7 +131,14 @@ def parse_json(body: bytes) -> ScoringInput:
     if params is not None and not isinstance(params, dict):
         raise ScoringError(f"'params' must be an object of names to values, not {params!r}.")
     key = keys[0]
-    return ScoringInput(_READERS[key](request[key]), params)
+    return ScoringInput(_cast(_READERS[key](request[key]), schema), params)
+
+
+def _cast(data: Any, schema: Schema | None) -> Any:
+    try:
+        return to_signature_types(data, schema)
+    except BadValue as e:
+        raise ScoringError(f"The input does not fit the model's signature: {e}.") from None
 
 
 def _one_key_message(got: str) -> str:

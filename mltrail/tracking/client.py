@@ -73,6 +73,9 @@ class Client(RegistryClientMixin):
         )
         root = context.uri_to_path(tracking_uri) if tracking_uri else None
         self._store: FileStore = context.get_store(root)
+        #: What runs this client creates record of their source (None: detect it from
+        #: this process's script and folder). ``mltrail run`` records the project's.
+        self._source: tuple[dict[str, Any], str] | None = None
 
     @property
     def store(self) -> FileStore:
@@ -327,7 +330,7 @@ class Client(RegistryClientMixin):
             "parent_run_id": tags.pop("mlflow.parentRunId", None),
             "description": tags.pop("mlflow.note.content", None) or "",
         }
-        source, diff = context.source_record(self._store.root)
+        source, diff = self._source or context.source_record(self._store.root)
         record["source"] = {**source, **_source_overrides(tags)}
         run = self._store.create_run(str(experiment_id), record, tags)
         if diff:

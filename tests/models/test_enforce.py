@@ -35,16 +35,40 @@ COLUMNS = Schema([ColSpec(DataType.double, "a"), ColSpec(DataType.long, "b")])
         pd.DataFrame({"b": [1, 0], "a": [1.0, 2.0], "extra": ["x", "y"]}),
         {"a": [1.0, 2.0], "b": [1, 0]},
         [{"a": 1.0, "b": 1}, {"a": 2.0, "b": 0}],
-        np.array([[1.0, 1], [2.0, 0]], dtype=object),
-        [[1.0, 1], [2.0, 0]],
     ],
-    ids=["frame", "dict", "records", "array", "rows"],
+    ids=["frame", "dict", "records"],
 )
-def test_frames_dicts_records_and_arrays_become_the_schema_columns(data: Any) -> None:
+def test_frames_dicts_and_records_become_the_schema_columns(data: Any) -> None:
     out = enforce_schema(data, COLUMNS)
     assert list(out.columns) == ["a", "b"]
     assert [str(t) for t in out.dtypes] == ["float64", "int64"]
     assert out["b"].tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        np.array([[1.0, 1], [2.0, 0]], dtype=object),
+        [[1.0, 1], [2.0, 0]],
+        pd.DataFrame([[1.0, 1], [2.0, 0]]),
+        np.array([1.0, 2.0]),
+        [1.0, 2.0],
+    ],
+    ids=["array", "rows", "frame-without-names", "1-D array", "list"],
+)
+def test_unnamed_input_never_fits_named_columns_by_position(data: Any) -> None:
+    """MLflow's _enforce_schema refuses these too: 'Model is missing inputs'."""
+    with pytest.raises(ModelSchemaError, match=r"missing column\(s\) 'a': double.*no column names"):
+        enforce_schema(data, COLUMNS)
+
+
+def test_a_bare_list_does_not_fit_even_one_named_column() -> None:
+    """In-process, as in MLflow; the scoring protocol names it (tests/serving)."""
+    one = Schema([ColSpec(DataType.double, "a")])
+    for data in ([1.0, 2.0], np.array([1.0, 2.0]), pd.Series([1.0, 2.0])):
+        with pytest.raises(ModelSchemaError, match="missing column"):
+            enforce_schema(data, one)
+    assert enforce_schema(pd.Series([1.0, 2.0], name="a"), one)["a"].tolist() == [1.0, 2.0]
 
 
 def test_a_single_record_dict_is_one_row() -> None:

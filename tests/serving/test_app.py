@@ -4,10 +4,7 @@ predictions (tests/serving/fixtures), except the differences docs/SERVING.md lis
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +19,7 @@ import mltrail.sklearn
 from mltrail.models import infer_signature
 from mltrail.serving.app import ScoringApp
 from tests.serving.record_mlflow import CASES, COLUMNS, FIXTURE, Case, sample
+from tests.serving.servers import send, serve_app
 
 uvicorn = pytest.importorskip("uvicorn")
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
@@ -31,6 +29,8 @@ KNOWN_DIFFERENCES = {
     "json_mixed_case": 200,  # HTTP media types are case-insensitive; MLflow says 415
     "no_content_type": 415,  # MLflow's server fails with 500
     "params_not_a_dict": 400,  # MLflow ignores a params that is not an object
+    "extra_column": 400,  # MLflow drops unknown columns silently (--allow-unknown-columns)
+    "extra_unicode_column": 400,
 }
 
 
@@ -45,62 +45,18 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return mltrail.pyfunc.load_model(Path(path))
 
 
-def _serve(app: ScoringApp) -> Iterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield port
-    server.should_exit = True
-    thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def port(model: Any) -> Iterator[int]:
-    yield from _serve(ScoringApp(model, version=mltrail.__version__))
+    with serve_app(ScoringApp(model, version=mltrail.__version__)) as port:
+        yield port
 
 
 def _send(port: int, method: str, path: str, body: bytes, ctype: str | None) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": ctype} if ctype is not None else {}
-    conn.request(method, path, body=body if method == "POST" else None, headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    try:
-        return response.status, json.loads(data)
-    except ValueError:
-        return response.status, data.decode("utf-8", "replace")
+    status, answer, _ = send(port, method, path, body, ctype)
+    return status, answer
 
 
-#: Answers not aligned with MLflow's yet (issue 10, next step): strict, so aligning one
-#: fails here until it is taken off the list.
-NOT_YET = {
-    "instances_lists": "mltrail matches rows to named columns by position; MLflow refuses",
-    "inputs_lists": "mltrail matches rows to named columns by position; MLflow refuses",
-    "split_without_columns": "mltrail matches columns by position; MLflow refuses",
-    "numeric_string_in_double": "MLflow converts '5.1' to a double; mltrail refuses it",
-    "bool_in_double": "MLflow converts true to 1.0; mltrail's signature check refuses",
-}
-
-
-def _cases() -> list[Any]:
-    return [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[c.name]))
-        if c.name in NOT_YET
-        else c
-        for c in CASES
-    ]
-
-
-@pytest.mark.parametrize("case", _cases(), ids=lambda c: c.name)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_each_recorded_request_gets_mlflows_answer(port: int, case: Case) -> None:
     recorded = RECORDED[case.name]["response"]
     status, body = _send(port, case.method, case.path, case.body, case.content_type)
@@ -123,7 +79,7 @@ def test_limits_answer_413_and_504(model: Any) -> None:
             return model.predict(data)
 
     body = json.dumps({"dataframe_split": {"columns": COLUMNS, "data": [[5.1, 3.5, 1.4, 0.2]]}})
-    for port in _serve(ScoringApp(Slow(), version="x", max_body_bytes=200, timeout=0.2)):
+    with serve_app(ScoringApp(Slow(), version="x", max_body_bytes=200, timeout=0.2)) as port:
         status, answer = _send(port, "POST", "/invocations", body.encode(), "application/json")
         assert status == 504 and answer["error_code"] == "DEADLINE_EXCEEDED"
         big = json.dumps({"dataframe_records": [{"a": 1.0}] * 100}).encode()
@@ -131,3 +87,20 @@ def test_limits_answer_413_and_504(model: Any) -> None:
         assert status == 413 and "limit of 200 bytes" in answer["message"]
         status, answer = _send(port, "GET", "/version", b"", None)
         assert (status, answer) == (200, "x")
+
+
+@pytest.mark.parametrize("name", ["extra_column", "extra_unicode_column"])
+def test_unknown_columns_are_named_or_dropped_as_mlflow_does(
+    port: int, model: Any, name: str
+) -> None:
+    case = next(c for c in CASES if c.name == name)
+    status, body = _send(port, "POST", case.path, case.body, case.content_type)
+    assert status == 400
+    unknown = "e" if name == "extra_column" else "größe"
+    assert f"Unknown column(s) {unknown!r}" in body["message"]
+    assert "--allow-unknown-columns" in body["message"]
+    lenient = ScoringApp(model, version="x", allow_unknown_columns=True)
+    with serve_app(lenient) as port:
+        status, body = _send(port, "POST", case.path, case.body, case.content_type)
+    assert status == 200
+    assert body["predictions"] == RECORDED[name]["response"]["body"]["predictions"]

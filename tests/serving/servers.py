@@ -1,0 +1,118 @@
+"""Serving in tests: an ASGI app on a real uvicorn in a thread, a ``mltrail models serve``
+process, and one HTTP request at a time (the standard library's client)."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_app(app: Any) -> Iterator[int]:
+    """Serve the ASGI ``app`` with uvicorn on 127.0.0.1; yields its port."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def send(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | str | Any = b"",
+    ctype: str | None = "application/json",
+) -> tuple[int, Any, dict[str, str]]:
+    """(status, body as JSON or text, headers in lower case) of one request."""
+    if not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": ctype} if ctype is not None else {}
+    conn.request(method, path, body=body if method == "POST" else None, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    found = {k.lower(): v for k, v in response.getheaders()}
+    conn.close()
+    try:
+        return response.status, json.loads(data), found
+    except ValueError:
+        return response.status, data.decode("utf-8", "replace"), found
+
+
+class ServeProcess:
+    """``mltrail models serve ARGS`` in a child process, on a free port."""
+
+    def __init__(self, *args: str, cwd: Path | None = None) -> None:
+        self.port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        command = [sys.executable, "-m", "mltrail", "models", "serve", *args]
+        self.proc = subprocess.Popen(
+            [*command, "-p", str(self.port)],
+            cwd=cwd or REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the server exited: {self.output()}")
+            with contextlib.suppress(OSError):
+                if send(self.port, "GET", "/ping")[0] == 200:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("the server did not answer /ping in time")
+
+    def output(self) -> str:
+        assert self.proc.stdout is not None
+        if self.proc.poll() is None:
+            self.stop()
+        return self.proc.stdout.read()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(30)
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
