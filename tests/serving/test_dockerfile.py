@@ -5,14 +5,9 @@ command run here (Docker cannot run in the tests: the command can)."""
 from __future__ import annotations
 
 import filecmp
-import http.client
 import json
-import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +25,7 @@ from mltrail.cli import build_cli
 from mltrail.models import infer_signature
 from mltrail.serving.docker import IMAGE_MODEL, PORT, SERVE_COMMAND, dockerfile_text
 from mltrail.store import FileStore
+from tests.serving.servers import ServeProcess, free_port, send
 
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
 COLUMNS = ["a", "b", "c"]
@@ -275,72 +271,28 @@ def test_the_dockerfile_text_has_no_local_package_step_without_one() -> None:
 # --- the image's command, run here ---------------------------------------------------
 
 
-def _serve_missing() -> bool:
-    models = build_cli().commands["models"]
-    return "serve" not in getattr(models, "commands", {})
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _request(port: int, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        headers = {"Content-Type": "application/json"} if body else {}
-        conn.request(method, path, body=body or None, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
 @pytest.fixture
 def served(model_dir: Path, tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """The Dockerfile's ENTRYPOINT, run on the copied model, on 127.0.0.1 and a free port."""
     out = tmp_path / "image"
     assert _generate("-m", str(model_dir), "-d", str(out)).exit_code == 0
     entry = dict(instructions(out / "Dockerfile"))["ENTRYPOINT"]
-    port = _free_port()
+    port = free_port()
     here = {IMAGE_MODEL: str(out / "model"), "0.0.0.0": "127.0.0.1", str(PORT): str(port)}
     command = [here.get(word, word) for word in json.loads(entry)]
     assert command[0] == "mltrail"
-    command[0] = str(Path(sys.executable).with_name("mltrail"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "MLFLOW_"))}
-    proc = subprocess.Popen(
-        command, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if _request(port, "GET", "/ping")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                output = proc.communicate(timeout=5)[0] if proc.poll() is not None else b""
-                pytest.fail(f"the server did not answer /ping: {output.decode(errors='replace')}")
-            time.sleep(0.2)
+    command[0] = str(Path(sys.executable).with_name("mltrail"))  # this environment's script
+    with ServeProcess.command_line(command, port, cwd=out) as server:
+        server.wait_ready(90)
         yield port, out / "model"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
-@pytest.mark.skipif(_serve_missing(), reason="`mltrail models serve` is not on this branch yet")
 def test_the_images_command_serves_the_copied_model(served: tuple[int, Path]) -> None:
     port, model = served
-    assert _request(port, "GET", "/ping")[0] == 200
+    assert send(port, "GET", "/ping")[0] == 200
     example = (model / "serving_input_example.json").read_bytes()
-    status, body = _request(port, "POST", "/invocations", example)
+    status, body, _ = send(port, "POST", "/invocations", example)
     assert status == 200, body
     frame = pd.DataFrame(**json.loads(example)["dataframe_split"])
     expected = mltrail.pyfunc.load_model(model).predict(frame).tolist()
-    assert json.loads(body)["predictions"] == pytest.approx(expected)
+    assert body["predictions"] == pytest.approx(expected)
