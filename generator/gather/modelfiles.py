@@ -23,6 +23,7 @@ from .registry import VersionEntry
 MLMODEL = "MLmodel"
 REQUIREMENTS = "requirements.txt"
 DEFAULT_EXAMPLE = "input_example.json"
+DEFAULT_SERVING_EXAMPLE = "serving_input_example.json"
 MLMODEL_BYTES = 64_000
 EXAMPLE_BYTES = 32_000
 REQUIREMENTS_BYTES = 16_000
@@ -39,6 +40,11 @@ class ModelFiles:
     example_truncated: bool = False
     requirements: tuple[str, ...] = ()
     problem: str | None = None
+    #: The example as a request body, on one line of JSON; None when there is none or it
+    #: is too large to check or not a JSON object.
+    serving_example: str | None = None
+    #: Its path in the model folder (when ``serving_example`` is not None).
+    serving_example_path: str | None = None
 
 
 def read_model_files(
@@ -81,6 +87,8 @@ def _with_detail(
             example = _pretty_json(example)
     requirements, _ = _safe_read(arts, _join(base, REQUIREMENTS), REQUIREMENTS_BYTES)
     lines = tuple(line.strip() for line in (requirements or "").splitlines() if line.strip())
+    serving_rel = summary.serving_example_path or DEFAULT_SERVING_EXAMPLE
+    serving = _request_body(arts, _join(base, serving_rel))
     return ModelFiles(
         mlmodel=files.mlmodel,
         flavors=files.flavors,
@@ -90,7 +98,22 @@ def _with_detail(
         example_truncated=cut,
         requirements=lines,
         problem=files.problem,
+        serving_example=serving,
+        serving_example_path=serving_rel if serving is not None else None,
     )
+
+
+def _request_body(arts: RunArtifacts, rel: str) -> str | None:
+    """The JSON object in artifact ``rel`` on one line; None when it is missing, larger
+    than the example budget, or not a JSON object."""
+    text, cut = _safe_read(arts, rel, EXAMPLE_BYTES)
+    if text is None or cut:
+        return None
+    try:
+        body = json.loads(text)
+        return json.dumps(body, ensure_ascii=False) if isinstance(body, dict) else None
+    except (ValueError, RecursionError):
+        return None
 
 
 def _join(base: str, name: str) -> str:

@@ -48,7 +48,7 @@ class ModelPage(PageContext):
     versions: tuple[VersionRow, ...] = doc("live versions, newest first")
     history: tuple[HistoryEvent, ...] | None = doc("git history, newest first; None: no git")
     snippets: tuple[Snippet, ...] = doc("copyable code that loads and serves the model")
-    serve_note: str = doc("why the serve snippet runs MLflow")
+    serve_note: str = doc("where and how to run the serve and predict snippets")
     duplicates: tuple[int, ...] = doc("version numbers two merged clones both used")
     resolve_command: str = doc("the command that renumbers duplicates")
 
@@ -58,8 +58,9 @@ def context(b: Build, model: ModelEntry) -> ModelPage:
     snippets: tuple[Snippet, ...] = ()
     if served is not None:
         aliases = tuple(sorted(model.model.aliases))
+        files = b.model_files.get(served, detail=True)
         snippets = version_snippets(
-            model.model.name, served.version.version, aliases, served.folder
+            model.model.name, served.version.version, aliases, served.folder, files
         )
     rows = tuple(
         version_row(model, e, b.site, b.model_files.get(e)) for e in reversed(model.versions)

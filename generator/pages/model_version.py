@@ -62,7 +62,7 @@ class ModelVersionPage(PageContext):
     files: ModelFilesView = doc("MLmodel, input example and requirements of its folder")
     lineage: LineageView = doc("the source run, its experiment, params and metrics")
     snippets: tuple[Snippet, ...] = doc("copyable code that loads and serves this version")
-    serve_note: str = doc("why the serve snippet runs MLflow")
+    serve_note: str = doc("where and how to run the serve and predict snippets")
     highlight_css: str = doc("stylesheet of the syntax highlighting")
 
 
@@ -78,7 +78,9 @@ def context(b: Build, model: ModelEntry, entry: VersionEntry) -> ModelVersionPag
         version=version_row(model, entry, b.site, files),
         files=_files_view(entry, files),
         lineage=_lineage_view(entry, b.site),
-        snippets=version_snippets(model.model.name, v.version, tuple(v.aliases), entry.folder),
+        snippets=version_snippets(
+            model.model.name, v.version, tuple(v.aliases), entry.folder, files
+        ),
         serve_note=SERVE_NOTE,
         highlight_css=urls.href(HIGHLIGHT_CSS),
     )

@@ -1,8 +1,11 @@
 """The copyable snippets of the model pages: the one place their text lives.
 
-mltrail has no serve command yet, so the serve snippet runs MLflow's server on the model
-folder (it is in MLflow's format). When ``mltrail models serve`` lands, change
-``SERVE`` and ``SERVE_NOTE`` here and nothing else.
+A version is loaded by its registry URI in Python, served by ``mltrail models serve`` and,
+when it was saved with an input example, asked for predictions with ``curl``: the example's
+request body (``serving_input_example.json``) inline when it is short, else sent from its
+file in the model folder (a path from the store's folder, where the note says to run them).
+Everything from the store is quoted for its language (a Python string literal, a shell
+word); the templates escape it for HTML.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import json
 import shlex
 from dataclasses import dataclass
 
+from ..gather.modelfiles import ModelFiles
 from .base import doc
 
 
@@ -24,10 +28,20 @@ class Snippet:
 
 LOAD = """import mltrail
 model = mltrail.pyfunc.load_model({uri})"""
-SERVE = "mlflow models serve -m {folder} --env-manager local"
+#: The port of the serve and curl snippets (``mltrail models serve``'s default).
+PORT = 5000
+SERVE = "mltrail models serve -m {uri} -p {port}"
+QUERY = (
+    "curl -X POST http://127.0.0.1:{port}/invocations "
+    "-H 'Content-Type: application/json' --data {data}"
+)
+#: A request body up to this many characters is written into the curl command; a longer
+#: one is sent from its file (``--data @path``).
+INLINE_BODY_CHARS = 400
 SERVE_NOTE = (
-    "mltrail has no serve command yet. The model folder is in MLflow's format, so MLflow "
-    "serves it: run this in the store's folder, where the path leads, with mlflow installed."
+    "Run the commands in the store's folder (or give mltrail models serve --store PATH), "
+    "with mltrail installed. The request sends the version's input example, from its file "
+    "in the model folder when it is long."
 )
 
 
@@ -45,21 +59,38 @@ def load_snippet(
     return Snippet(snippet_id, title, "python", LOAD.format(uri=_python_text(uri)))
 
 
-def serve_snippet(snippet_id: str, version: int, folder: str) -> Snippet:
-    """The command serving the model folder ``folder`` (relative to the store root)."""
+def serve_snippet(snippet_id: str, name: str, version: int) -> Snippet:
+    """The command serving ``models:/<name>/<version>`` on :data:`PORT`."""
+    uri = shlex.quote(f"models:/{name}/{version}")
     return Snippet(
-        snippet_id, f"Serve version {version}", "shell", SERVE.format(folder=shlex.quote(folder))
+        snippet_id, f"Serve version {version}", "shell", SERVE.format(uri=uri, port=PORT)
     )
 
 
+def query_snippet(snippet_id: str, version: int, body: str, file: str) -> Snippet:
+    """``curl`` sending the request ``body`` (one line of JSON) to the served version: inline
+    when short, else from ``file`` (its path from the store's folder)."""
+    data = body if len(body) <= INLINE_BODY_CHARS else f"@{file}"
+    code = QUERY.format(port=PORT, data=shlex.quote(data))
+    return Snippet(snippet_id, f"Predict with version {version}", "shell", code)
+
+
 def version_snippets(
-    name: str, version: int, aliases: tuple[str, ...], folder: str | None
+    name: str,
+    version: int,
+    aliases: tuple[str, ...],
+    folder: str | None,
+    files: ModelFiles | None = None,
 ) -> tuple[Snippet, ...]:
-    """Load by number, load by each alias, serve: ids ``snippet-1``, ``snippet-2`` ..."""
+    """Load by number, load by each alias, serve, predict (when ``files`` has a request
+    example): ids ``snippet-1``, ``snippet-2`` ..."""
     found = [load_snippet("", name, version)]
     found += [load_snippet("", name, alias=a) for a in aliases]
     if folder is not None:
-        found.append(serve_snippet("", version, folder))
+        found.append(serve_snippet("", name, version))
+        if files is not None and files.serving_example and files.serving_example_path:
+            file = f"{folder.rstrip('/')}/{files.serving_example_path}"
+            found.append(query_snippet("", version, files.serving_example, file))
     return tuple(
         Snippet(f"snippet-{i}", s.title, s.language, s.code) for i, s in enumerate(found, 1)
     )

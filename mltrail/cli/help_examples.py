@@ -24,6 +24,9 @@ EXAMPLES: dict[str, str] = {
     "models alias": "mltrail models alias churn champion 3",
     "models delete": "mltrail models delete churn --version 2 --yes",
     "models describe": 'mltrail models describe churn "Gradient boosting on 2026 data"',
+    "models generate-dockerfile": (
+        "mltrail models generate-dockerfile -m models:/churn@champion -d churn-image"
+    ),
     "models list": "mltrail models list --filter \"name LIKE 'churn%'\"",
     "models predict": (
         "mltrail models predict -m models:/churn@champion -i rows.csv -t csv -o out.json"

@@ -13,6 +13,7 @@ from mltrail.cli.common import format_time, open_store, print_json, print_table,
 if TYPE_CHECKING:
     from mltrail.registry.entities import ModelVersion, RegisteredModel
     from mltrail.registry.registry import Registry
+    from mltrail.store import FileStore
 
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 #: MLflow's ``--env-manager``; only ``local`` (this Python environment) for now.
@@ -37,6 +38,15 @@ def _registry(store_path: Path | None) -> Registry:
     from mltrail.registry.registry import Registry
 
     return Registry(open_store(store_path))
+
+
+def _model_store(store_path: Path | None, model_uri: str) -> FileStore | None:
+    """The store a model URI is resolved in: --store, else the one around the current
+    folder; None for an existing model folder given without --store (no store needed)."""
+    if store_path is None and Path(model_uri).exists():
+        return None
+    store: FileStore = open_store(store_path)
+    return store
 
 
 def _user() -> str:
@@ -328,10 +338,9 @@ def predict(
     import mltrail.pyfunc
     from mltrail.serving.batch import predict_file
 
-    if store_path is not None or not Path(model_uri).exists():
-        import mltrail
-
-        mltrail.set_tracking_uri(str(open_store(store_path).root))
+    store = _model_store(store_path, model_uri)
+    if store is not None:
+        mltrail.set_tracking_uri(str(store.root))
     model = mltrail.pyfunc.load_model(model_uri)
     if input_path is not None and input_path.is_file() and output_path and sys.stderr.isatty():
         size = input_path.stat().st_size
@@ -345,6 +354,45 @@ def predict(
         rows = predict_file(model, input_path, output_path, content_type)
     if output_path is not None:
         click.echo(f"Scored {rows} rows into {output_path}.", err=True)
+
+
+@models.command("generate-dockerfile")
+@store_option
+@_MODEL_URI
+@click.option(
+    "-d",
+    "--output-directory",
+    type=click.Path(path_type=Path),
+    default="mltrail-dockerfile",
+    show_default=True,
+    help="The folder to write (refused if it exists and is not empty, unless --force).",
+)
+@click.option(
+    "--mltrail-requirement",
+    metavar="REQUIREMENT",
+    help="How the image installs mltrail: a pip requirement (git+https://...) or the path "
+    "of a wheel or source folder, copied into the output. Default: mltrail==<this version>.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing non-empty output folder.")
+def generate_dockerfile(
+    store_path: Path | None,
+    model_uri: str,
+    output_directory: Path,
+    mltrail_requirement: str | None,
+    force: bool,
+) -> None:
+    """Write a folder `docker build` turns into an image serving the model on port 8080
+    (`mltrail models serve`), as `mlflow models generate-dockerfile` does."""
+    import shlex
+
+    from mltrail.serving.docker import generate_dockerfile as generate
+
+    store = _model_store(store_path, model_uri)
+    found = generate(model_uri, output_directory, mltrail_requirement, force, store)
+    click.echo(
+        f"Wrote {found.path} ({found.base_image}, {found.mltrail_requirement}). "
+        f"Build it with: docker build -t my-model {shlex.quote(str(found.path))}"
+    )
 
 
 @models.command()
@@ -410,9 +458,8 @@ def serve(
             "--follow needs models:/<name>@<alias>, models:/<name>/<stage> or "
             f"models:/<name>/latest; {model_uri!r} always names the same model."
         )
-    store = None
-    if store_path is not None or not Path(model_uri).exists():
-        store = str(open_store(store_path).root)
+    found = _model_store(store_path, model_uri)
+    store = str(found.root) if found is not None else None
     settings = ServeSettings(
         model_uri, store, host, port, workers, timeout, max_body_bytes, follow, follow_interval,
         allow_unknown_columns,

@@ -62,6 +62,8 @@ class MLmodelSummary:
     signature: SignatureSummary | None = None
     #: ``saved_input_example_info.artifact_path`` (relative to the model folder), or None.
     example_path: str | None = None
+    #: ``saved_input_example_info.serving_input_path``: the example as a request body, or None.
+    serving_example_path: str | None = None
     #: Why (part of) the file cannot be read, else None.
     problem: str | None = None
     #: False when the file is not a YAML mapping at all (nothing above was read).
@@ -84,12 +86,14 @@ def read_mlmodel_summary(text: str) -> MLmodelSummary:
     python = pyfunc.get("python_version") if isinstance(pyfunc, dict) else None
     info = data.get("saved_input_example_info")
     example = info.get("artifact_path") if isinstance(info, dict) else None
+    serving = info.get("serving_input_path") if isinstance(info, dict) else None
     signature, problem = summarize_signature(data.get("signature"))
     return MLmodelSummary(
         flavors=tuple(sorted(map(str, flavors))),
         python_version=None if python is None else str(python),
         signature=signature,
         example_path=example if isinstance(example, str) else None,
+        serving_example_path=serving if isinstance(serving, str) else None,
         problem=problem,
     )
 

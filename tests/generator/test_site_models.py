@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -145,14 +146,41 @@ def test_model_page_shows_versions_history_and_snippets(registry: ModelStore, si
     assert actions == ["describe", "alias", "alias", *["transition"] * 3, *["register"] * 3]
     assert "model churn v2: None -&gt; Production (archived v1)" in page
     assert "by Test User &lt;test@example.com&gt;" in page
-    load, champion_or_challenger, other, serve = snippets(page)
+    load, champion_or_challenger, other, serve, query = snippets(page)
     assert load == 'import mltrail\nmodel = mltrail.pyfunc.load_model("models:/churn/2")'
     assert 'load_model("models:/churn@challenger")' in champion_or_challenger
     assert 'load_model("models:/churn@champion")' in other
-    folder = serve.split()[4]
-    assert serve == f"mlflow models serve -m {folder} --env-manager local"
-    assert (registry.store / folder / "MLmodel").is_file()  # relative to the store
-    assert registry.runs["b"] in folder
+    assert serve == "mltrail models serve -m models:/churn/2 -p 5000"
+    # The version's serving_input_example.json is short: sent inline, as one shell word.
+    example = next((registry.store / "runs").rglob("serving_input_example.json"))
+    words = shlex.split(query)
+    assert words[:4] == ["curl", "-X", "POST", "http://127.0.0.1:5000/invocations"]
+    assert words[4:8] == ["-H", "Content-Type: application/json", "--data", words[7]]
+    assert json.loads(words[7]) == json.loads(example.read_text())
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "[" * 100_000,
+        "{not json",
+        '["a list", "not a request"]',
+        '{"inputs": [' + "1, " * 20_000 + "1]}",
+    ],
+    ids=["deep", "invalid", "not-an-object", "over-the-budget"],
+)
+def test_a_bad_or_huge_request_example_costs_only_the_curl_snippet(
+    project_copy: ModelStore, tmp_path: Path, example: str
+) -> None:
+    run_b = next((project_copy.store / "runs").rglob(project_copy.runs["b"]))
+    (run_b / "artifacts" / "model" / "serving_input_example.json").write_text(example)
+    out = tmp_path / "site"
+    build_site(project_copy.store, out)
+    for rel in ("models/churn/index.html", "models/churn/v2/index.html"):
+        page = read(out, rel)
+        assert "mltrail models serve -m models:/churn/2 -p 5000" in snippets(page)
+        assert not any(s.startswith("curl") for s in snippets(page)), rel
+    assert "tenure" in text_of(read(out, "models/churn/v2/index.html"))  # the input example
 
 
 def test_version_page_shows_signature_example_requirements_mlmodel_lineage(site: Path) -> None:
@@ -283,8 +311,19 @@ def test_hostile_names_descriptions_and_tags_are_escaped(site: Path) -> None:
     page = read(site, f"models/{site_slug(HOSTILE_NAME)}/index.html")
     assert f"<h1>{escape(HOSTILE_NAME)}</h1>" in page
     assert "javascript:" not in page and "onclick" not in page
-    # A name in a snippet is a Python string literal, escaped for HTML.
+    # A name in a snippet is a Python string literal or a shell word, escaped for HTML.
     assert json.dumps(f"models:/{HOSTILE_NAME}/1") in snippets(page)[0]
+    serve = next(s for s in snippets(page) if s.startswith("mltrail models serve"))
+    assert shlex.split(serve) == [
+        "mltrail",
+        "models",
+        "serve",
+        "-m",
+        f"models:/{HOSTILE_NAME}/1",
+        "-p",
+        "5000",
+    ]
+    assert escape(serve) in page
     assert ATTR not in read(site, "search.js")
 
 

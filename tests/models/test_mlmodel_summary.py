@@ -41,6 +41,7 @@ def test_any_mlmodel_text_is_summarized_or_reported(text: str) -> None:
     assert summary.readable or summary.problem
     assert all(isinstance(f, str) for f in summary.flavors)
     assert summary.example_path is None or isinstance(summary.example_path, str)
+    assert summary.serving_example_path is None or isinstance(summary.serving_example_path, str)
 
 
 def test_a_real_mlmodel_is_summarized() -> None:
@@ -53,10 +54,14 @@ def test_a_real_mlmodel_is_summarized() -> None:
                 "outputs": json.dumps([{"type": "long"}]),
                 "params": '[{"name": "k", "type": "long", "default": 1, "shape": null}]',
             },
-            "saved_input_example_info": {"artifact_path": "input_example.json"},
+            "saved_input_example_info": {
+                "artifact_path": "input_example.json",
+                "serving_input_path": "serving_input_example.json",
+            },
         }
     )
     summary = read_mlmodel_summary(text)
+    assert summary.serving_example_path == "serving_input_example.json"
     assert summary.flavors == ("python_function", "sklearn")
     assert summary.python_version == "3.11.7"
     assert summary.example_path == "input_example.json" and summary.problem is None

@@ -73,16 +73,22 @@ class ServeProcess:
     """``mltrail models serve ARGS`` in a child process, on a free port."""
 
     def __init__(self, *args: str, cwd: Path | None = None) -> None:
-        self.port = free_port()
+        port = free_port()
+        command = [sys.executable, "-m", "mltrail", "models", "serve", *args, "-p", str(port)]
+        self._start(command, port, cwd or REPO)
+
+    @classmethod
+    def command_line(cls, command: list[str], port: int, cwd: Path) -> ServeProcess:
+        """Run a whole serve ``command`` (say, a Dockerfile's) that listens on ``port``."""
+        found = cls.__new__(cls)
+        found._start(command, port, cwd)
+        return found
+
+    def _start(self, command: list[str], port: int, cwd: Path) -> None:
+        self.port = port
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        command = [sys.executable, "-m", "mltrail", "models", "serve", *args]
         self.proc = subprocess.Popen(
-            [*command, "-p", str(self.port)],
-            cwd=cwd or REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
 
     def wait_ready(self, timeout: float = 60) -> None:

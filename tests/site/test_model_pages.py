@@ -117,7 +117,7 @@ def test_snippets_copy_to_the_clipboard_over_http(served_models: str, mpages: Pa
 def test_snippets_copy_or_select_from_disk(model_site: ModelSite, mpages: Pages) -> None:
     page = mpages.open(site_base(model_site.site), urls.version_page("churn", "v2"))
     code, selected, status = copy_and_read(page, 2)
-    assert code.startswith("mlflow models serve -m runs/") and selected == code
+    assert code == "mltrail models serve -m models:/churn/2 -p 5000" and selected == code
     assert status in ("Copied.", "Selected: press Ctrl+C (⌘C) to copy.")
     assert page.locator("button.mt-copy").first.get_attribute("type") == "button"
 
