@@ -85,16 +85,20 @@ class SubmittedRun:
         return self._settle(code)
 
     def cancel(self) -> None:
-        """Stop the command and everything it started; the run ends KILLED."""
-        if self._process.poll() is None:
+        """Stop the command and everything it started; the run ends KILLED (a command
+        that had already ended keeps the status its exit code gives)."""
+        ended = self._process.poll()
+        if ended is not None:
+            self._settle(ended)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGTERM)
+        try:
+            self._process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
         self._settle(None)
 
     def _settle(self, code: int | None) -> str:
@@ -113,6 +117,8 @@ def submit(
     from mltrail.tracking import context
 
     checkout = fetch(request.uri, request.version)
+    run_id: str | None = None
+    process: subprocess.Popen[bytes] | None = None
     try:
         project = load_project(checkout.directory)
         environment = prepare(project, request.env_manager, report)
@@ -124,32 +130,37 @@ def submit(
         run = _create_run(
             client, experiment_id, request, checkout, entry, environment, declared, extra
         )
-    except BaseException:
+        run_id = run.info.run_id
+        store = str(context.get_store(create=False).root)
+        report(f"Run {run_id} of {entry.name}: {command}")
+        output = Path(tempfile.mkdtemp(prefix="mltrail-project-output-")) / OUTPUT_FILE
+        variables = {
+            **os.environ,
+            **environment.variables,
+            "MLTRAIL_RUN_ID": run_id,
+            "MLFLOW_RUN_ID": run_id,
+            "MLTRAIL_TRACKING_URI": store,
+            "MLTRAIL_EXPERIMENT_ID": experiment_id,
+            "MLFLOW_EXPERIMENT_ID": experiment_id,
+        }
+        argv = [*_docker_run_options(environment, store, variables), "bash", "-c", command]
+        try:
+            process = subprocess.Popen(
+                argv, cwd=checkout.directory, env=variables, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            )  # fmt: skip
+        except OSError as e:
+            raise ExecutionException(
+                f"The command of {entry.name!r} could not start: {e}"
+            ) from None
+    except BaseException as e:  # interrupted or failed while starting: nothing stays RUNNING
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        if run_id is not None:
+            client.set_terminated(run_id, "FAILED" if isinstance(e, Exception) else "KILLED")
         checkout.cleanup()
         raise
-    run_id = run.info.run_id
-    store = str(context.get_store(create=False).root)
-    report(f"Run {run_id} of {entry.name}: {command}")
-    output = Path(tempfile.mkdtemp(prefix="mltrail-project-output-")) / OUTPUT_FILE
-    variables = {
-        **os.environ,
-        **environment.variables,
-        "MLTRAIL_RUN_ID": run_id,
-        "MLFLOW_RUN_ID": run_id,
-        "MLTRAIL_TRACKING_URI": store,
-        "MLTRAIL_EXPERIMENT_ID": experiment_id,
-        "MLFLOW_EXPERIMENT_ID": experiment_id,
-    }
-    argv = [*_docker_run_options(environment, store, variables), "bash", "-c", command]
-    try:
-        process = subprocess.Popen(
-            argv, cwd=checkout.directory, env=variables, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-        )  # fmt: skip
-    except OSError as e:
-        client.set_terminated(run_id, "FAILED")
-        checkout.cleanup()
-        raise ExecutionException(f"The command of {entry.name!r} could not start: {e}") from None
     copiers = _tee(process, output, echo)
 
     def finish(code: int | None) -> str:
@@ -159,7 +170,8 @@ def submit(
         try:
             if code not in (0, None):
                 client.set_tag(run_id, EXIT_CODE_TAG, str(code))
-            client.log_artifact(run_id, output, OUTPUT_ARTIFACT)
+            if output.exists():  # gone when an interrupted finish is being redone
+                client.log_artifact(run_id, output, OUTPUT_ARTIFACT)
             client.set_terminated(run_id, status)
         finally:
             shutil.rmtree(output.parent, ignore_errors=True)
