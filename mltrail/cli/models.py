@@ -42,8 +42,11 @@ def _registry(store_path: Path | None) -> Registry:
 
 def _model_store(store_path: Path | None, model_uri: str) -> FileStore | None:
     """The store a model URI is resolved in: --store, else the one around the current
-    folder; None for an existing model folder given without --store (no store needed)."""
-    if store_path is None and Path(model_uri).exists():
+    folder; None for a model folder given without --store (no store needed, so a folder
+    that does not exist is reported as such, not as a missing store)."""
+    from mltrail.serving.served import needs_store
+
+    if store_path is None and not needs_store(model_uri):
         return None
     store: FileStore = open_store(store_path)
     return store

@@ -82,6 +82,12 @@ def registry_version(uri: str, store: str | None = None) -> str | None:
     return str(_registry_version(uri).version)
 
 
+def needs_store(uri: str) -> bool:
+    """Whether loading ``uri`` reads a store: ``runs:/`` and ``models:/`` URIs do, a folder
+    does not (so a folder that does not exist is reported as such, even outside a store)."""
+    return uri.startswith(("runs:", "models:"))
+
+
 def follows(uri: str) -> bool:
     """Whether the version ``uri`` names can move: an alias, a stage or ``latest``."""
     from mltrail.registry.specs import parse_spec

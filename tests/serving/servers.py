@@ -7,9 +7,11 @@ import contextlib
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -122,3 +124,44 @@ class ServeProcess:
             self.proc.wait(10)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+
+#: MLflow's CLI in the interpreter running the tests (the test extra installs mlflow there).
+MLFLOW = Path(sys.executable).parent / "mlflow"
+
+
+class MlflowServeProcess(ServeProcess):
+    """``mlflow models serve -m MODEL --env-manager local`` in its own process group (the
+    CLI runs uvicorn in a child process); stopping it stops the group."""
+
+    def __init__(self, model: Path) -> None:
+        self.port = free_port()
+        bin_dir = str(MLFLOW.parent)  # the CLI execs `uvicorn` from PATH
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLTRAIL_"))}
+        env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", MLFLOW_ALLOW_FILE_STORE="true")
+        env.pop("PYTHONPATH", None)
+        command = [str(MLFLOW), "models", "serve", "-m", str(model), "--env-manager", "local"]
+        # MLflow logs every request: a file, not a pipe that would fill up and block it
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in __exit__)
+        self.proc = subprocess.Popen(
+            [*command, "-h", "127.0.0.1", "-p", str(self.port)], cwd=REPO, env=env,
+            stdout=self.log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+
+    def output(self) -> str:
+        if self.proc.poll() is None:
+            self.stop()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+        return self.proc.wait(30)
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ProcessLookupError):  # uvicorn, even if the CLI is gone
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.log.close()
