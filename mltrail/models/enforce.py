@@ -102,6 +102,10 @@ def _dict_frame(data: dict[Any, Any], schema: Schema) -> Any:
     import pandas as pd
 
     complex_cols = {s.name for s in schema.inputs if not isinstance(s.type, DataType)}
+    # a 0-D array is one value (MLflow's server reads {"inputs": {"a": 1.0}} as one row)
+    data = {
+        k: v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for k, v in data.items()
+    }
     columnar = [
         isinstance(v, (list, tuple, np.ndarray, pd.Series)) and k not in complex_cols
         for k, v in data.items()
@@ -118,6 +122,9 @@ def _enforce_named(frame: Any, schema: Schema) -> Any:
 
     names = [str(n) for n in schema.input_names()]
     columns = list(frame.columns)
+    if frame.columns.has_duplicates:  # frame[name] would be a frame, not a column
+        twice = sorted({repr(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise _fail([f"column(s) {', '.join(twice)} given more than once"], schema)
     missing = [s for s in schema.inputs if s.required and s.name not in columns]
     problems = []
     if missing:

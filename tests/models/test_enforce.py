@@ -76,6 +76,19 @@ def test_a_single_record_dict_is_one_row() -> None:
     assert out.to_dict("records") == [{"a": 2.5, "b": 3}]
 
 
+def test_a_dict_of_0d_arrays_is_one_row() -> None:
+    """What the scoring protocol makes of ``{"inputs": {"a": 1.0, "b": 1}}``; MLflow's
+    server answers it with one prediction."""
+    out = enforce_schema({"a": np.asarray(1.0), "b": np.asarray(1)}, COLUMNS)
+    assert out.to_dict("list") == {"a": [1.0], "b": [1]}
+
+
+def test_a_column_given_twice_is_named() -> None:
+    frame = pd.DataFrame([[1.0, 2.0, 1]], columns=["a", "a", "b"])
+    with pytest.raises(ModelSchemaError, match="column\\(s\\) 'a' given more than once"):
+        enforce_schema(frame, COLUMNS)
+
+
 def test_lossless_conversions_are_made() -> None:
     schema = Schema([ColSpec(DataType.double, "x"), ColSpec(DataType.integer, "n")])
     out = enforce_schema(pd.DataFrame({"x": [1, 2], "n": np.array([5, 6], dtype=np.int64)}), schema)

@@ -71,6 +71,9 @@ BAD = {
         400,
         "größe_cm",
     ),
+    "column_given_twice": Bad(
+        _split([[*ROW, 1.0]], [*COLUMNS, COLUMNS[0]]), JSON, 400, "given more than once"
+    ),
     "string_value": Bad(_split([["tall", *ROW[1:]]]), JSON, 400, "größe_cm"),
     "empty_body": Bad(b"", JSON, 400),
     "empty_csv": Bad(b"", "text/csv", 400),

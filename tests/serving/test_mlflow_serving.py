@@ -115,7 +115,24 @@ def _ask(port: int, case: Case) -> tuple[int, Any]:
     return status, body
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def _post(name: str, body: dict[str, Any]) -> Case:
+    return Case(name, "POST", "/invocations", "application/json", json.dumps(body).encode(), "")
+
+
+def _split(rows: list[list[Any]], columns: list[str] = COLUMNS, **extra: Any) -> dict[str, Any]:
+    return {"dataframe_split": {"columns": columns, "data": rows, **extra}}
+
+
+#: Requests the recording does not have, each where mltrail once answered otherwise.
+MORE_CASES = [
+    _post("column_given_twice", _split([[*ROWS[0], 1.0]], [*COLUMNS, "a"])),  # a 500-like 400
+    _post("inputs_of_scalars", {"inputs": dict(zip(COLUMNS, ROWS[0], strict=True))}),  # 400
+    _post("index_longer_than_data", _split(ROWS[:1], index=[1, 2])),  # pandas repeats the row
+    _post("nan_in_params", {**_split(ROWS[:2]), "params": {"x": float("nan")}}),
+]
+
+
+@pytest.mark.parametrize("case", CASES + MORE_CASES, ids=lambda c: c.name)
 def test_each_recorded_request_gets_the_same_answer_from_both(servers: Servers, case: Case) -> None:
     their_status, theirs = _ask(servers.theirs, case)
     status, body = _ask(servers.ours, case)
