@@ -8,6 +8,7 @@ stops the command with one line.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import subprocess
 import sys
@@ -173,7 +174,10 @@ def _burst(port: int, count: int) -> None:
     async def everything() -> list[tuple[int, Any]]:
         return await asyncio.gather(*(_post(port, s.body, s.ctype) for s in sent))
 
-    answers = asyncio.run(everything())
+    # In a thread of its own: a browser test earlier in the same worker can leave this
+    # thread with a running event loop (Playwright's sync API), where asyncio.run refuses.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answers = pool.submit(asyncio.run, everything()).result()
     for request, (status, body) in zip(sent, answers, strict=True):
         assert status == request.status, body
         if status == 200:

@@ -88,6 +88,8 @@ class Watch:
             self.problem(f"console error: {message.text} ({message.location})")
 
     def _failed(self, request: Any) -> None:
+        if request.failure == "net::ERR_ABORTED":
+            return  # cancelled by the page navigating away (a missing file is ERR_FILE_NOT_FOUND)
         self.problem(f"failed request: {request.url} ({request.failure})")
 
     def _request(self, request: Any) -> None:
