@@ -7,18 +7,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 import mltrail
 import mltrail.pyfunc
 import mltrail.sklearn
-from mltrail.models import infer_signature
 from mltrail.serving.app import ScoringApp
-from tests.serving.record_mlflow import CASES, COLUMNS, FIXTURE, Case, sample
+from tests.serving.record_mlflow import CASES, COLUMNS, FIXTURE, Case
 from tests.serving.servers import send, serve_app
 
 uvicorn = pytest.importorskip("uvicorn")
@@ -47,14 +44,8 @@ def same_error_code(case: Case, ours: Any, theirs: Any) -> bool:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The recording's model, trained the same way, saved by mltrail."""
-    rows, labels = sample(150, seed=0)
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    clf = sklearn_linear.LogisticRegression(max_iter=500).fit(frame, labels)
-    path = tmp_path_factory.mktemp("app") / "model"
-    mltrail.sklearn.save_model(clf, path, signature=infer_signature(frame, clf.predict(frame)))
-    return mltrail.pyfunc.load_model(Path(path))
+def model(recorded_model: Any) -> Any:
+    return recorded_model
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 import mltrail
 import mltrail.pyfunc
 import mltrail.sklearn
-from mltrail.models import infer_signature
 from mltrail.serving import openinference as oip
 from mltrail.serving.app import ScoringApp
 from mltrail.serving.served import ModelIdentity
 from tests.serving.models import AddN
-from tests.serving.record_mlflow import COLUMNS, sample
+from tests.serving.record_mlflow import COLUMNS
 from tests.serving.servers import send, serve_app
 
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
@@ -30,13 +29,8 @@ ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    rows, labels = sample(150, seed=0)
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    clf = sklearn_linear.LogisticRegression(max_iter=500).fit(frame, labels)
-    path = tmp_path_factory.mktemp("oip") / "model"
-    mltrail.sklearn.save_model(clf, path, signature=infer_signature(frame, clf.predict(frame)))
-    return mltrail.pyfunc.load_model(Path(path))
+def model(recorded_model: Any) -> Any:
+    return recorded_model
 
 
 @pytest.fixture(scope="module")
