@@ -39,6 +39,8 @@ class Checkout:
     dirty: bool
     diff: str
     temporary: Path | None = None
+    #: The project's folder relative to its repository's root ("." for the root), when in git.
+    subdir: str | None = None
 
     def cleanup(self) -> None:
         """Remove the temporary clone, if any."""
@@ -82,9 +84,9 @@ def _in_place(folder: Path, subdir: str) -> Checkout:
     directory = _subdir(folder, subdir)
     info = git.source_info(directory)
     source = str(directory)
+    root = git.find_repo_root(directory) if info is not None else None
+    rel = directory.resolve().relative_to(root.resolve()).as_posix() if root is not None else None
     if info is not None and info.remote_url:
-        root = git.find_repo_root(directory)
-        rel = directory.relative_to(root).as_posix() if root is not None else ""
         source = info.remote_url + (f"#{rel}" if rel and rel != "." else "")
     return Checkout(
         directory,
@@ -94,6 +96,7 @@ def _in_place(folder: Path, subdir: str) -> Checkout:
         info.remote_url if info else None,
         info.dirty if info else False,
         info.diff if info and info.dirty else "",
+        subdir=rel,
     )
 
 
@@ -132,7 +135,7 @@ def _clone(repo: str, subdir: str, version: str | None, source: str) -> Checkout
         raise
     name = source + (f"#{subdir}" if subdir else "")
     url = repo if is_git_uri(repo) else None
-    return Checkout(directory, name, commit, branch, url, False, "", temporary)
+    return Checkout(directory, name, commit, branch, url, False, "", temporary, subdir or ".")
 
 
 def _git(args: list[str], repo: Path | None, failure: str | None, check: bool = True) -> str:

@@ -36,6 +36,8 @@ from mltrail.projects.spec import EntryPoint, ProjectError, load_project
 OUTPUT_ARTIFACT = "mltrail-project"
 OUTPUT_FILE = "output.log"
 EXIT_CODE_TAG = "mltrail.project.exitCode"
+#: The project's folder inside its git repository, so the site finds its files at the commit.
+SUBDIR_TAG = "mltrail.project.subdir"
 #: Seconds a cancelled command has to stop after SIGTERM before it is killed.
 STOP_GRACE_S = 10.0
 
@@ -224,6 +226,8 @@ def _create_run(
         tags["mlflow.source.git.repoURL"] = checkout.repo_url
     if checkout.branch:
         tags["mlflow.source.git.branch"] = checkout.branch
+    if checkout.commit and checkout.subdir:
+        tags[SUBDIR_TAG] = checkout.subdir
     active = mltrail.active_run()
     parent = request.parent_run_id or (active.info.run_id if active is not None else None)
     if parent:

@@ -41,7 +41,7 @@ COMPARED = (
     "mlflow.user",
 )
 #: What mltrail adds: the env manager even when local, and the branch of a folder run in place.
-OURS_ONLY = ("mlflow.project.env", "mlflow.source.git.branch")
+OURS_ONLY = ("mlflow.project.env", "mlflow.source.git.branch", "mltrail.project.subdir")
 READ_MLFLOW_RUN = """
 import json, sys, mlflow
 client = mlflow.MlflowClient(sys.argv[1])

@@ -110,6 +110,10 @@ def test_a_git_repository_runs_at_a_tag_or_branch_from_a_subfolder(tmp_path: Pat
     assert runs["feature"].data.tags["mlflow.source.git.commit"] == second
     assert runs["feature"].data.tags["mlflow.source.git.branch"] == "feature"
     assert runs["v1"].data.tags["mlflow.source.name"] == f"{repo}#sub"
+    assert runs["v1"].data.tags["mltrail.project.subdir"] == "sub"
+    # in place, the folder inside the repository is found from the work tree's root
+    mltrail.projects.run(str(repo / "sub"), parameters={"label": "here"}, experiment_name="here")
+    assert _runs("here")[0].data.tags["mltrail.project.subdir"] == "sub"
     # the user's work tree is untouched: same branch, same files
     assert run_git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
     assert "untracked.txt" in run_git(repo, "status", "--porcelain")
