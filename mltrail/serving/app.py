@@ -307,7 +307,7 @@ def _bad_method(path: str, allowed: str) -> protocol.ScoringError:
     return protocol.ScoringError(f"{path} takes {allowed} only.", 405, BAD_METHOD)
 
 
-def _with_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+def _with_headers(send: Send, headers: tuple[tuple[bytes, bytes], ...]) -> Send:
     """``send`` adding ``headers`` to the response's start."""
 
     async def sending(message: Message) -> None:

@@ -148,7 +148,7 @@ def _csv(rows: list[list[float]]) -> bytes:
     return pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False).encode()
 
 
-def _parquet(rows: list[list[float]]) -> bytes:
+def _parquet(rows: list[list[float]] | list[list[int]]) -> bytes:
     buffer = io.BytesIO()
     pd.DataFrame(rows, columns=COLUMNS).to_parquet(buffer, index=False)
     return buffer.getvalue()
@@ -166,6 +166,16 @@ def test_csv_and_parquet_bodies_get_the_same_predictions(
     ours = send(servers.ours, "POST", "/invocations", body, ctype)
     assert theirs[:2] == ours[:2]
     assert theirs[0] == 200 and len(ours[1]["predictions"]) == len(ROWS)
+
+
+def test_integer_parquet_columns_are_the_documented_difference(servers: Servers) -> None:
+    """docs/SERVING.md: MLflow checks a Parquet body's own types and refuses int64 for a
+    double column; mltrail converts int to double as its signature check does."""
+    body = _parquet([[5, 3, 1, 0], [6, 3, 5, 2]])
+    theirs = send(servers.theirs, "POST", "/invocations", body, "application/vnd.apache.parquet")
+    ours = send(servers.ours, "POST", "/invocations", body, "application/vnd.apache.parquet")
+    assert theirs[0] == 400 and "int64 to float64" in theirs[1]["message"]
+    assert ours[0] == 200 and len(ours[1]["predictions"]) == 2
 
 
 def test_a_model_saved_by_mlflow_serves_mlflows_predictions(servers: Servers) -> None:
