@@ -164,10 +164,8 @@ class ScoringApp:
     ) -> None:
         try:
             body = await _read_body(scope, receive, self.max_body_bytes)
-            meta = getattr(served.model, "metadata", None)
-            schema = meta.get_input_schema() if meta is not None else None
             content_type = _header(scope, b"content-type")
-            request = protocol.parse_request(body, content_type, schema)
+            request = protocol.parse_request(body, content_type, *_schemas(served.model))
             strict = not self.allow_unknown_columns
             predictions = await self._run(len(body), _predict, served.model, request, strict)
         except protocol.ScoringError as e:
@@ -249,7 +247,18 @@ def _timed(pace: Pace, fn: Callable[..., bytes], *args: Any) -> bytes:
 
 
 def _predict(model: Any, request: protocol.ScoringInput, strict: bool) -> bytes:
-    return protocol.predictions_body(_call_model(model, request.data, request.params, strict))
+    predictions = _call_model(model, request.data, request.params, strict)
+    return protocol.predictions_body(predictions, request.unwrapped)
+
+
+def _schemas(model: Any) -> tuple[Any, frozenset[str]]:
+    """The model's input schema (None: none) and the names its params schema declares."""
+    meta = getattr(model, "metadata", None)
+    if meta is None:
+        return None, frozenset()
+    params = meta.get_params_schema() if hasattr(meta, "get_params_schema") else None
+    names = frozenset(p.name for p in params.params) if params is not None else frozenset()
+    return meta.get_input_schema(), names
 
 
 def _infer(served: ServedModel, body: bytes, strict: bool) -> bytes:
