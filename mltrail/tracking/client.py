@@ -595,6 +595,10 @@ class Client(RegistryClientMixin):
             synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
                 synchronously.
 
+        Raises:
+            InvalidParameterValue: a param key given twice (then nothing is logged), or a
+                key or value mltrail refuses.
+
         Example:
             >>> import mltrail
             >>> client = mltrail.Client()
@@ -610,6 +614,13 @@ class Client(RegistryClientMixin):
             ({'rmse': 0.7}, {'alpha': '0.5'}, 'growth')
         """
         warn_ignored("MlflowClient.log_batch", synchronous=synchronous)
+        keys = [p.key for p in params]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise InvalidParameterValue(
+                f"Duplicate param keys in one log_batch: {twice}; log each param once "
+                "(a param's value cannot change)."
+            )
         writer = self._store.writer(run_id)
         if params:
             writer.log_params({p.key: p.value for p in params})

@@ -100,9 +100,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             stack.enter_context(ServeProcess("-m", str(sklearn_path))),
             stack.enter_context(MlflowServeProcess(sklearn_path)),
             stack.enter_context(MlflowServeProcess(custom_path)),
-            stack.enter_context(
-                ServeProcess("-m", str(custom_path), "--allow-unknown-columns")
-            ),
+            stack.enter_context(ServeProcess("-m", str(custom_path), "--allow-unknown-columns")),
         ]
         out, err = saving.communicate(timeout=120)
         assert saving.returncode == 0, f"MLflow could not save its model:\n{err[-4000:]}"
