@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
+from mltrail.validation import key_file_name
+
 INDEX = "index.html"
 NOT_FOUND = "404.html"
 SEARCH = "search.js"
@@ -47,7 +49,8 @@ def run_data(run_id: str) -> str:
 
 
 def metric_csv(run_id: str, key: str) -> str:
-    return f"{run_dir(run_id)}/metrics/{key}.csv"
+    """A metric's CSV copy, named as its history file in the store (``a:b`` as ``a%3Ab``)."""
+    return f"{run_dir(run_id)}/metrics/{key_file_name(key, '.csv')}"
 
 
 def artifact(run_id: str, path: str) -> str:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+import mltrail
 from mltrail.errors import StoreError
 from mltrail.store import FileStore
 from mltrail_generator import build_site
 from mltrail_generator.config import SiteBuildError
 from tests.conftest import make_repo, run_git
 from tests.generator.conftest import SAMPLE_STORE, files_of
+from tests.site.linkcheck import LinkChecker, file_exists
 
 _LINK = re.compile(r"""(?:href|src)="([^"]*)\"""")
 
@@ -233,3 +235,23 @@ def test_a_store_opened_read_only_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="read-only"):
         store.create_experiment("new")
     assert store.get_run(run.info.run_id).info.run_name == run.info.run_name
+
+
+def test_keys_with_colons_and_any_script_get_files_and_links(
+    tracking: FileStore, tmp_path: Path
+) -> None:
+    """MLflow's keys (``val:acc``, ``损失/train``): the site's CSV copies are named as
+    the store's histories (``%XX``), and every link to them opens."""
+    with mltrail.start_run() as run:
+        mltrail.log_params({"opt:lr": 0.1, "模型": "mlp"})
+        for step, value in enumerate((0.5, 0.7)):
+            mltrail.log_metrics({"val:acc": value, "损失/train": 1 - value}, step=step)
+    site = tmp_path / "site"
+    build_site(tracking.root, site)
+    metrics = site / "runs" / run.info.run_id / "metrics"
+    assert (metrics / "val%3Aacc.csv").read_text().splitlines()[-1].endswith("0.7")
+    assert (metrics / "%E6%8D%9F%E5%A4%B1" / "train.csv").is_file()
+    page = (site / "runs" / run.info.run_id / "index.html").read_text()
+    assert "val:acc" in page and "损失/train" in page and "opt:lr" in page
+    report = LinkChecker(site, site.as_uri() + "/", file_exists).check_pages()
+    assert report.checked and not report.problems, report.problems
