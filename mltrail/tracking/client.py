@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import tempfile
 import time
 from collections.abc import Sequence
@@ -736,11 +737,12 @@ class Client(RegistryClientMixin):
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
     ) -> None:
-        """Copy a local file into the artifacts of the run ``run_id``.
+        """Copy a local file, or a folder as a folder, into the artifacts of the run ``run_id``.
 
         Args:
             run_id: the run's id.
-            local_path: the file to copy.
+            local_path: the file to copy; a folder is copied whole under its own name
+                (as MLflow does; ``log_artifacts`` copies a folder's contents instead).
             artifact_path: the artifact folder to put it in (default: the top).
 
         Example:
@@ -753,7 +755,12 @@ class Client(RegistryClientMixin):
             >>> [f.path for f in client.list_artifacts(run.info.run_id, "docs")]
             ['docs/notes.txt']
         """
-        self._store.artifacts(run_id).log_file(Path(local_path), artifact_path)
+        local = Path(local_path)
+        if local.is_dir():
+            inside = posixpath.join(artifact_path or "", local.absolute().name)
+            self._store.artifacts(run_id).log_dir(local, inside)
+        else:
+            self._store.artifacts(run_id).log_file(local, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None

@@ -4,6 +4,7 @@ each behaves as MLflow's does, checked here against what MLflow 3.17.2 does."""
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,27 @@ def test_resuming_with_tags_returns_the_run_with_them() -> None:
     with mltrail.start_run(run_id=first.info.run_id, tags={"new": "t"}) as again:
         assert again.data.tags["new"] == "t"
     assert mltrail.get_run(first.info.run_id).data.tags["new"] == "t"
+
+
+def test_log_artifact_of_a_folder_copies_it_under_its_own_name(tmp_path: Path) -> None:
+    """As MLflow 3.17 does: ``outdir/...`` (``x/outdir/...`` with an artifact_path)."""
+    folder = tmp_path / "outdir"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("a")
+    (folder / "sub" / "b.txt").write_text("b")
+    with mltrail.start_run() as run:
+        mltrail.log_artifact(str(folder))
+        mltrail.log_artifact(str(folder) + "/", "x")
+    client = MlflowClient()
+
+    def walk(path: str | None = None) -> list[str]:
+        found = []
+        for f in client.list_artifacts(run.info.run_id, path):
+            found += [f.path, *(walk(f.path) if f.is_dir else [])]
+        return found
+
+    files = [p for p in walk() if not p.startswith("source")]
+    assert sorted(files) == [
+        "outdir", "outdir/a.txt", "outdir/sub", "outdir/sub/b.txt",
+        "x", "x/outdir", "x/outdir/a.txt", "x/outdir/sub", "x/outdir/sub/b.txt",
+    ]  # fmt: skip
