@@ -4,14 +4,18 @@ each behaves as MLflow's does, checked here against what MLflow 3.17.2 does."""
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import mltrail
+import mltrail.pyfunc
 from mltrail import MlflowClient, MlflowException
 from mltrail.entities import Param, RunStatus
 from mltrail.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceNotFound
+from tests.serving.models import AddN
 
 pytestmark = pytest.mark.usefixtures("tracking")  # a fresh store and git repository each
 
@@ -121,3 +125,24 @@ def test_log_artifact_of_a_folder_copies_it_under_its_own_name(tmp_path: Path) -
         "outdir", "outdir/a.txt", "outdir/sub", "outdir/sub/b.txt",
         "x", "x/outdir", "x/outdir/a.txt", "x/outdir/sub", "x/outdir/sub/b.txt",
     ]  # fmt: skip
+
+
+def test_a_model_registered_from_outside_the_store_is_copied_into_it(tmp_path: Path) -> None:
+    """MLflow registers a folder anywhere; mltrail copies it into a run of the store first,
+    so the version keeps working when the folder is gone."""
+    outside = tmp_path / "elsewhere" / "model"
+    mltrail.pyfunc.save_model(outside, python_model=AddN(1.0))
+    client = MlflowClient()
+    client.create_registered_model("adder")
+    first = client.create_model_version("adder", str(outside))
+    second = mltrail.register_model(outside.as_uri(), "adder")
+    shutil.rmtree(outside.parent)
+    for version in (first, second):
+        assert version.source.startswith("runs:/") and version.source.endswith("/model")
+        run = mltrail.get_run(version.run_id)
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["mltrail.registeredFrom"] == str(outside)
+    model = mltrail.pyfunc.load_model("models:/adder/2")
+    assert model.predict(pd.DataFrame({"x": [1.0]})) == [2.0]
+    with pytest.raises(InvalidParameterValue, match="not inside a run's artifacts"):
+        client.create_model_version("adder", str(tmp_path))  # a folder without MLmodel
