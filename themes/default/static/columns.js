@@ -173,16 +173,22 @@
   }
 
   /**
-   * The shown runs with each run's children right after it, when both are shown (a
-   * sweep's runs under its parent), in the shown order: {runs, depth: Map(id -> level),
-   * children: Map(id -> number of shown children)}. The children of a run in `collapsed`
-   * (a Set of ids) are left out of `runs`. A run whose parent is not shown is a root.
+   * The shown runs with the runs of each group (a sweep) right after their parent, when
+   * both are shown, in the shown order: {runs, depth: Map(id -> level), children: Map(id
+   * -> number of shown runs under it)}. `parents` (a Set or Map of run ids) says which
+   * runs group their children; the children of a run in `collapsed` (a Set of ids) are
+   * left out of `runs`. A run whose parent is not shown (or groups nothing) is a root.
    */
-  function group(shown, collapsed) {
+  function group(shown, parents, collapsed) {
     const ids = new Set(shown.map((r) => r.id));
+    const under = (run) =>
+      Boolean(run.parent) &&
+      run.parent !== run.id &&
+      ids.has(run.parent) &&
+      parents.has(run.parent);
     const kids = new Map();
     for (const run of shown) {
-      if (!run.parent || run.parent === run.id || !ids.has(run.parent)) continue;
+      if (!under(run)) continue;
       if (!kids.has(run.parent)) kids.set(run.parent, []);
       kids.get(run.parent).push(run);
     }
@@ -205,7 +211,7 @@
         for (let i = list.length - 1; i >= 0; i--) stack.push([list[i], level + 1, below]);
       }
     };
-    for (const run of shown) if (!run.parent || !ids.has(run.parent)) place(run);
+    for (const run of shown) if (!under(run)) place(run);
     // A loop of parents has no root: its runs are placed where they come.
     for (const run of shown) place(run);
     return { runs, depth, children };

@@ -8,8 +8,9 @@
  * and sort and filter work on arrays (columns.js), so 10,000 runs stay responsive.
  * Every change of the shown runs is announced as a "mltrail:runs-view" event on the
  * app element ({detail: {experiment, runs}}) for the experiment charts.
- * Child runs are listed under their parent (a sweep's runs under the sweep), which a
- * button folds; a sweep's parent carries a badge: its size and best primary metric.
+ * A sweep's runs (children of a run tagged mltrail.sweep) are listed under it, in the
+ * table's order, and a button folds them; the sweep carries a badge: its size and the
+ * best value of the primary metric among its runs.
  */
 (function () {
   "use strict";
@@ -365,7 +366,7 @@
       const t0 = performance.now();
       this.visible = this.columns.filter((c) => !this.hidden.has(c.id));
       this.shown = M.runs.view(this.runs, this.state);
-      this.tree = M.runs.group(this.shown, this.collapsed);
+      this.tree = M.runs.group(this.shown, this.sweeps, this.collapsed);
       this.renderHead();
       this.rows.set(this.tree.runs, {
         colspan: this.visible.length + 1,
