@@ -14,7 +14,7 @@ def test_build_prints_one_summary_line(tmp_path: Path) -> None:
     out = tmp_path / "site"
     result = CliRunner().invoke(build_cli(), ["build", str(SAMPLE_STORE), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"Built {out}: 48 pages written, 0 unchanged")
+    assert result.output.startswith(f"Built {out}: 56 pages written, 0 unchanged")
     assert result.output.count("\n") == 1
     assert (out / "index.html").is_file()
 
