@@ -22,7 +22,7 @@ import yaml
 
 from mltrail.store import formats
 
-from .confine import OutsideError, resolve_inside, web_link
+from .confine import OutsideError, relative_folder, resolve_inside, web_link
 from .errors import SiteBuildError
 from .theme.loader import available_themes
 
@@ -64,6 +64,12 @@ class ExperimentSettings:
 
 
 @dataclass(frozen=True)
+class ProjectSettings:
+    #: Folders, relative to a project's folder, whose ``*.md`` files are its docs.
+    docs: tuple[str, ...] = ("docs",)
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     title: str = "mltrail"
     description: str = ""
@@ -74,6 +80,7 @@ class SiteConfig:
     nav: tuple[NavLink, ...] = ()
     #: Settings per experiment name, as (name, settings) pairs sorted by name.
     experiments: tuple[tuple[str, ExperimentSettings], ...] = ()
+    projects: ProjectSettings = ProjectSettings()
     #: The file the config came from (None: defaults only).
     source: Path | None = field(default=None, compare=False)
 
@@ -91,6 +98,7 @@ class SiteConfig:
             "experiments": [
                 [name, s.primary_metric, s.lower_is_better] for name, s in self.experiments
             ],
+            "projects": {"docs": list(self.projects.docs)},
         }
 
 
@@ -103,6 +111,7 @@ _TOP_KEYS = (
     "custom_dir",
     "nav",
     "experiments",
+    "projects",
 )
 
 
@@ -214,6 +223,7 @@ def _convert(data: dict[str, Any], c: _Checker) -> SiteConfig:
         "custom_dir": lambda v: _file(c, "custom_dir", v, want_dir=True),
         "nav": lambda v: _nav(c, v),
         "experiments": lambda v: _experiments(c, v),
+        "projects": lambda v: _projects(c, v),
     }
     values = {}
     for key, convert in converters.items():
@@ -343,3 +353,27 @@ def _experiments(c: _Checker, value: Any) -> tuple[tuple[str, ExperimentSettings
             lower = c.typed(f"{key}.lower_is_better", lower, bool, "true or false")
         out.append((str(name), ExperimentSettings(metric, lower)))
     return tuple(out)
+
+
+def _projects(c: _Checker, value: Any) -> ProjectSettings | None:
+    if not _entry(c, "projects", value, ("docs",)):
+        return None
+    folders = value.get("docs")
+    if folders is None:
+        return ProjectSettings()
+    if c.typed("projects.docs", folders, list, "a list of folders") is None:
+        return None
+    found = []
+    for i, folder in enumerate(folders):
+        key = f"projects.docs[{i}]"
+        text = c.typed(key, folder, str, "a folder")
+        normal = relative_folder(text) if text is not None else None
+        if text is not None and normal is None:
+            c.error(
+                key,
+                f"{text!r} must be a folder relative to a project's folder, such as docs or "
+                "docs/guide (no /, .. or control character)",
+            )
+        if normal is not None and normal not in found:
+            found.append(normal)
+    return ProjectSettings(tuple(found))

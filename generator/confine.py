@@ -60,3 +60,34 @@ def web_link(url: str) -> str | None:
     if name not in _WEB_SCHEMES or not rest.startswith("//") or not urlsplit(rest).netloc:
         return None
     return f"{name}:{rest}"
+
+
+def relative_folder(text: str) -> str | None:
+    """``text`` as a normal relative POSIX path (``"."`` for the folder itself), or None
+    when it is absolute, leaves its folder (``..``) or holds a backslash or a control
+    character. Only the text is judged: nothing is looked up.
+
+    Example:
+        >>> relative_folder("./docs/guide/"), relative_folder("."), relative_folder("../x")
+        ('docs/guide', '.', None)
+        >>> relative_folder("/etc"), relative_folder("a/../../b")
+        (None, None)
+    """
+    if not text.strip() or text.startswith("/") or _REFUSED.search(text):
+        return None
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None
+    return "/".join(parts) or "."
+
+
+def join_folder(folder: str, relative: str) -> str:
+    """Two normal relative POSIX paths (see :func:`relative_folder`) joined.
+
+    Example:
+        >>> join_folder(".", "docs"), join_folder("sub", "."), join_folder("sub", "docs")
+        ('docs', 'sub', 'sub/docs')
+    """
+    if folder == ".":
+        return relative
+    return folder if relative == "." else f"{folder}/{relative}"

@@ -24,6 +24,7 @@ from mltrail.store import FileStore
 from .config import CONFIG_FILE, SiteConfig, load_config, report
 from .errors import SiteBuildError
 from .gather.modelfiles import ModelFilesCache
+from .gather.projects import gather_projects
 from .gather.registry import gather_registry
 from .gather.site import gather_site
 from .output.files import Manifest, PageResult, clean_output, remove_stale
@@ -118,8 +119,13 @@ def _gather(
     css, js = page_assets(list(statics))
     site, issues = gather_site(fs, cfg)
     report(issues, strict)
-    site = replace(site, registry=gather_registry(fs, *history))
+    site = replace(
+        site,
+        registry=gather_registry(fs, *history),
+        projects=gather_projects(site.runs, *history),
+    )
     has_models = bool(site.registry.models)
+    has_projects = bool(site.projects.entries)
     inputs = digest(
         _code_digest(),
         version("mltrail"),
@@ -127,6 +133,7 @@ def _gather(
         cfg.fingerprint(),
         [css, js],
         has_models,  # the navigation links the Models index
+        has_projects,  # and the Projects index
     )
     return Build(
         store=fs,
@@ -134,7 +141,7 @@ def _gather(
         theme=theme,
         env=environment(theme),
         site=site,
-        info=site_info(cfg, css, js, has_models),
+        info=site_info(cfg, css, js, has_models, has_projects),
         statics=statics,
         digest=inputs,
         artifact_store=artifacts,

@@ -6,8 +6,12 @@ quoted: the name on disk); ``href`` turns such a path into a relative link.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import PurePosixPath
 from urllib.parse import quote
+
+from mltrail.validation import key_file_name
 
 INDEX = "index.html"
 NOT_FOUND = "404.html"
@@ -17,6 +21,7 @@ CHART_SPECS = "assets/chart-specs.js"
 ASSETS = "assets"
 MANIFEST = ".mltrail-build.json"
 MODELS = "models/index.html"
+PROJECTS = "projects/index.html"
 
 #: Artifact suffixes a browser would run as active content: copied as ``<name>.txt``.
 ACTIVE_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg", ".xml", ".js", ".mjs"})
@@ -47,7 +52,8 @@ def run_data(run_id: str) -> str:
 
 
 def metric_csv(run_id: str, key: str) -> str:
-    return f"{run_dir(run_id)}/metrics/{key}.csv"
+    """A metric's CSV copy, named as its history file in the store (``a:b`` as ``a%3Ab``)."""
+    return f"{run_dir(run_id)}/metrics/{key_file_name(key, '.csv')}"
 
 
 def artifact(run_id: str, path: str) -> str:
@@ -69,6 +75,27 @@ def model_page(slug: str) -> str:
 def version_page(slug: str, page: str) -> str:
     """A model version's page (``page``: ``v3``, or ``v3-<version id>`` for a duplicate)."""
     return f"{model_dir(slug)}/{page}/{INDEX}"
+
+
+def project_page(slug: str) -> str:
+    """A project's page (``slug``: ``gather.projects.project_slug``, or ``repository``)."""
+    return f"projects/{slug}/{INDEX}"
+
+
+_ANCHOR_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def entry_point_anchor(name: str) -> str:
+    """The id of an entry point's section on its project page: ``ep-<name>`` for a plain
+    name, else ``eph-<digest>`` (the two forms cannot collide: the third letter differs).
+
+    Example:
+        >>> entry_point_anchor("main"), entry_point_anchor("a b")[:4]
+        ('ep-main', 'eph-')
+    """
+    if _ANCHOR_NAME.fullmatch(name):
+        return f"ep-{name}"
+    return "eph-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def depth(path: str) -> int:

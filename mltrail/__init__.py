@@ -43,7 +43,9 @@ from mltrail.tracking.queries import (
     delete_run,
     get_experiment,
     get_experiment_by_name,
+    get_parent_run,
     get_run,
+    restore_experiment,
     search_experiments,
     search_runs,
     set_experiment_tag,
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 #: Imported on first attribute access, so ``import mltrail`` stays fast.
-_LAZY_MODULES = ("models", "projects", "pyfunc", "sklearn")
+_LAZY_MODULES = ("exceptions", "models", "projects", "pyfunc", "sklearn")
 
 
 def __getattr__(name: str) -> object:
@@ -105,6 +107,7 @@ __all__ = [
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_parent_run",
     "get_run",
     "get_tracking_uri",
     "last_active_run",
@@ -120,6 +123,7 @@ __all__ = [
     "log_params",
     "log_text",
     "register_model",
+    "restore_experiment",
     "search_experiments",
     "search_runs",
     "set_experiment",

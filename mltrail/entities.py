@@ -7,8 +7,24 @@ for MLflow reads them unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from mltrail.errors import InvalidParameterValue
+
+
+class _Pairs:
+    """``dict(entity)`` as in MLflow: (name, value) of each field, sorted by name, leaving
+    out mltrail's own additions (``_MLTRAIL_ONLY``)."""
+
+    __slots__ = ()
+    _MLTRAIL_ONLY: frozenset[str] = frozenset()
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        own = fields(self)  # type: ignore[arg-type]  # every subclass is a dataclass
+        for name in sorted(f.name for f in own if f.name not in self._MLTRAIL_ONLY):
+            yield name, getattr(self, name)
 
 
 class RunStatus:
@@ -22,6 +38,8 @@ class RunStatus:
         True
         >>> mltrail.RunStatus.is_terminated("RUNNING")
         False
+        >>> mltrail.RunStatus.from_string("FAILED") == mltrail.RunStatus.FAILED
+        True
     """
 
     RUNNING = "RUNNING"
@@ -34,9 +52,33 @@ class RunStatus:
     TERMINAL = ("FINISHED", "FAILED", "KILLED")
 
     @staticmethod
-    def is_terminated(status: str) -> bool:
+    def is_terminated(status: str | int) -> bool:
         """Return whether ``status`` is one a run ends with (FINISHED, FAILED or KILLED)."""
-        return status in RunStatus.TERMINAL
+        return RunStatus.to_string(status) in RunStatus.TERMINAL
+
+    @staticmethod
+    def to_string(status: str | int) -> str:
+        """The name of ``status``: a constant of this class, or MLflow's number for it
+        (MLflow's constants are numbers 1 to 5, mltrail's are their names)."""
+        if isinstance(status, int) and not isinstance(status, bool) and 1 <= status <= 5:
+            return RunStatus.ALL[status - 1]
+        if status in RunStatus.ALL:
+            return str(status)
+        raise InvalidParameterValue(f"Unknown run status {status!r}: use one of {RunStatus.ALL}.")
+
+    @staticmethod
+    def from_string(status: str) -> str:
+        """The constant named ``status`` (``"FAILED"`` is ``RunStatus.FAILED``)."""
+        if status not in RunStatus.ALL:
+            raise InvalidParameterValue(
+                f"Unknown run status {status!r}: use one of {RunStatus.ALL}."
+            )
+        return status
+
+    @staticmethod
+    def all_status() -> list[str]:
+        """Every status, in MLflow's order."""
+        return list(RunStatus.ALL)
 
 
 class LifecycleStage:
@@ -72,7 +114,7 @@ class ViewType:
 
 
 @dataclass(slots=True)  # not frozen: a history builds 100,000s of these, 3x faster so
-class Metric:
+class Metric(_Pairs):
     """One point of a metric's history: its key, value, timestamp (ms) and step.
 
     Example:
@@ -90,7 +132,7 @@ class Metric:
 
 
 @dataclass(frozen=True)
-class Param:
+class Param(_Pairs):
     """One parameter of a run, for ``Client.log_batch``; its value is a string.
 
     Example:
@@ -107,7 +149,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class RunTag:
+class RunTag(_Pairs):
     """One tag of a run, for ``Client.log_batch``; its value is a string.
 
     Example:
@@ -136,7 +178,7 @@ class MetricSummary:
 
 
 @dataclass(frozen=True)
-class RunInfo:
+class RunInfo(_Pairs):
     """What a run is, apart from what it logged: id, name, experiment, status, times, owner.
 
     Times are milliseconds since the epoch (``end_time`` is None while the run is
@@ -170,7 +212,7 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
-class RunData:
+class RunData(_Pairs):
     """What a run logged: params, the latest value of each metric, and tags."""
 
     params: dict[str, str] = field(default_factory=dict)
@@ -178,6 +220,7 @@ class RunData:
     tags: dict[str, str] = field(default_factory=dict)
     #: last/min/max/count per metric key (an mltrail addition).
     metric_summaries: dict[str, MetricSummary] = field(default_factory=dict)
+    _MLTRAIL_ONLY = frozenset({"metric_summaries"})
 
 
 @dataclass(frozen=True)
@@ -228,7 +271,7 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Experiment:
+class Experiment(_Pairs):
     """An experiment: a named group of runs, with its id, tags and lifecycle stage.
 
     Example:

@@ -20,10 +20,42 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_RUN_NAME_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_\-. /]+$")
+#: MLflow's rule for keys: word characters of any script, and ``/ . - : `` and space.
+_KEY_RE = re.compile(r"^[/\w.\- :]+$")
 #: The suffix of a metric history file (``mltrail.store.layout.METRIC_SUFFIX``).
 METRIC_FILE_SUFFIX = ".tsv"
-_KEY_RULE = "letters, digits, '_', '-', '.', ' ' and '/', at most 250 characters"
+_KEY_RULE = "letters, digits, '_', '-', '.', ':', ' ' and '/', at most 250 characters"
+#: The longest name a file system takes for one path component (bytes, on Linux).
+MAX_FILE_NAME_BYTES = 255
+#: Characters a metric key keeps as they are in the name of its history file: every
+#: file system holds them; any other is written as ``%XX`` of its UTF-8 bytes.
+_FILE_NAME_SAFE = "/ "
+
+
+def key_file_name(key: str, suffix: str = METRIC_FILE_SUFFIX) -> str:
+    """The name of ``key``'s history file under ``metrics/`` (its sub-folders included;
+    ``suffix``: another extension, for files named after a key elsewhere, such as the
+    site's CSV copies).
+
+    ASCII letters, digits, ``_ - . /`` and space stay; others (``:``, letters outside
+    ASCII) become ``%XX`` of their UTF-8 bytes, so a key is a name Windows and macOS hold
+    as they are and that reads back as the same key (``%`` is never in a key).
+    """
+    if key.isascii() and ":" not in key:
+        return key + suffix  # the common case, as stores always named them
+    from urllib.parse import quote
+
+    return quote(key, safe=_FILE_NAME_SAFE) + suffix
+
+
+def key_of_file_name(name: str) -> str:
+    """The metric key whose history file is ``name`` (``key_file_name`` reversed)."""
+    stem = name[: -len(METRIC_FILE_SUFFIX)]
+    if "%" not in stem:
+        return stem
+    from urllib.parse import unquote
+
+    return unquote(stem, errors="replace")  # a name no key makes reads as a key not found
 
 
 def validate_key(kind: str, key: Any) -> str:
@@ -41,6 +73,15 @@ def validate_key(kind: str, key: Any) -> str:
             f"{METRIC_FILE_SUFFIX!r} (the history of the metric "
             f"{key.split(METRIC_FILE_SUFFIX + '/')[0]!r} is stored under that name)."
         )
+    if kind == "metric":
+        names = key_file_name(key).split("/")
+        if any(len(n.encode()) > MAX_FILE_NAME_BYTES for n in names):
+            raise InvalidParameterValue(
+                f"Invalid metric key {_shown(key)!r}: its history file's name would be "
+                f"over {MAX_FILE_NAME_BYTES} bytes (characters other than ASCII letters, "
+                "digits, '_-. ' take 3 to 12 bytes each); use a shorter key or split it "
+                "with '/'."
+            )
     return key
 
 

@@ -17,6 +17,7 @@ from mltrail.git import (
     commit_paths,
     find_repo_root,
     init_repo,
+    objects,
     pending_paths,
     source_info,
 )
@@ -336,3 +337,30 @@ def test_source_info_clean_detached(repo: Path, tmp_path: Path) -> None:
     outside = tmp_path / "plain"
     outside.mkdir()
     assert source_info(outside) is None
+
+
+def test_objects_are_read_at_a_commit_never_from_the_work_tree(repo: Path) -> None:
+    """``mltrail.git.objects``: folders one tree at a time, links flagged, blobs capped."""
+    (repo / "docs").mkdir()
+    (repo / "docs" / "a.md").write_text("first")
+    os.symlink("/etc/passwd", repo / "docs" / "link.md")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "docs")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "docs" / "a.md").write_text("changed in the work tree")
+
+    assert objects.has_commit(repo, head) and not objects.has_commit(repo, "HEAD")
+    assert not objects.has_commit(repo, "0" * 40) and not objects.has_commit(repo, head[:12])
+    assert (
+        objects.resolve_commit(repo, "HEAD") == head
+        and objects.resolve_commit(repo, "--all") is None
+    )
+    entries = {e.name: e for e in objects.tree_entries(repo, head, "docs") or []}
+    assert set(entries) == {"a.md", "link.md"}
+    assert entries["a.md"].is_file and entries["a.md"].size == 5
+    assert entries["link.md"].is_link and not entries["link.md"].is_file
+    assert objects.read_blob(repo, entries["a.md"].oid, 5) == b"first"
+    assert objects.read_blob(repo, entries["a.md"].oid, 4) is None  # over the cap
+    assert {"README.md", "docs"} <= {e.name for e in objects.tree_entries(repo, head, ".") or []}
+    for missing in ("nope", "README.md", "docs/a.md", "../x"):
+        assert objects.tree_entries(repo, head, missing) is None, missing

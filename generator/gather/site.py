@@ -19,6 +19,7 @@ from mltrail.entities import Experiment, LifecycleStage, Run, ViewType
 from mltrail.store import FileStore
 
 from ..config import ConfigIssue, SiteConfig
+from .projects import ProjectsData
 from .registry import RegistryData
 
 RECENT_RUNS = 10
@@ -66,6 +67,8 @@ class SiteData:
     registry: RegistryData = field(default_factory=RegistryData)
     #: Experiment id merged into another of its name (two clones) → the id it joined.
     experiment_aliases: Mapping[str, str] = field(default_factory=dict)
+    #: The projects of the runs and the store's repository (``gather.projects``).
+    projects: ProjectsData = field(default_factory=ProjectsData)
 
     @functools.cached_property
     def _by_id(self) -> dict[str, ExperimentRecord]:

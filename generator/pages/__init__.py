@@ -18,6 +18,8 @@ from . import (
     model_version,
     models_index,
     not_found,
+    project,
+    projects_index,
     run,
 )
 from .base import PageKind, Part
@@ -33,6 +35,8 @@ KINDS: tuple[PageKind[Any], ...] = (
     models_index.KIND,
     model_version.KIND,
     model.KIND,
+    projects_index.KIND,
+    project.KIND,
 )
 #: Everything a build writes: shared files, redirects and the pages.
 PARTS: tuple[Part[Any], ...] = (

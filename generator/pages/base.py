@@ -70,12 +70,15 @@ class SiteInfo:
     stylesheets: tuple[str, ...] = doc("stylesheet paths relative to the root, in order")
     scripts: tuple[str, ...] = doc("script paths relative to the root (mltrail.js first)")
     models_url: str | None = doc("the Models index page, None when the store has no models")
+    projects_url: str | None = doc("the Projects index page, None when the site has no projects")
 
 
 @dataclass(frozen=True)
 class PageContext:
     site: SiteInfo = doc("site-wide settings and assets")
-    page_kind: str = doc("home, experiment, run, compare, 404, models, model, model-version")
+    page_kind: str = doc(
+        "home, experiment, run, compare, 404, models, model, model-version, projects, project"
+    )
     page_path: str = doc("this page's path relative to the root")
     root: str = doc('relative prefix back to the site root, e.g. "../../"')
     title: str = doc("the page's own title")
@@ -97,6 +100,7 @@ def site_info(
     stylesheets: tuple[str, ...],
     scripts: tuple[str, ...],
     has_models: bool = False,
+    has_projects: bool = False,
 ) -> SiteInfo:
     nav = tuple(
         NavItem(n.title, n.url, external=n.url.startswith(("http://", "https://")))
@@ -111,6 +115,7 @@ def site_info(
         stylesheets=tuple(urls.href(f"{urls.ASSETS}/{s}") for s in stylesheets),
         scripts=tuple(urls.href(f"{urls.ASSETS}/{s}") for s in scripts),
         models_url=urls.href(urls.MODELS) if has_models else None,
+        projects_url=urls.href(urls.PROJECTS) if has_projects else None,
     )
 
 

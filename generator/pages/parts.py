@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from mltrail.entities import Experiment, Run
 
 from .. import urls
+from ..gather.projects import ProjectEntry
 from ..gather.site import ExperimentRecord, SiteData
 from .base import doc
 
@@ -24,6 +25,12 @@ class RunLink:
     name: str = doc("run name")
     url: str = doc("its page")
     status: str = doc("RUNNING, SCHEDULED, FINISHED, FAILED or KILLED")
+
+
+@dataclass(frozen=True)
+class ProjectLink:
+    title: str = doc("the project's name: its repository's or folder's, then its sub-folder")
+    url: str = doc("its page")
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,10 @@ def run_link(run: Run) -> RunLink:
         urls.href(urls.run_page(info.run_id)),
         info.status,
     )
+
+
+def project_link(entry: ProjectEntry) -> ProjectLink:
+    return ProjectLink(entry.title, urls.href(urls.project_page(entry.slug)))
 
 
 def run_row(run: Run, record: ExperimentRecord) -> RunRow:

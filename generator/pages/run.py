@@ -27,6 +27,7 @@ from mltrail.store import FileStore
 
 from .. import urls
 from ..errors import SiteBuildError
+from ..gather.projects import ENTRY_POINT
 from ..gather.registry import RegistryData, logged_models
 from ..gather.run import ArtifactNode, RunDetail, find_node, gather_run
 from ..gather.site import SiteData, user_tags
@@ -49,7 +50,14 @@ from .base import (
     make_page,
 )
 from .modelparts import VersionLink, version_link
-from .parts import ExperimentLink, RunLink, experiment_link, run_link
+from .parts import (
+    ExperimentLink,
+    ProjectLink,
+    RunLink,
+    experiment_link,
+    project_link,
+    run_link,
+)
 
 #: Below this many stale run pages, a pool costs more than it saves.
 POOL_THRESHOLD = 150
@@ -118,6 +126,13 @@ class LoggedModelView:
 
 
 @dataclass(frozen=True)
+class RunProjectView:
+    link: ProjectLink = doc("the project's name and page")
+    entry_point: str = doc("the entry point the run ran")
+    entry_point_url: str = doc("its section on the project page")
+
+
+@dataclass(frozen=True)
 class RunPage(PageContext):
     run: RunView = doc("the run")
     source: SourceView = doc("where the run came from")
@@ -132,6 +147,7 @@ class RunPage(PageContext):
     highlight_css: str = doc("stylesheet of the syntax highlighting")
     logged_models: tuple[LoggedModelView, ...] = doc("models logged in the run, in order")
     model_versions: tuple[VersionLink, ...] = doc("registered versions whose source is the run")
+    project: RunProjectView | None = doc("the project whose entry point it ran, or None")
 
 
 # -- the context ---------------------------------------------------------------------
@@ -169,6 +185,20 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         highlight_css=urls.href(HIGHLIGHT_CSS),
         logged_models=_logged_models(run, site.registry, detail.artifacts),
         model_versions=tuple(version_link(m, e) for m, e in site.registry.by_run(rid)),
+        project=_project_view(run, site),
+    )
+
+
+def _project_view(run: Run, site: SiteData) -> RunProjectView | None:
+    entry = site.projects.of_run(run.info.run_id)
+    if entry is None:
+        return None
+    name = run.data.tags.get(ENTRY_POINT) or "main"
+    page = urls.project_page(entry.slug)
+    return RunProjectView(
+        link=project_link(entry),
+        entry_point=name,
+        entry_point_url=urls.href(page) + "#" + urls.entry_point_anchor(name),
     )
 
 
@@ -275,6 +305,7 @@ def inputs_digest(b: Build, run_id: str) -> str:
         link(parent) if parent and parent in site.runs else "",
         *(link(c) for c in site.children.get(run_id, ())),
         *_registry_inputs(site.registry, run_id),
+        site.projects.run_projects.get(run_id, ""),  # its project's page
     ]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 

@@ -9,6 +9,7 @@ the site never links outside itself by such paths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import markdown as md
@@ -35,8 +36,15 @@ _ATTRIBUTES = {
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
-def render_markdown(text: str, *, link_base: str = "", top_heading: int = 2) -> Markup:
-    """``text`` as safe HTML; relative links and images are prefixed with ``link_base``.
+def render_markdown(
+    text: str,
+    *,
+    link_base: str = "",
+    top_heading: int = 2,
+    links: Callable[[str], str | None] | None = None,
+) -> Markup:
+    """``text`` as safe HTML; relative links and images are prefixed with ``link_base``,
+    or, when ``links`` is given, replaced by what it returns (None: the link is dropped).
 
     Headings are shifted so that ``#`` becomes ``<h{top_heading}>`` (a page has one h1).
     """
@@ -52,7 +60,7 @@ def render_markdown(text: str, *, link_base: str = "", top_heading: int = 2) -> 
     def rebase(element: str, attribute: str, value: str) -> str | None:
         if attribute not in ("href", "src"):
             return value
-        return _rebase_url(value, link_base)
+        return _rebase_url(value, link_base, links)
 
     clean = nh3.clean(
         html,
@@ -66,7 +74,9 @@ def render_markdown(text: str, *, link_base: str = "", top_heading: int = 2) -> 
     return Markup(clean)  # safe: sanitized by nh3 just above
 
 
-def _rebase_url(value: str, base: str) -> str | None:
+def _rebase_url(
+    value: str, base: str, links: Callable[[str], str | None] | None = None
+) -> str | None:
     url = value.strip()
     if url.startswith("#"):
         return url
@@ -75,4 +85,4 @@ def _rebase_url(value: str, base: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme:
         return url if parts.scheme.lower() in _URL_SCHEMES else None
-    return base + url
+    return links(url) if links is not None else base + url

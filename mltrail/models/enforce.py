@@ -8,6 +8,7 @@ listing every mismatch with what was expected and what came.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from mltrail.errors import InvalidParameterValue
@@ -114,6 +115,13 @@ def _dict_frame(data: dict[Any, Any], schema: Schema) -> Any:
         lengths = {len(v) for v in data.values()}
         if len(lengths) == 1:
             return pd.DataFrame({k: list(v) for k, v in data.items()})
+    elif any(columnar) and not complex_cols:
+        # columns beside single values: each value fills its column, as MLflow reads it
+        # ({"prompt": "hi", "x": [1.0, 2.0]} is two rows)
+        with contextlib.suppress(ValueError):  # lists of different lengths: one record
+            return pd.DataFrame(
+                {k: list(v) if c else v for (k, v), c in zip(data.items(), columnar, strict=True)}
+            )
     return pd.DataFrame([data])
 
 

@@ -186,38 +186,87 @@ def load_project(directory: str | os.PathLike[str]) -> Project:
     if not root.is_dir():
         raise ProjectError(f"No project at {directory}: it is not a folder.")
     path = find_mlproject(root)
-    record: Any = {}
+    spec = ProjectSpec()
     if path is not None:
-        record = read_mapping(path, "name, entry_points...")
-    where = str(path or root)
+        _check_size(path)
+        spec = parse_mlproject(_read_text(path), str(path))
+    env_type, env_file = _environment_file(spec, root, str(path or root))
+    return Project(root, spec.name, env_type, env_file, spec.docker_env, spec.entry_points, path)
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """What an MLproject file says, read from its text alone (no file is looked at).
+
+    ``env_key`` is the environment it names (``python_env``, ``conda_env`` or
+    ``docker_env``; None when it names none) and ``env_file`` the file a ``python_env``
+    or ``conda_env`` names, as written (relative to the project's folder).
+    """
+
+    name: str | None = None
+    env_key: str | None = None
+    env_file: str | None = None
+    docker_env: dict[str, Any] | None = None
+    entry_points: dict[str, EntryPoint] = field(default_factory=dict)
+
+
+def parse_mlproject(text: str, where: str, *, aliases: bool = True) -> ProjectSpec:
+    """The MLproject file ``text`` (named ``where`` in errors), checked as :func:`load_project`
+    checks it, except that no file it names is looked for. ``aliases=False`` refuses YAML
+    aliases (for a file from a store, which is hostile: docs/SECURITY.md).
+
+    Example:
+        >>> spec = parse_mlproject("entry_points: {main: {command: 'python t.py {a}', "
+        ...                        "parameters: {a: {type: int, default: 3}}}}", "MLproject")
+        >>> spec.entry_points["main"].parameters["a"]
+        Parameter(name='a', type='int', default='3')
+    """
+    record = parse_mapping(text, where, "name, entry_points...", aliases=aliases)
     name = record.get("name")
     if name is not None and not isinstance(name, str | int | float):
         raise ProjectError(f"{where}: name must be text.")
-    env_type, env_file, docker_env = _environment(record, root, where)
-    return Project(
-        root,
+    env_key, env_file, docker_env = _declared_environment(record, where)
+    return ProjectSpec(
         str(name) if name is not None else None,
-        env_type,
+        env_key,
         env_file,
         docker_env,
         _entry_points(record.get("entry_points"), where),
-        path,
     )
 
 
 def read_mapping(path: Path, fields: str) -> dict[str, Any]:
     """A project YAML file (MLproject, python_env.yaml) as a mapping; ProjectError naming
     the file when it is too large, not YAML, or not a mapping of ``fields``."""
-    import yaml
+    _check_size(path)
+    return parse_mapping(_read_text(path), str(path), fields)
 
+
+def _check_size(path: Path) -> None:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ProjectError(f"{path} is larger than {MAX_FILE_BYTES} bytes; is it the right file?")
+
+
+def _read_text(path: Path) -> str:
     try:
-        record = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
         raise ProjectError(f"{path} is not valid YAML: {_one_line(e)}") from None
+
+
+def parse_mapping(text: str, where: str, fields: str, *, aliases: bool = True) -> dict[str, Any]:
+    """YAML ``text`` of a project file as a mapping; ProjectError naming ``where`` when it
+    is not YAML (or uses aliases, unless ``aliases``) or not a mapping of ``fields``."""
+    import yaml
+
+    from mltrail.store.formats import parse_yaml
+
+    try:
+        record = (yaml.safe_load(text) if aliases else parse_yaml(text)) or {}
+    except yaml.YAMLError as e:
+        raise ProjectError(f"{where} is not valid YAML: {_one_line(e)}") from None
     if not isinstance(record, dict):
-        raise ProjectError(f"{path} must be a mapping with {fields}; got {type(record).__name__}.")
+        raise ProjectError(f"{where} must be a mapping with {fields}; got {type(record).__name__}.")
     return record
 
 
@@ -225,9 +274,10 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def _environment(
-    record: dict[str, Any], root: Path, where: str
-) -> tuple[str, Path | None, dict[str, Any] | None]:
+def _declared_environment(
+    record: dict[str, Any], where: str
+) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """(environment key, the file it names, docker_env) as the MLproject declares them."""
     given = [k for k in ENV_KEYS if k in record]
     if len(given) > 1:
         raise ProjectError(f"{where} names {' and '.join(given)}: a project has one environment.")
@@ -247,16 +297,26 @@ def _environment(
         value = record[key]
         if not isinstance(value, str) or not value:
             raise ProjectError(f"{where}: {key} must be the name of a file in the project.")
-        env_file = _inside(root, value, f"{where}: {key}")
+        return key, value, None
+    return None, None, None
+
+
+def _environment_file(spec: ProjectSpec, root: Path, where: str) -> tuple[str, Path | None]:
+    """(environment type, its file in ``root``): the declared one, else a default file."""
+    if spec.env_key == DOCKER_ENV:
+        return DOCKER_ENV, None
+    if spec.env_key is not None and spec.env_file is not None:
+        env_file = _inside(root, spec.env_file, f"{where}: {spec.env_key}")
         if not env_file.is_file():
             raise ProjectError(
-                f"{where}: {key} names {value!r}, which is not a file in the project."
+                f"{where}: {spec.env_key} names {spec.env_file!r}, which is not a file in "
+                "the project."
             )
-        return key, env_file, None
+        return spec.env_key, env_file
     for key, default in DEFAULT_ENV_FILES.items():
         if (root / default).is_file():
-            return key, root / default, None
-    return PYTHON_ENV, None, None
+            return key, root / default
+    return PYTHON_ENV, None
 
 
 def _inside(root: Path, relative: str, where: str) -> Path:

@@ -8,6 +8,11 @@ Every error is a JSON body with ``error_code`` and ``message``: 400 for a reques
 protocol or the model's signature refuses, 404 and 405 for other paths and methods, 413
 for a body over ``max_body_bytes`` (refused before it is read), 415 for another content
 type, 504 when the prediction runs past ``timeout`` seconds.
+
+A prediction runs in a worker thread, so a slow one cannot stop the server answering
+``/ping`` and can be answered with 504. Handing a request to a thread and back costs
+about a third of a small model's whole request, though, so a scikit-learn model that has
+shown itself fast runs small requests on the event loop instead (``Pace``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
@@ -35,7 +43,54 @@ MAX_BODY_BYTES = 100 * 1024 * 1024
 #: Seconds a prediction may run before the request is answered with 504 (MLflow's default).
 TIMEOUT_S = 60.0
 BAD_METHOD = "METHOD_NOT_ALLOWED"
+#: A request body at most this large may be scored on the event loop (``Pace``).
+INLINE_BODY_BYTES = 16 * 1024
+#: ... by a model whose last ``INLINE_AFTER`` predictions each took under this long.
+INLINE_LIMIT_S = 0.010
+INLINE_AFTER = 32
 _ROUTES = {"/ping": "GET", "/health": "GET", "/version": "GET", "/invocations": "POST"}
+
+
+class Pace:
+    """Whether a prediction may run on the event loop rather than in a thread.
+
+    Never for a model that may wait on something (a custom Python model may call a
+    service): only a scikit-learn model, whose prediction is computation bounded by the
+    size of its input, may (``computes_only``). Then yes for a small body when each of
+    the model's last ``INLINE_AFTER`` predictions took
+    under ``INLINE_LIMIT_S``: then the hand-off to a thread and back is a large share of
+    the request (a third, for a small scikit-learn model), and holding the loop that long
+    delays other requests by no more than a thread switch would. A slower prediction (inline or not)
+    sends the model back to threads until it has been fast ``INLINE_AFTER`` times again.
+    An inline prediction cannot be cut off with 504: the rule keeps that to a model
+    that has been fast on every recent request and suddenly is not, for one request.
+    """
+
+    def __init__(self, computes_only: bool) -> None:
+        self.computes_only = computes_only
+        self._recent: deque[float] = deque(maxlen=INLINE_AFTER)
+        self._slow = 0  # how many of _recent are at or over the limit
+        self._lock = threading.Lock()  # threads record at once under load
+
+    def inline(self, body_bytes: int) -> bool:
+        """Whether a request of ``body_bytes`` may be scored on the event loop now."""
+        recent = self._recent
+        return (
+            self.computes_only
+            and body_bytes <= INLINE_BODY_BYTES
+            and len(recent) == INLINE_AFTER
+            and not self._slow
+        )
+
+    def record(self, seconds: float) -> None:
+        """Note that a prediction took ``seconds``."""
+        with self._lock:
+            recent = self._recent
+            if len(recent) == INLINE_AFTER and recent[0] >= INLINE_LIMIT_S:
+                self._slow -= 1
+            recent.append(seconds)
+            if seconds >= INLINE_LIMIT_S:
+                self._slow += 1
 
 
 class ScoringApp:
@@ -56,6 +111,7 @@ class ScoringApp:
         self.timeout = timeout
         self.allow_unknown_columns = allow_unknown_columns
         self._served = ServedModel(model, identity or ModelIdentity("model", None, "model"))
+        self._pace = Pace(_computes_only(model))
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -73,6 +129,7 @@ class ScoringApp:
         """Answer with ``model`` from now on; requests already running finish with the old
         one (they hold it), so none fails during the swap."""
         self._served = ServedModel(model, identity)
+        self._pace = Pace(_computes_only(model))
 
     def on_startup(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``task()`` in the background while the server runs (cancelled at shutdown)."""
@@ -107,21 +164,23 @@ class ScoringApp:
     ) -> None:
         try:
             body = await _read_body(scope, receive, self.max_body_bytes)
-            meta = getattr(served.model, "metadata", None)
-            schema = meta.get_input_schema() if meta is not None else None
             content_type = _header(scope, b"content-type")
-            request = protocol.parse_request(body, content_type, schema)
+            request = protocol.parse_request(body, content_type, *_schemas(served.model))
             strict = not self.allow_unknown_columns
-            predictions = await self._run(_predict, served.model, request, strict)
+            predictions = await self._run(len(body), _predict, served.model, request, strict)
         except protocol.ScoringError as e:
             await _error(send, e)
         else:
             await _respond(send, 200, predictions)
 
-    async def _run(self, fn: Callable[..., bytes], *args: Any) -> bytes:
-        """``fn(*args)`` in a thread; a 504 ScoringError past the timeout."""
+    async def _run(self, body_bytes: int, fn: Callable[..., bytes], *args: Any) -> bytes:
+        """``fn(*args)`` in a thread, or on the loop when ``Pace`` allows it; a 504
+        ScoringError past the timeout."""
+        pace = self._pace
+        if pace.inline(body_bytes):
+            return _timed(pace, fn, *args)
         try:
-            return await asyncio.wait_for(asyncio.to_thread(fn, *args), self.timeout)
+            return await asyncio.wait_for(asyncio.to_thread(_timed, pace, fn, *args), self.timeout)
         except TimeoutError:
             message = (
                 f"The prediction took longer than {self.timeout:g} s (the server's --timeout)."
@@ -144,7 +203,8 @@ class ScoringApp:
                 oip.check_model(found, identity.name, identity.version)
             if found.action == "infer":
                 body = await _read_body(scope, receive, self.max_body_bytes)
-                answer = await self._run(_infer, served, body, not self.allow_unknown_columns)
+                strict = not self.allow_unknown_columns
+                answer = await self._run(len(body), _infer, served, body, strict)
             else:
                 answer = json.dumps(_oip_info(found, identity, meta, self.version)).encode()
         except protocol.ScoringError as e:
@@ -168,8 +228,37 @@ class ScoringApp:
                 return
 
 
+#: Flavors whose ``predict`` only computes (no waiting on I/O), in time bounded by the input.
+_COMPUTE_ONLY_LOADERS = frozenset({"mltrail.sklearn", "mlflow.sklearn"})
+
+
+def _computes_only(model: Any) -> bool:
+    flavors = getattr(getattr(model, "metadata", None), "flavors", None) or {}
+    loader = (flavors.get("python_function") or {}).get("loader_module")
+    return loader in _COMPUTE_ONLY_LOADERS
+
+
+def _timed(pace: Pace, fn: Callable[..., bytes], *args: Any) -> bytes:
+    start = time.perf_counter()
+    try:
+        return fn(*args)
+    finally:
+        pace.record(time.perf_counter() - start)
+
+
 def _predict(model: Any, request: protocol.ScoringInput, strict: bool) -> bytes:
-    return protocol.predictions_body(_call_model(model, request.data, request.params, strict))
+    predictions = _call_model(model, request.data, request.params, strict)
+    return protocol.predictions_body(predictions, request.unwrapped)
+
+
+def _schemas(model: Any) -> tuple[Any, frozenset[str]]:
+    """The model's input schema (None: none) and the names its params schema declares."""
+    meta = getattr(model, "metadata", None)
+    if meta is None:
+        return None, frozenset()
+    params = meta.get_params_schema() if hasattr(meta, "get_params_schema") else None
+    names = frozenset(p.name for p in params.params) if params is not None else frozenset()
+    return meta.get_input_schema(), names
 
 
 def _infer(served: ServedModel, body: bytes, strict: bool) -> bytes:
@@ -227,7 +316,7 @@ def _bad_method(path: str, allowed: str) -> protocol.ScoringError:
     return protocol.ScoringError(f"{path} takes {allowed} only.", 405, BAD_METHOD)
 
 
-def _with_headers(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+def _with_headers(send: Send, headers: tuple[tuple[bytes, bytes], ...]) -> Send:
     """``send`` adding ``headers`` to the response's start."""
 
     async def sending(message: Message) -> None:

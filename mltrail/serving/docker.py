@@ -15,6 +15,7 @@ only when complete, so a failure leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -99,6 +100,8 @@ def generate_dockerfile(
     requirement = _check_requirement(mltrail_requirement or default_mltrail_requirement())
     output_dir = Path(output_dir)
     _refuse_existing(output_dir, force)
+    parents = output_dir.absolute().parents
+    created = [p for p in parents if not p.exists()]  # removed again if this fails
     staging = _staging_dir(output_dir)
     try:
         model = _copy_model(model_uri, staging / MODEL_DIR, staging, store)
@@ -107,6 +110,12 @@ def generate_dockerfile(
         _write(staging / REQUIREMENTS, _requirements_text(staging / MODEL_DIR, line))
         _write(staging / DOCKERFILE, dockerfile_text(base_image, line != requirement))
         _move_into_place(staging, output_dir, force)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # before its parents
+        for folder in created:  # deepest first; only if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("Wrote a Docker build context for %s into %s", model_uri, output_dir)

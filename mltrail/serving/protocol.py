@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,9 @@ INSTANCES = "instances"
 INPUTS = "inputs"
 INPUT_KEYS = (DF_SPLIT, DF_RECORDS, INSTANCES, INPUTS)
 PARAMS = "params"
+#: Top-level keys of an unwrapped body for a chat, completions or embeddings model (MLflow's
+#: "unified LLM input"): the object goes to the model as it is.
+LLM_KEYS = ("messages", "prompt", "input")
 BAD_REQUEST = "BAD_REQUEST"
 INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
 
@@ -66,10 +70,15 @@ class ScoringInput:
 
     data: Any
     params: dict[str, Any] | None
+    #: An unwrapped LLM body: answered with the bare predictions, without the envelope.
+    unwrapped: bool = False
 
 
 def parse_request(
-    body: bytes, content_type: str | None, schema: Schema | None = None
+    body: bytes,
+    content_type: str | None,
+    schema: Schema | None = None,
+    param_names: Collection[str] = (),
 ) -> ScoringInput:
     """The model input and params of a request with ``body`` and ``content_type``.
 
@@ -79,6 +88,8 @@ def parse_request(
         schema: the model's input schema: JSON and CSV number columns it names are
             converted to its types while parsing, as MLflow's server does
             (``mltrail.serving.casting``); Parquet keeps its own types.
+        param_names: the names the model's params schema declares: in an unwrapped LLM
+            body they are params, every other key is input.
 
     Returns:
         The parsed input (a DataFrame, a numpy array, or a dict of arrays) and params.
@@ -89,7 +100,7 @@ def parse_request(
     """
     mime = _media_type(content_type)
     if mime == CONTENT_TYPE_JSON:
-        return parse_json(body, schema)
+        return parse_json(body, schema, param_names)
     if mime == CONTENT_TYPE_CSV:
         return ScoringInput(_cast(parse_csv(body), schema), None)
     return ScoringInput(parse_parquet(body), None)
@@ -114,9 +125,13 @@ def _media_type(content_type: str | None) -> str:
     return mime
 
 
-def parse_json(body: bytes, schema: Schema | None = None) -> ScoringInput:
+def parse_json(
+    body: bytes, schema: Schema | None = None, param_names: Collection[str] = ()
+) -> ScoringInput:
     """A JSON request: exactly one input key, and optional ``params``; number columns
-    ``schema`` names converted to its types (see ``parse_request``)."""
+    ``schema`` names converted to its types (see ``parse_request``). An object with any of
+    ``LLM_KEYS`` is an unwrapped LLM body instead, as MLflow reads it (whatever else it
+    holds): its keys in ``param_names`` are the params, the rest the model's input."""
     try:
         request = json.loads(body)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
@@ -124,6 +139,10 @@ def parse_json(body: bytes, schema: Schema | None = None) -> ScoringInput:
     if not isinstance(request, dict):
         kind = "a list" if isinstance(request, list) else type(request).__name__
         raise ScoringError(_one_key_message(f"got {kind}"))
+    if any(k in request for k in LLM_KEYS):
+        data = {k: v for k, v in request.items() if k not in param_names}
+        given = {k: v for k, v in request.items() if k in param_names}
+        return ScoringInput(data, given or None, unwrapped=True)
     keys = [k for k in INPUT_KEYS if k in request]
     if len(keys) != 1:
         raise ScoringError(_one_key_message(f"got the fields {sorted(request)}"))
@@ -247,10 +266,14 @@ def parse_parquet(body: bytes) -> Any:
         raise ScoringError(f"The body is not a Parquet file: {e}.") from None
 
 
-def predictions_body(predictions: Any) -> bytes:
-    """``{"predictions": ...}``: a DataFrame as its records, arrays and Series as lists,
-    NaN and infinities as JSON's ``NaN`` / ``Infinity`` (as MLflow's server writes them)."""
-    return json.dumps({"predictions": jsonable(predictions)}, default=json_default).encode()
+def predictions_body(predictions: Any, unwrapped: bool = False) -> bytes:
+    """``{"predictions": ...}`` (``unwrapped``: the predictions alone, the answer to an
+    unwrapped LLM body): a DataFrame as its records, arrays and Series as lists, NaN and
+    infinities as JSON's ``NaN`` / ``Infinity`` (as MLflow's server writes them)."""
+    answer = jsonable(predictions)
+    return json.dumps(
+        answer if unwrapped else {"predictions": answer}, default=json_default
+    ).encode()
 
 
 def jsonable(value: Any) -> Any:

@@ -8,6 +8,7 @@ answered even when the alias moves during the load.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -26,13 +27,17 @@ class ModelIdentity:
     version: str | None
     uri: str
 
-    def headers(self) -> list[tuple[bytes, bytes]]:
+    def headers(self) -> tuple[tuple[bytes, bytes], ...]:
         """The response headers naming the model (values percent-encoded: HTTP headers
         carry Latin-1 only, and a model name may be any text)."""
+        return self._headers
+
+    @cached_property
+    def _headers(self) -> tuple[tuple[bytes, bytes], ...]:  # built once, sent with each answer
         found = [(HEADER_NAME, _header_value(self.name)), (HEADER_URI, _header_value(self.uri))]
         if self.version is not None:
             found.append((HEADER_VERSION, self.version.encode()))
-        return found
+        return tuple(found)
 
 
 def _header_value(text: str) -> bytes:

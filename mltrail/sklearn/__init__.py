@@ -73,7 +73,8 @@ def save_model(
         code_paths: local files or folders copied into the model's ``code/`` folder and put
             on ``sys.path`` when it loads.
         mlflow_model: a ``Model`` to fill in instead of a new one.
-        serialization_format: ``"skops"`` (None means it, as in MLflow 3),
+        serialization_format: ``"skops"`` (None means it, as in MLflow 3, or
+            ``"cloudpickle"`` with a warning when skops is not installed),
             ``"cloudpickle"`` or ``"pickle"``; loading the last two runs code.
         signature: the model's ``ModelSignature``; None infers one from
             ``input_example``, False saves none.
@@ -108,7 +109,7 @@ def save_model(
     """
     import sklearn
 
-    fmt = serialize.check_format(serialization_format or SERIALIZATION_FORMAT_SKOPS)
+    fmt = serialize.check_format(serialization_format or serialize.default_format())
     if pyfunc_predict_fn not in _PREDICT_FNS:
         raise InvalidParameterValue(
             f"Invalid pyfunc_predict_fn {pyfunc_predict_fn!r}: "
@@ -191,7 +192,8 @@ def log_model(
             one.
         code_paths: local files or folders copied into the model's ``code/`` folder and put
             on ``sys.path`` when it loads.
-        serialization_format: ``"skops"`` (None means it, as in MLflow 3),
+        serialization_format: ``"skops"`` (None means it, as in MLflow 3, or
+            ``"cloudpickle"`` with a warning when skops is not installed),
             ``"cloudpickle"`` or ``"pickle"``; loading the last two runs code.
         registered_model_name: also register the model as a new version of this name.
         signature: the model's ``ModelSignature``; None infers one from

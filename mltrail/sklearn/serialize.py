@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,29 @@ def dump(
         data = pickle.dumps(model, protocol=pickle.DEFAULT_PROTOCOL)
     path.write_bytes(data)
     return None, requirements.modules_in_pickle(data)
+
+
+_warned_no_skops = False
+
+
+def default_format() -> str:
+    """skops, as in MLflow 3; cloudpickle, with one warning per process, where skops is
+    not installed: a training script must not fail at its last line for packaging."""
+    global _warned_no_skops
+    try:
+        import skops.io  # noqa: F401
+    except ImportError:
+        if not _warned_no_skops:
+            _warned_no_skops = True
+            warnings.warn(
+                "skops is not installed, so this scikit-learn model is saved with "
+                "cloudpickle (loading it runs code from the file: load only models you "
+                "trust). For skops' safer default: pip install 'mltrail[sklearn]'.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return CLOUDPICKLE
+    return SKOPS
 
 
 def _skops_io() -> Any:

@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from mltrail import validation
+
 FORMAT_NAME = "mltrail-store"
 FORMAT_VERSION = 1
 
@@ -91,13 +93,13 @@ def experiment_dir(root: Path, experiment_id: str) -> Path:
 
 
 def metric_path(run_path: Path, key: str) -> Path:
-    """The history file of metric ``key`` (``a/b`` becomes ``metrics/a/b.tsv``)."""
-    return run_path / METRICS_DIR / (key + METRIC_SUFFIX)
+    """The history file of metric ``key`` (``a/b`` becomes ``metrics/a/b.tsv``, ``a:b``
+    ``metrics/a%3Ab.tsv``: ``validation.key_file_name``)."""
+    return run_path / METRICS_DIR / validation.key_file_name(key)
 
 
 def metric_key_of(run_path: Path, file: Path) -> str:
-    rel = file.relative_to(run_path / METRICS_DIR).as_posix()
-    return rel[: -len(METRIC_SUFFIX)]
+    return validation.key_of_file_name(file.relative_to(run_path / METRICS_DIR).as_posix())
 
 
 def iter_run_folders(root: str) -> Iterator[tuple[str, str]]:

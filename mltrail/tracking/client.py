@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import tempfile
 import time
 from collections.abc import Sequence
@@ -595,6 +596,10 @@ class Client(RegistryClientMixin):
             synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
                 synchronously.
 
+        Raises:
+            InvalidParameterValue: a param key given twice (then nothing is logged), or a
+                key or value mltrail refuses.
+
         Example:
             >>> import mltrail
             >>> client = mltrail.Client()
@@ -610,6 +615,13 @@ class Client(RegistryClientMixin):
             ({'rmse': 0.7}, {'alpha': '0.5'}, 'growth')
         """
         warn_ignored("MlflowClient.log_batch", synchronous=synchronous)
+        keys = [p.key for p in params]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise InvalidParameterValue(
+                f"Duplicate param keys in one log_batch: {twice}; log each param once "
+                "(a param's value cannot change)."
+            )
         writer = self._store.writer(run_id)
         if params:
             writer.log_params({p.key: p.value for p in params})
@@ -725,11 +737,12 @@ class Client(RegistryClientMixin):
     def log_artifact(
         self, run_id: str, local_path: str | Path, artifact_path: str | None = None
     ) -> None:
-        """Copy a local file into the artifacts of the run ``run_id``.
+        """Copy a local file, or a folder as a folder, into the artifacts of the run ``run_id``.
 
         Args:
             run_id: the run's id.
-            local_path: the file to copy.
+            local_path: the file to copy; a folder is copied whole under its own name
+                (as MLflow does; ``log_artifacts`` copies a folder's contents instead).
             artifact_path: the artifact folder to put it in (default: the top).
 
         Example:
@@ -742,7 +755,12 @@ class Client(RegistryClientMixin):
             >>> [f.path for f in client.list_artifacts(run.info.run_id, "docs")]
             ['docs/notes.txt']
         """
-        self._store.artifacts(run_id).log_file(Path(local_path), artifact_path)
+        local = Path(local_path)
+        if local.is_dir():
+            inside = posixpath.join(artifact_path or "", local.absolute().name)
+            self._store.artifacts(run_id).log_dir(local, inside)
+        else:
+            self._store.artifacts(run_id).log_file(local, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | Path, artifact_path: str | None = None

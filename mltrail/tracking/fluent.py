@@ -263,6 +263,7 @@ def start_run(
             run = client.store.resume_run(run_id)
             if tags:
                 client.set_tags(run_id, tags)
+                run = client.get_run(run_id)  # the run returned has the new tags
         else:
             exp_id = (
                 str(experiment_id) if experiment_id is not None else _default_experiment_id(client)

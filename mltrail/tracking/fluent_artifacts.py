@@ -16,14 +16,15 @@ from mltrail.tracking.fluent import _client, _run_client
 def log_artifact(
     local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
-    """Copy a local file into the artifacts of the active run (or of ``run_id``).
+    """Copy a local file or folder into the artifacts of the active run (or of ``run_id``).
 
     Small files are copied into the run's folder in the store and committed with it; a
     file above the store's size threshold goes to its content-addressed artifact store,
     with a small pointer file committed instead (MLflow has no such split).
 
     Args:
-        local_path: the file to copy.
+        local_path: the file to copy; a folder is copied whole under its own name (as
+            MLflow does; ``log_artifacts`` copies a folder's contents instead).
         artifact_path: the artifact folder to put it in (default: the top).
         run_id: the run to log to instead of the active one.
 

@@ -38,6 +38,33 @@ def get_run(run_id: str) -> Run:
     return _client().get_run(run_id)
 
 
+def get_parent_run(run_id: str) -> Run | None:
+    """The parent of the run ``run_id`` (its ``mlflow.parentRunId`` tag), or None.
+
+    Args:
+        run_id: the child run's id.
+
+    Returns:
+        The parent ``Run``, or None when the run has no parent.
+
+    Raises:
+        ResourceNotFound: no run has the id ``run_id``, or its parent is gone.
+
+    Example:
+        >>> import mltrail
+        >>> with mltrail.start_run() as parent:
+        ...     with mltrail.start_run(nested=True) as child:
+        ...         pass
+        >>> mltrail.get_parent_run(child.info.run_id).info.run_id == parent.info.run_id
+        True
+        >>> mltrail.get_parent_run(parent.info.run_id) is None
+        True
+    """
+    client = _client()
+    parent_id = client.get_run(run_id).data.tags.get("mlflow.parentRunId")
+    return client.get_run(parent_id) if parent_id else None
+
+
 def delete_run(run_id: str) -> None:
     """Mark the run ``run_id`` deleted; its files stay until ``mltrail gc`` removes them.
 
@@ -151,6 +178,23 @@ def delete_experiment(experiment_id: str) -> None:
     _client().delete_experiment(experiment_id)
 
 
+def restore_experiment(experiment_id: str) -> None:
+    """Restore the deleted experiment ``experiment_id`` (and make its runs searchable).
+
+    Args:
+        experiment_id: the experiment's id.
+
+    Example:
+        >>> import mltrail
+        >>> experiment_id = mltrail.create_experiment("scratch")
+        >>> mltrail.delete_experiment(experiment_id)
+        >>> mltrail.restore_experiment(experiment_id)
+        >>> mltrail.get_experiment(experiment_id).lifecycle_stage
+        'active'
+    """
+    _client().restore_experiment(experiment_id)
+
+
 def set_experiment_tag(key: str, value: Any) -> None:
     """Set a tag of the active experiment (``set_experiment``, else the Default one).
 
@@ -236,10 +280,15 @@ def search_runs(
         output_format: ``"pandas"`` for a DataFrame with MLflow's columns (``run_id``,
             ``metrics.<key>``, ``params.<key>``, ``tags.<key>`` ...), or ``"list"``.
         search_all_experiments: search every experiment when none is named.
-        experiment_names: experiments to search by name (unknown names are skipped).
+        experiment_names: experiments to search by name (unknown names are skipped); not
+            together with ``experiment_ids``.
 
     Returns:
         A pandas DataFrame, one row per run, or a list of ``Run`` for ``output_format="list"``.
+
+    Raises:
+        InvalidParameterValue: both ``experiment_ids`` and ``experiment_names``, or an
+            unknown ``output_format`` or filter syntax.
 
     Example:
         >>> import mltrail
@@ -257,6 +306,10 @@ def search_runs(
     if output_format not in ("pandas", "list"):
         raise InvalidParameterValue(
             f"Invalid output_format {output_format!r}: use 'pandas' or 'list'."
+        )
+    if experiment_ids and experiment_names:
+        raise InvalidParameterValue(
+            "search_runs takes experiment_ids or experiment_names, not both: pass one of them."
         )
     ids = list(experiment_ids or [])
     for name in experiment_names or []:

@@ -24,6 +24,54 @@ def _user() -> str:
     return current_user()
 
 
+#: The artifact path a model registered from outside the store is copied to.
+COPIED_MODEL_PATH = "model"
+#: Tag of the run holding such a copy: where the model was registered from.
+COPIED_FROM_TAG = "mltrail.registeredFrom"
+
+
+def stored_source(client: Any, source: Any, name: str) -> Any:
+    """``source``, or, for a model folder outside the store, ``runs:/`` of a copy of it.
+
+    A version points at a run's artifacts, so a model registered from a folder elsewhere
+    (``create_model_version("churn", "/tmp/model")``, which MLflow allows) is first logged
+    as the artifact ``model`` of a new FINISHED run in the Default experiment, tagged
+    ``mltrail.registeredFrom`` with the folder, and the version points at that copy: the
+    store keeps the model even when the folder goes.
+    """
+    import os
+    from pathlib import Path
+    from urllib.parse import unquote, urlsplit
+
+    from mltrail.registry.specs import parse_source
+
+    text = os.fspath(source) if isinstance(source, str | os.PathLike) else source
+    if not isinstance(text, str) or text.startswith(("runs:", "models:")):
+        return source
+    try:
+        parse_source(client._store.root, text)
+        return source  # inside a run's artifacts already
+    except InvalidParameterValue:
+        parts = urlsplit(text)
+        folder = Path(unquote(parts.path) if parts.scheme == "file" else text).expanduser()
+        if (parts.scheme not in ("", "file") and len(parts.scheme) > 1) or not (
+            folder / "MLmodel"
+        ).is_file():
+            raise
+    run = client.create_run(
+        "0",
+        run_name=f"register-{name}"[:250],
+        tags={COPIED_FROM_TAG: str(folder.absolute()), "mlflow.source.type": "LOCAL"},
+    )
+    try:
+        client.log_artifacts(run.info.run_id, str(folder), COPIED_MODEL_PATH)
+    except BaseException:
+        client.set_terminated(run.info.run_id, "FAILED")
+        raise
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return f"runs:/{run.info.run_id}/{COPIED_MODEL_PATH}"
+
+
 class RegistryClientMixin:
     """Model registry operations; ``Client`` inherits them (they act on ``self._store``)."""
 
@@ -241,12 +289,14 @@ class RegistryClientMixin:
     ) -> ModelVersion:
         """Add a version to an existing registered model, pointing at ``source``; one git commit.
 
-        Nothing is copied: the version points at the run's artifacts.  Unlike MLflow, the
-        version is READY when this returns, so there is nothing to wait for.
+        A model in a run's artifacts is not copied: the version points at it. A model folder
+        outside the store is copied into a new run first (``stored_source``).  Unlike
+        MLflow, the version is READY when this returns, so there is nothing to wait for.
 
         Args:
             name: the registered model (create it first, or use ``mltrail.register_model``).
-            source: ``runs:/<run_id>/<path>`` or a path inside a run's artifacts in the store.
+            source: ``runs:/<run_id>/<path>``, a path inside a run's artifacts in the store,
+                or a model folder elsewhere (copied into the store).
             run_id: the run the model came from (default: the one ``source`` names).
             tags: tags of the version.
             run_link: a link to the run, kept as given.
@@ -273,7 +323,13 @@ class RegistryClientMixin:
             model_id=model_id,
         )
         return self._registry.create_version(
-            name, source, run_id, tags, run_link, description, user_id=_user()
+            name,
+            stored_source(self, source, name),
+            run_id,
+            tags,
+            run_link,
+            description,
+            user_id=_user(),
         )
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:

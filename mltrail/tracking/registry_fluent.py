@@ -21,14 +21,15 @@ def register_model(
 ) -> ModelVersion:
     """Register the model at ``model_uri`` as the next version of ``name`` (created if new).
 
-    Nothing is copied: the version points at the run's artifacts.  The registration is one
+    A model in a run's artifacts is not copied: the version points at it (a model folder
+    outside the store is copied into a new run first).  The registration is one
     git commit (titled like ``model churn: register v4 from run 0192ab34``), finished when
     this returns, so unlike MLflow there is nothing to wait for.
 
     Args:
         model_uri: ``runs:/<run_id>/<path>``, a path inside a run's artifacts in the store,
-            or ``models:/<name>/<version|stage|latest>`` / ``models:/<name>@<alias>`` (a new
-            version pointing at the same run artifacts).
+            ``models:/<name>/<version|stage|latest>`` / ``models:/<name>@<alias>`` (a new
+            version pointing at the same run artifacts), or a model folder elsewhere.
         name: the registered model's name.
         await_registration_for: no effect: the version exists when this returns.
         tags: tags of the new version.
@@ -53,10 +54,15 @@ def register_model(
     )
     from mltrail.tracking.client import Client
     from mltrail.tracking.context import current_user
+    from mltrail.tracking.registry_client import stored_source
 
-    registry = Client()._registry
-    version = registry.create_version(
-        name, model_uri, tags=tags, create_model=True, user_id=current_user()
+    client = Client()
+    version = client._registry.create_version(
+        name,
+        stored_source(client, model_uri, name),
+        tags=tags,
+        create_model=True,
+        user_id=current_user(),
     )
     log.info("Created version %s of model %r.", version.version, version.name)
     return version

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+import mltrail
 from mltrail.errors import StoreError
+from mltrail.git import find_repo_root
 from mltrail.store import FileStore
 from mltrail_generator import build_site
 from mltrail_generator.config import SiteBuildError
 from tests.conftest import make_repo, run_git
 from tests.generator.conftest import SAMPLE_STORE, files_of
+from tests.site.linkcheck import LinkChecker, file_exists
 
 _LINK = re.compile(r"""(?:href|src)="([^"]*)\"""")
 
@@ -115,13 +118,16 @@ def test_two_builds_are_byte_identical(tmp_path: Path, sample_site: Path) -> Non
 def test_summary_counts_pages_and_size(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
     first = build_site(SAMPLE_STORE, tmp_path / "s", progress=lambda d, t: calls.append((d, t)))
-    # 39 runs, 5 experiments, home, compare, 404; the Models index, 2 models, 6 versions.
-    assert first.pages_written == 39 + 5 + 3 + 9 and first.pages_unchanged == 0
+    # 39 runs, 5 experiments, home, compare, 404; the Models index, 2 models, 6 versions;
+    # the Projects index and the sample project's page, and in this repository's
+    # checkout the page of the repository.
+    pages = 39 + 5 + 3 + 9 + 2 + (1 if find_repo_root(SAMPLE_STORE) else 0)
+    assert first.pages_written == pages and first.pages_unchanged == 0
     assert first.site_bytes > 1_000_000 and first.seconds > 0
     assert calls[-1] == (39, 39)
     second = build_site(SAMPLE_STORE, tmp_path / "s")
-    assert second.pages_written == 0 and second.pages_unchanged == 56
-    assert "0 pages written, 56 unchanged" in second.describe()
+    assert second.pages_written == 0 and second.pages_unchanged == pages
+    assert f"0 pages written, {pages} unchanged" in second.describe()
 
 
 def test_clean_refuses_a_folder_it_did_not_build(tmp_path: Path) -> None:
@@ -148,6 +154,8 @@ def test_base_url_only_in_canonical_and_404(tmp_path: Path) -> None:
     assert '<link rel="canonical" href="https://acme.github.io/churn/index.html">' in home
     assert '<base href="https://acme.github.io/churn/">' in (out / "404.html").read_text()
     for page in out.rglob("*.html"):
+        if page.parent == out / "projects" / "repository":
+            continue  # this repository's docs, shown there, use the same example URL
         text = page.read_text().replace('rel="canonical" href="https://acme.github.io/churn/', "")
         text = text.replace('<base href="https://acme.github.io/churn/">', "")
         assert "acme.github.io" not in text, page
@@ -233,3 +241,23 @@ def test_a_store_opened_read_only_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="read-only"):
         store.create_experiment("new")
     assert store.get_run(run.info.run_id).info.run_name == run.info.run_name
+
+
+def test_keys_with_colons_and_any_script_get_files_and_links(
+    tracking: FileStore, tmp_path: Path
+) -> None:
+    """MLflow's keys (``val:acc``, ``损失/train``): the site's CSV copies are named as
+    the store's histories (``%XX``), and every link to them opens."""
+    with mltrail.start_run() as run:
+        mltrail.log_params({"opt:lr": 0.1, "模型": "mlp"})
+        for step, value in enumerate((0.5, 0.7)):
+            mltrail.log_metrics({"val:acc": value, "损失/train": 1 - value}, step=step)
+    site = tmp_path / "site"
+    build_site(tracking.root, site)
+    metrics = site / "runs" / run.info.run_id / "metrics"
+    assert (metrics / "val%3Aacc.csv").read_text().splitlines()[-1].endswith("0.7")
+    assert (metrics / "%E6%8D%9F%E5%A4%B1" / "train.csv").is_file()
+    page = (site / "runs" / run.info.run_id / "index.html").read_text()
+    assert "val:acc" in page and "损失/train" in page and "opt:lr" in page
+    report = LinkChecker(site, site.as_uri() + "/", file_exists).check_pages()
+    assert report.checked and not report.problems, report.problems

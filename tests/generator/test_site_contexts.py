@@ -21,6 +21,7 @@ from mltrail_generator.theme.render import environment
 #: Names a partial receives from its includer (`{% with %}`) besides the page's keys.
 PARTIAL_PARAMS = {
     "partials/run_rows.html": {"rows", "caption", "show_experiment", "metric"},
+    "partials/project_doc.html": {"d"},
 }
 THEME = load_theme("default")
 TEMPLATES = THEME.search_path[0].templates

@@ -83,6 +83,15 @@ def test_a_dict_of_0d_arrays_is_one_row() -> None:
     assert out.to_dict("list") == {"a": [1.0], "b": [1]}
 
 
+def test_single_values_beside_columns_fill_their_column() -> None:
+    """As MLflow reads ``{"prompt": "hi", "a": [...], "b": 1}`` (an unwrapped LLM body): the
+    lists are columns, a single value repeats down its own; unequal lists stay one record."""
+    out = enforce_schema({"prompt": "hi", "a": [1.0, 2.0], "b": 1}, COLUMNS)
+    assert out.to_dict("list") == {"a": [1.0, 2.0], "b": [1, 1]}
+    with pytest.raises(ModelSchemaError):
+        enforce_schema({"a": [1.0, 2.0], "b": [1]}, COLUMNS)
+
+
 def test_a_column_given_twice_is_named() -> None:
     frame = pd.DataFrame([[1.0, 2.0, 1]], columns=["a", "a", "b"])
     with pytest.raises(ModelSchemaError, match="column\\(s\\) 'a' given more than once"):

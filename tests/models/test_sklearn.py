@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -201,3 +203,27 @@ def test_models_without_recorded_hashes_load(tmp_path: Path, lr: Any, frame: Any
     (path / "MLmodel").write_text(yaml.safe_dump(mlmodel))
     (path / "requirements.txt").write_text("edited\n")
     assert np.array_equal(mltrail.pyfunc.load_model(path).predict(frame), lr.predict(frame))
+
+
+def test_without_skops_log_model_saves_with_cloudpickle_and_warns_once(
+    tracking: FileStore, lr: Any, frame: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A training script must not fail at its last line for a missing package: without
+    skops (``pip install mltrail`` alone), the model is saved with cloudpickle, with one
+    warning that names the extra giving the safer default; it loads back."""
+    from mltrail.sklearn import serialize
+
+    monkeypatch.setitem(sys.modules, "skops", None)  # `import skops` fails
+    monkeypatch.setitem(sys.modules, "skops.io", None)
+    monkeypatch.setattr(serialize, "_warned_no_skops", False)
+    with pytest.warns(UserWarning, match=r"pip install 'mltrail\[sklearn\]'"):
+        first = mltrail.sklearn.log_model(lr, name="model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the second model is saved without a warning
+        mltrail.sklearn.log_model(lr, name="again")
+    flavor = mltrail.pyfunc.load_model(first.model_uri).metadata.flavors["sklearn"]
+    assert flavor["serialization_format"] == "cloudpickle"
+    loaded = mltrail.sklearn.load_model(first.model_uri)
+    assert loaded.predict(frame).tolist() == lr.predict(frame).tolist()
+    with pytest.raises(Exception, match=r"mltrail\[sklearn\]"):  # asked for by name: refused
+        mltrail.sklearn.log_model(lr, name="skops", serialization_format="skops")

@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mltrail.projects import ProjectError, load_project
+from mltrail.projects.spec import PARAMETER_TYPES, Parameter, parse_mlproject
 
 
 def _project(tmp_path: Path, mlproject: str | None, **files: str) -> Path:
@@ -144,3 +146,64 @@ def test_any_values_reach_the_command_as_one_word_each(
     for k, v in extra.items():
         expected += [f"--{k}", v]
     assert words == expected
+
+
+_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1)
+_IDENTIFIERS = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+_DEFAULTS = st.one_of(
+    st.none(), st.text(max_size=20), st.integers(), st.floats(allow_nan=False), st.booleans()
+)
+
+
+@given(
+    name=st.none() | _NAMES,
+    entry_points=st.dictionaries(
+        _NAMES,
+        st.dictionaries(
+            _IDENTIFIERS, st.tuples(st.sampled_from(PARAMETER_TYPES), _DEFAULTS), max_size=4
+        ),
+        max_size=4,
+    ),
+)
+def test_parsing_an_mlproject_gives_back_what_it_declares(
+    name: str | None, entry_points: dict[str, dict[str, tuple[str, object]]]
+) -> None:
+    """parse_mlproject(yaml of a spec) is that spec: names, types, defaults as text, commands."""
+    record: dict[str, object] = {"name": name} if name is not None else {}
+    record["entry_points"] = {
+        ep: {
+            "parameters": {p: {"type": t, "default": d} for p, (t, d) in params.items()},
+            "command": "run " + " ".join(f"{{{p}}}" for p in params),
+        }
+        for ep, params in entry_points.items()
+    }
+    spec = parse_mlproject(
+        yaml.safe_dump(record, allow_unicode=True, sort_keys=False), "MLproject", aliases=False
+    )
+    assert spec.name == name
+    assert list(spec.entry_points) == list(entry_points)
+    for ep, params in entry_points.items():
+        parsed = spec.entry_points[ep]
+        assert parsed.command == record["entry_points"][ep]["command"]  # type: ignore[index]
+        for p, (kind, default) in params.items():
+            expected = (
+                None
+                if default is None
+                else (str(default).lower() if isinstance(default, bool) else str(default))
+            )
+            assert parsed.parameters[p] == Parameter(p, kind, expected)
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_a_spec_or_one_project_error(text: str) -> None:
+    try:
+        parse_mlproject(text, "MLproject", aliases=False)
+    except ProjectError as e:
+        assert str(e).startswith("MLproject")
+
+
+def test_the_site_refuses_yaml_aliases_that_mltrail_run_reads() -> None:
+    text = "entry_points:\n  a: &ep {command: go}\n  b: *ep\n"
+    assert list(parse_mlproject(text, "MLproject").entry_points) == ["a", "b"]
+    with pytest.raises(ProjectError, match="aliases"):
+        parse_mlproject(text, "MLproject", aliases=False)

@@ -29,10 +29,8 @@ KNOWN_DIFFERENCES = {
     "extra_column": 400,  # MLflow drops unknown columns silently (--allow-unknown-columns)
     "extra_unicode_column": 400,
 }
-#: Where both answer 400 but with another error_code: case -> ours. mltrail does not
-#: implement MLflow's unwrapped LLM bodies (docs/SERVING.md), so a top-level "input" is an
-#: unknown envelope (BAD_REQUEST), where MLflow hands the object to the model's schema check.
-KNOWN_CODE_DIFFERENCES = {"llm_input_key": "BAD_REQUEST"}
+#: Where both answer 400 but with another error_code: case -> ours (none left).
+KNOWN_CODE_DIFFERENCES: dict[str, str] = {}
 
 
 def same_error_code(case: Case, ours: Any, theirs: Any) -> bool:

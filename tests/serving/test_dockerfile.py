@@ -220,6 +220,8 @@ def test_bad_inputs_are_one_line_errors_that_leave_nothing(
     before = _listing(tmp_path)
     _one_line_error(_generate(*store, "-m", str(tmp_path / "nothing"), "-d", out), 2, "nothing")
     _one_line_error(_generate(*store, "-m", "models:/unknown/1", "-d", out), 2, "unknown")
+    nested = str(work / "new" / "deeper" / "out")  # parents made for it are removed again
+    _one_line_error(_generate(*store, "-m", "models:/unknown/1", "-d", nested), 2, "unknown")
     _one_line_error(_generate(*store, "-m", "s3://bucket/model", "-d", out), 2, "s3://")
     _one_line_error(_generate(*store, "-m", "runs:/", "-d", out), 2, "runs:/")
     newline = ["--mltrail-requirement", "mltrail\nRUN x"]

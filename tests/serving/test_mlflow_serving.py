@@ -57,6 +57,7 @@ class Servers:
     theirs: int  # MLflow serving the same folder
     mltrail_serves_mlflows: int
     mlflow_serves_custom: int
+    mltrail_serves_custom: int  # with --allow-unknown-columns, as MLflow
     sklearn_model: Path
     custom_model: Path
     mlflow_predictions: list[int]
@@ -99,15 +100,18 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             stack.enter_context(ServeProcess("-m", str(sklearn_path))),
             stack.enter_context(MlflowServeProcess(sklearn_path)),
             stack.enter_context(MlflowServeProcess(custom_path)),
+            stack.enter_context(ServeProcess("-m", str(custom_path), "--allow-unknown-columns")),
         ]
         out, err = saving.communicate(timeout=120)
         assert saving.returncode == 0, f"MLflow could not save its model:\n{err[-4000:]}"
         started.append(stack.enter_context(ServeProcess("-m", str(base / "saved_by_mlflow"))))
         for server in started:
             server.wait_ready(timeout=120)
-        ours, theirs, custom, crossed = (s.port for s in started)
+        ours, theirs, custom, our_custom, crossed = (s.port for s in started)
         predictions = json.loads(out.strip().splitlines()[-1])
-        yield Servers(ours, theirs, crossed, custom, sklearn_path, custom_path, predictions)
+        yield Servers(
+            ours, theirs, crossed, custom, our_custom, sklearn_path, custom_path, predictions
+        )
 
 
 def _ask(port: int, case: Case) -> tuple[int, Any]:
@@ -148,7 +152,7 @@ def _csv(rows: list[list[float]]) -> bytes:
     return pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False).encode()
 
 
-def _parquet(rows: list[list[float]]) -> bytes:
+def _parquet(rows: list[list[float]] | list[list[int]]) -> bytes:
     buffer = io.BytesIO()
     pd.DataFrame(rows, columns=COLUMNS).to_parquet(buffer, index=False)
     return buffer.getvalue()
@@ -166,6 +170,16 @@ def test_csv_and_parquet_bodies_get_the_same_predictions(
     ours = send(servers.ours, "POST", "/invocations", body, ctype)
     assert theirs[:2] == ours[:2]
     assert theirs[0] == 200 and len(ours[1]["predictions"]) == len(ROWS)
+
+
+def test_integer_parquet_columns_are_the_documented_difference(servers: Servers) -> None:
+    """docs/SERVING.md: MLflow checks a Parquet body's own types and refuses int64 for a
+    double column; mltrail converts int to double as its signature check does."""
+    body = _parquet([[5, 3, 1, 0], [6, 3, 5, 2]])
+    theirs = send(servers.theirs, "POST", "/invocations", body, "application/vnd.apache.parquet")
+    ours = send(servers.ours, "POST", "/invocations", body, "application/vnd.apache.parquet")
+    assert theirs[0] == 400 and "int64 to float64" in theirs[1]["message"]
+    assert ours[0] == 200 and len(ours[1]["predictions"]) == 2
 
 
 def test_a_model_saved_by_mlflow_serves_mlflows_predictions(servers: Servers) -> None:
@@ -188,3 +202,23 @@ def test_models_saved_by_mltrail_serve_mltrails_predictions_in_mlflow(servers: S
     status, body, _ = send(servers.mlflow_serves_custom, "POST", "/invocations", records)
     assert (status, body) == (200, {"predictions": expected})
     assert expected == [0.5, 2.0, 2.75, 10.5]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": "hello", "x": [1.0, 2.0]},  # embeddings-style
+        {"prompt": "hello", "x": [0.25], "temperature": 0.5},  # completions-style
+        {"messages": [{"role": "user", "content": "hi"}], "x": [3.0], "inputs": [1]},
+    ],
+    ids=["input", "prompt", "messages_with_inputs"],
+)
+def test_unwrapped_llm_bodies_are_answered_as_mlflow_answers_them(
+    servers: Servers, body: dict[str, Any]
+) -> None:
+    """An object with messages, prompt or input goes to the model as it is (even beside
+    an input key) and is answered with the bare predictions, without the envelope."""
+    theirs = send(servers.mlflow_serves_custom, "POST", "/invocations", body)
+    ours = send(servers.mltrail_serves_custom, "POST", "/invocations", body)
+    assert theirs[:2] == ours[:2]
+    assert ours[0] == 200 and ours[1] == [x + 0.5 for x in body["x"]]

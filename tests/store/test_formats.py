@@ -6,12 +6,14 @@ import math
 import os
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mltrail.errors import CorruptedRecord
+from mltrail.errors import CorruptedRecord, InvalidParameterValue
+from mltrail.store import layout
 from mltrail.store.formats import (
     format_point,
     parse_points,
@@ -20,6 +22,7 @@ from mltrail.store.formats import (
     summarize,
     write_yaml,
 )
+from mltrail.validation import key_file_name, key_of_file_name, validate_key
 
 timestamps = st.integers(min_value=0, max_value=2**63 - 1)
 steps = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -207,3 +210,33 @@ def test_read_mapping_errors_name_the_file(tmp_path: Path) -> None:
         path.write_bytes(content)
         with pytest.raises(CorruptedRecord, match=name):
             read_mapping(path)
+
+
+#: Keys MLflow accepts: word characters of any script (letters, digits, marks), "_-. :/"
+_KEY_CHARS = st.characters(categories=("L", "N", "Mn", "Pc"), exclude_characters="\x00") | (
+    st.sampled_from("_-. :")
+)
+_SEGMENTS = st.text(_KEY_CHARS, min_size=1, max_size=12).filter(lambda s: s not in (".", ".."))
+
+
+@given(st.lists(_SEGMENTS, min_size=1, max_size=4).map("/".join))
+@settings(max_examples=300)
+@example("val:acc")
+@example("précision/损失")
+@example("a.tsv")
+def test_metric_file_names_hold_on_every_os_and_read_back(tmp_path_factory: Any, key: str) -> None:
+    """A metric key's history file name has only portable characters (no ':' for
+    Windows, only ASCII for macOS' normalization), reads back as the same key, and is
+    the file the store writes and reads."""
+    try:
+        validate_key("metric", key)
+    except InvalidParameterValue:
+        return  # refused keys write nothing
+    name = key_file_name(key)
+    assert name.isascii() and ":" not in name and not any(c in name for c in '<>"\\|?*')
+    assert key_of_file_name(name) == key
+    run_path = tmp_path_factory.mktemp("run")
+    path = layout.metric_path(run_path, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("1\t0.5\t0\n")
+    assert [layout.metric_key_of(run_path, f) for f in layout.iter_metric_files(run_path)] == [key]

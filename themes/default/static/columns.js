@@ -172,5 +172,76 @@
     return shown;
   }
 
-  M.runs = { columnsFor, sortRuns, textMatcher, view, haystack };
+  /**
+   * The shown runs with the runs of each group (a sweep) right after their parent, when
+   * both are shown, in the shown order: {runs, depth: Map(id -> level), children: Map(id
+   * -> number of shown runs under it)}. `parents` (a Set or Map of run ids) says which
+   * runs group their children; the children of a run in `collapsed` (a Set of ids) are
+   * left out of `runs`. A run whose parent is not shown (or groups nothing) is a root.
+   */
+  function group(shown, parents, collapsed) {
+    const ids = new Set(shown.map((r) => r.id));
+    const under = (run) =>
+      Boolean(run.parent) &&
+      run.parent !== run.id &&
+      ids.has(run.parent) &&
+      parents.has(run.parent);
+    const kids = new Map();
+    for (const run of shown) {
+      if (!under(run)) continue;
+      if (!kids.has(run.parent)) kids.set(run.parent, []);
+      kids.get(run.parent).push(run);
+    }
+    const depth = new Map();
+    const children = new Map();
+    for (const [id, list] of kids) children.set(id, list.length);
+    if (!kids.size) return { runs: shown, depth, children };
+    const runs = [];
+    const placed = new Set();
+    const place = (root) => {
+      const stack = [[root, 0, false]]; // depth first, without recursion (chains may be long)
+      while (stack.length) {
+        const [run, level, hidden] = stack.pop();
+        if (placed.has(run.id)) continue;
+        placed.add(run.id);
+        if (!hidden) runs.push(run);
+        depth.set(run.id, level);
+        const below = hidden || Boolean(collapsed && collapsed.has(run.id));
+        const list = kids.get(run.id) || [];
+        for (let i = list.length - 1; i >= 0; i--) stack.push([list[i], level + 1, below]);
+      }
+    };
+    for (const run of shown) if (!under(run)) place(run);
+    // A loop of parents has no root: its runs are placed where they come.
+    for (const run of shown) place(run);
+    return { runs, depth, children };
+  }
+
+  /**
+   * Sweeps of an experiment (runs tagged mltrail.sweep): id -> {size, runs (children in
+   * the data), best (the best finite value of the primary metric among them, or null)}.
+   */
+  function sweeps(experiment) {
+    const found = new Map();
+    for (const run of experiment.runs) {
+      if (has(run.tags, "mltrail.sweep")) {
+        found.set(run.id, { size: run.tags["mltrail.sweep"], runs: 0, best: null });
+      }
+    }
+    const key = experiment.primary_metric;
+    const lower = experiment.lower_is_better;
+    for (const run of experiment.runs) {
+      const sweep = run.parent && found.get(run.parent);
+      if (!sweep) continue;
+      sweep.runs += 1;
+      const value = key && has(run.metrics, key) ? run.metrics[key] : null;
+      if (typeof value !== "number" || !Number.isFinite(value)) continue;
+      if (sweep.best === null || (lower ? value < sweep.best : value > sweep.best)) {
+        sweep.best = value;
+      }
+    }
+    return found;
+  }
+
+  M.runs = { columnsFor, sortRuns, textMatcher, view, haystack, group, sweeps };
 })();

@@ -91,13 +91,15 @@
       const active = document.activeElement;
       if (!active || !this.tbody.contains(active)) return null;
       const row = active.closest("tr[data-row-key]");
-      return row ? { key: row.getAttribute("data-row-key"), input: active.matches("input") } : null;
+      if (!row) return null;
+      const kind = ["input", "button"].find((tag) => active.matches(tag)) || "a";
+      return { key: row.getAttribute("data-row-key"), kind };
     }
 
     restoreFocus(focus) {
       if (!focus) return;
       const row = this.tbody.querySelector(`tr[data-row-key="${CSS.escape(focus.key)}"]`);
-      const target = row && row.querySelector(focus.input ? "input" : "a");
+      const target = row && row.querySelector(focus.kind);
       if (target) target.focus({ preventScroll: true });
     }
   }

@@ -8,6 +8,9 @@
  * and sort and filter work on arrays (columns.js), so 10,000 runs stay responsive.
  * Every change of the shown runs is announced as a "mltrail:runs-view" event on the
  * app element ({detail: {experiment, runs}}) for the experiment charts.
+ * A sweep's runs (children of a run tagged mltrail.sweep) are listed under it, in the
+ * table's order, and a button folds them; the sweep carries a badge: its size and the
+ * best value of the primary metric among its runs.
  */
 (function () {
   "use strict";
@@ -26,6 +29,8 @@
       this.byId = new Map(this.columns.map((c) => [c.id, c]));
       this.hidden = new Set(this.columns.filter((c) => c.hidden).map((c) => c.id));
       this.selected = new Set();
+      this.collapsed = new Set();
+      this.sweeps = M.runs.sweeps(experiment);
       this.state = { filter: null, filterText: "", query: "", sort: null, descending: false };
       this.shown = this.runs;
       this.readHash();
@@ -337,6 +342,12 @@
       this.refresh({ keepScroll: true });
     }
 
+    toggleGroup(id) {
+      if (this.collapsed.has(id)) this.collapsed.delete(id);
+      else this.collapsed.add(id);
+      this.refresh({ keepScroll: true });
+    }
+
     toggleRun(id, selected) {
       if (selected) this.selected.add(id);
       else this.selected.delete(id);
@@ -355,8 +366,9 @@
       const t0 = performance.now();
       this.visible = this.columns.filter((c) => !this.hidden.has(c.id));
       this.shown = M.runs.view(this.runs, this.state);
+      this.tree = M.runs.group(this.shown, this.sweeps, this.collapsed);
       this.renderHead();
-      this.rows.set(this.shown, {
+      this.rows.set(this.tree.runs, {
         colspan: this.visible.length + 1,
         empty: this.runs.length
           ? "No run matches the filters."
@@ -421,7 +433,7 @@
         );
       }
       M.clear(this.thead).appendChild(h("tr", { "aria-rowindex": "1" }, cells));
-      this.table.setAttribute("aria-rowcount", String(this.shown.length + 1));
+      this.table.setAttribute("aria-rowcount", String(this.tree.runs.length + 1));
       this.table.setAttribute("aria-colcount", String(this.visible.length + 1));
       const focusedColumn = this.focusAfterHead;
       if (focusedColumn) {
@@ -473,9 +485,7 @@
     }
 
     cellContent(col, run, value, missing) {
-      if (col.id === "attributes.run_name") {
-        return h("a", { href: M.url.run(run.id), title: run.name || run.id }, run.name || run.id);
-      }
+      if (col.id === "attributes.run_name") return this.nameContent(run);
       if (missing) return h("span", { class: "mt-none", title: "not recorded" }, "—");
       const text = String(value);
       switch (col.type === "text" ? col.id : col.type) {
@@ -494,6 +504,50 @@
         default:
           return h("span", { title: text }, text);
       }
+    }
+
+    /** The run's link, indented under its parent, with its fold button and sweep badge. */
+    nameContent(run) {
+      const name = run.name || run.id;
+      const level = Math.min(this.tree.depth.get(run.id) || 0, 4);
+      const kids = this.tree.children.get(run.id) || 0;
+      const parts = [];
+      for (let i = 0; i < level; i++) parts.push(h("span", { class: "mt-group-space" }));
+      if (level) parts.push(h("span", { class: "mt-child-mark", "aria-hidden": "true" }, "↳"));
+      if (kids) {
+        const open = !this.collapsed.has(run.id);
+        parts.push(
+          h(
+            "button",
+            {
+              type: "button",
+              class: "mt-group-toggle",
+              "aria-expanded": String(open),
+              "aria-label": `${open ? "Hide" : "Show"} the ${kids} runs of ${name}`,
+              title: `${open ? "Hide" : "Show"} its ${kids} runs`,
+              onclick: () => this.toggleGroup(run.id),
+            },
+            open ? "▾" : "▸",
+          ),
+        );
+      } else if (this.tree.children.size && !level) {
+        parts.push(h("span", { class: "mt-group-space" }));
+      }
+      parts.push(h("a", { href: M.url.run(run.id), title: name }, name));
+      const sweep = this.sweeps.get(run.id);
+      if (sweep) parts.push(this.sweepBadge(sweep));
+      return parts;
+    }
+
+    sweepBadge(sweep) {
+      const key = this.experiment.primary_metric;
+      let text = `sweep · ${sweep.size} runs`;
+      let title = `A sweep of ${sweep.size} runs (${sweep.runs} in this experiment)`;
+      if (sweep.best !== null) {
+        text += ` · best ${M.fmt.number(sweep.best)}`;
+        title += `; best ${key}: ${sweep.best}`;
+      }
+      return h("span", { class: "mt-badge mt-sweep", title }, text);
     }
 
     renderCount() {
