@@ -3,7 +3,7 @@
     python sample_runs/generate.py [--out DIR]
 
 The store is written through mltrail's public API (``import mltrail as mlflow``),
-exactly as a training script would write it, with three experiments and a registry
+exactly as a training script would write it, with four experiments and a registry
 (one module each in ``sample/``):
 
 * ``breast-cancer-classification``: a scikit-learn grid search (a parent run with one
@@ -15,7 +15,10 @@ exactly as a training script would write it, with three experiments and a regist
   2,000-step training curves (one run diverges and FAILS);
 * the model registry: ``breast-cancer-classifier`` (four versions: Archived, None,
   Production with alias ``champion``, Staging with alias ``challenger``) and
-  ``diabetes-regressor`` (two versions), registered from those runs' models.
+  ``diabetes-regressor`` (two versions), registered from those runs' models;
+* ``diabetes-sweep``: one sweep of the sample project ``sample_runs/project`` (an
+  elastic net; entry points ``train`` and ``evaluate``), run by mltrail's projects
+  machinery as ``mltrail run`` runs it: a parent run and six child processes.
 
 Determinism: everything the libraries would take from the outside world is fixed
 inside this script, for the duration of the generation (``sample.clock.deterministic``);
@@ -36,7 +39,17 @@ record, so those sources are patched here, and only here:
   worked on, which changes with every commit of this repository;
 * the user comes from ``MLTRAIL_USER``; auto-commit is off (``MLTRAIL_AUTO_COMMIT=0``)
   because the store is committed as ordinary files of the mltrail repository (so the
-  registry's history, read from git, is this repository's own log).
+  registry's history, read from git, is this repository's own log);
+* the sample project's runs (``sample.project``): their source is the last commit
+  that touched ``sample_runs/project`` (so the project must be committed before the
+  store is generated from it: change the project, commit, regenerate, commit the store;
+  uncommitted changes to it are refused), with the folder as source name and sub-folder
+  and no repository URL or branch; the children are separate processes, which the
+  stand-ins above do not reach: this script puts ``sample/child/sitecustomize.py`` on
+  their ``PYTHONPATH``, which freezes their ``time.time`` at an instant of the simulated
+  clock (``SAMPLE_RUNS_CLOCK_MS``), and runs them one at a time.  Without git, or in a
+  source archive or a shallow clone, the script says so and exits with status 3
+  (``NO_HISTORY``) before deleting anything.
 
 Models are trained for real on scikit-learn's bundled datasets (no download) with fixed
 seeds; logged values are rounded to 6 decimals so the last-bit noise of a BLAS does not
@@ -86,13 +99,26 @@ from sample.clock import SimulatedClock, deterministic
 from sample.common import EPOCH_MS
 from sample.curves import training_curves
 from sample.models import registry
+from sample.project import MissingHistory, project_commit, project_sweep
 from sample.regression import regression
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "store"
+#: The exit status when git or the project's history is missing (the tests skip on it).
+NO_HISTORY = 3
 
 
 def generate(out: Path) -> None:
     out = out.resolve()
+    try:
+        commit = project_commit()  # before anything is deleted
+    except MissingHistory as e:
+        print(
+            f"generate.py: {e}. The runs of the sample project record the last commit of "
+            "sample_runs/project, which needs git and this repository's history: generate "
+            "the store in a full git clone of mltrail.",
+            file=sys.stderr,
+        )
+        sys.exit(NO_HISTORY)
     if out.exists():
         if not (out / layout.MARKER).is_file() and any(out.iterdir()):
             sys.exit(f"{out} exists and is not an mltrail store: refusing to delete it.")
@@ -105,6 +131,7 @@ def generate(out: Path) -> None:
         regression(clock)
         training_curves(clock)
         registry(clock)
+        project_sweep(clock, commit)
         mlflow.flush()
     context.close_all()
 

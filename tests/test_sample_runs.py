@@ -1,6 +1,7 @@
 """The example store in ``sample_runs/store``: reproducible byte for byte, and holding
-what it promises (three experiments, a sweep, long nested training curves, artifacts,
-logged models and a registry with stages and aliases).
+what it promises (four experiments, a sweep, long nested training curves, artifacts,
+logged models, a registry with stages and aliases, and a sweep of the sample project
+recorded as ``mltrail run`` records it).
 
 The registry's history (read from git) is not tested here: the store is committed as
 plain files of this repository, so its history is this repository's own git log.
@@ -29,6 +30,9 @@ from tests.conftest import PIN_HINT, pinned_versions, skip_unless_ci
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_runs"
 STORE = SAMPLE / "store"
 GENERATE = SAMPLE / "generate.py"
+PROJECT = SAMPLE / "project"
+#: generate.py's exit status when git or the project's history is missing (NO_HISTORY).
+NO_HISTORY = 3
 #: Not part of the store's content: derived caches, large-artifact blobs, a git repo
 #: that init_store creates when the output folder is outside any repository.
 IGNORED = {".cache", ".artifacts", ".git"}
@@ -37,6 +41,7 @@ REGENERATE = f"rerun `python {GENERATE.relative_to(SAMPLE.parent)}` and commit t
 CLASSIFICATION = "breast-cancer-classification"
 REGRESSION = "diabetes-regression"
 CURVES = "training-curves"
+SWEEP = "diabetes-sweep"
 
 
 def store_files(root: Path) -> dict[str, bytes]:
@@ -72,6 +77,8 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
         check=False,
     )
+    if proc.returncode == NO_HISTORY:  # a source archive or a shallow clone
+        skip_unless_ci(f"the sample store cannot be regenerated here: {proc.stderr.strip()}")
     assert proc.returncode == 0, f"generate.py failed:\n{proc.stdout}\n{proc.stderr}"
     return out
 
@@ -109,6 +116,22 @@ def test_regenerates_byte_for_byte(regenerated: Path, committed: Path) -> None:
     pytest.fail(f"sample_runs/store is out of date ({'; '.join(report)}): {REGENERATE}.")
 
 
+def test_without_git_history_generate_says_why_and_deletes_nothing(tmp_path: Path) -> None:
+    """A source archive: no repository, so no commit to record for the project's runs."""
+    pytest.importorskip("sklearn")
+    copy = tmp_path / "sample_runs"
+    shutil.copytree(SAMPLE, copy, ignore=shutil.ignore_patterns("store", "__pycache__"))
+    (copy / "store").mkdir()
+    (copy / "store" / "keep.txt").write_text("not deleted")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLTRAIL_", "GIT_"))}
+    env["GIT_CEILING_DIRECTORIES"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, str(copy / "generate.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == NO_HISTORY, proc.stderr
+    assert "is not in a git repository" in proc.stderr and "full git clone" in proc.stderr
+    assert (copy / "store" / "keep.txt").is_file()
+
+
 def test_constraints_pin_the_versions_the_store_was_made_with(committed: Path) -> None:
     recorded = dict(part.split(" ", 1) for part in environment_tag(committed).split(", "))
     recorded.pop("python")
@@ -137,9 +160,9 @@ def runs_of(name: str, view: int = ViewType.ACTIVE_ONLY) -> list[mltrail.Run]:
     )
 
 
-def test_three_experiments(committed: Path) -> None:
+def test_four_experiments(committed: Path) -> None:
     names = {e.name for e in mltrail.search_experiments()}
-    assert {CLASSIFICATION, REGRESSION, CURVES} <= names
+    assert {CLASSIFICATION, REGRESSION, CURVES, SWEEP} <= names
     frame = mltrail.search_runs(search_all_experiments=True)
     assert len(frame) >= 30
     assert {"FINISHED", "FAILED", "KILLED"} <= set(frame["status"])
@@ -195,6 +218,61 @@ def test_training_curves_are_long_and_nested(committed: Path) -> None:
                 steps = {m.step for m in client.get_metric_history(child.info.run_id, key)}
                 assert len(steps) >= 1000, (child.info.run_name, key, len(steps))
     assert any(r.info.status == RunStatus.FAILED for r in runs), "a diverged run"
+
+
+def project_commit() -> str | None:
+    """The last commit of ``sample_runs/project`` (None without git or its history)."""
+    git = ["git", "-C", str(PROJECT)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    try:
+        shallow = subprocess.run([*git, "rev-parse", "--is-shallow-repository"], env=env,
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+        found = subprocess.run([*git, "log", "-1", "--format=%H", "--", "."], env=env,
+                               capture_output=True, text=True, check=False)  # fmt: skip
+    except FileNotFoundError:
+        return None
+    if shallow.returncode or shallow.stdout.strip() != "false" or found.returncode:
+        return None
+    return found.stdout.strip() or None
+
+
+def test_project_sweep_records_what_mltrail_run_records(committed: Path) -> None:
+    """One sweep of sample_runs/project, with the tags of a real ``mltrail run`` sweep."""
+    client = Client()
+    runs = runs_of(SWEEP)
+    (parent,) = [r for r in runs if "mltrail.sweep" in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == int(parent.data.tags["mltrail.sweep"]) == len(runs) - 1 == 6
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["mlflow.project.entryPoint"] == "train"
+    grid = {(r.data.params["alpha"], r.data.params["l1_ratio"]) for r in children}
+    assert grid == {(a, b) for a in ("0.001", "0.01", "0.1") for b in ("0.2", "0.8")}
+    commits = {r.data.tags["mlflow.source.git.commit"] for r in children}
+    assert len(commits) == 1
+    for run in children:
+        tags = run.data.tags
+        assert run.info.status == "FINISHED"
+        assert parent.info.start_time < run.info.start_time < run.info.end_time
+        assert tags["mlflow.source.type"] == "PROJECT"
+        assert tags["mlflow.source.name"] == tags["mltrail.project.subdir"] == "sample_runs/project"
+        assert tags["mlflow.project.entryPoint"] == "train"
+        assert tags["mlflow.project.env"] == "local"
+        assert not {"mlflow.source.git.branch", "mlflow.source.git.repoURL"} & set(tags)
+        assert run.data.params["max_iter"] == "10000" and run.data.params["selection"] == "cyclic"
+        assert 40 < run.data.metrics["test_rmse"] < 80
+        (logged,) = client.get_metric_history(run.info.run_id, "test_rmse")
+        assert run.info.start_time < logged.timestamp < run.info.end_time, "the simulated clock"
+        log = Path(client.download_artifacts(run.info.run_id, "mltrail-project/output.log"))
+        text = log.read_text()
+        assert f"test_rmse      {run.data.metrics['test_rmse']:.4f}" in text
+        assert "/" not in text, "no paths of the machine that made it"
+    latest = project_commit()
+    if latest is None:
+        pytest.skip("no git history of sample_runs/project here: the recorded commit is unchecked")
+    assert commits == {latest}, (
+        f"sample_runs/project changed since the store was made (its last commit is {latest}): "
+        f"{REGENERATE}"
+    )
 
 
 def all_artifacts(client: Client, run_id: str, path: str | None = None) -> list[str]:

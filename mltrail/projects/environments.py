@@ -5,7 +5,8 @@ or ``docker`` (from the project's ``docker_env``).
   run this interpreter (its folder goes first on ``PATH``).
 - ``virtualenv``: a venv made from the project's ``python_env.yaml`` (its ``python``
   version where that interpreter is installed, then ``build_dependencies`` and
-  ``dependencies`` with pip); ``uv`` makes the same with uv when it is installed.
+  ``dependencies`` with pip); ``uv`` makes the same with uv when it is installed (on
+  ``PATH``, or beside this interpreter).
 - ``conda`` and ``docker``: need the ``conda`` / ``docker`` command; without it, an error
   says what is missing and which manager would work.
 
@@ -183,8 +184,14 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _find_uv() -> str | None:
+    """uv on ``PATH``, else beside this interpreter (``pip install uv`` in an environment
+    that is not activated)."""
+    return shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+
+
 def _venv(project: Project, spec: dict[str, Any], manager: str, report: Report) -> Environment:
-    uv = shutil.which("uv") if manager == "uv" else None
+    uv = _find_uv() if manager == "uv" else None
     if manager == "uv" and uv is None:
         raise ProjectError(
             "--env-manager uv needs uv, which is not installed (pip install uv); "

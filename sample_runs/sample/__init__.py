@@ -1,2 +1,3 @@
-"""The parts of the sample store: the determinism stand-ins, the three experiments and
-the model registry (see ``sample_runs/generate.py``)."""
+"""The parts of the sample store: the determinism stand-ins, the four experiments
+(the last one a sweep of the sample project in ``sample_runs/project``) and the model
+registry (see ``sample_runs/generate.py``)."""

@@ -28,13 +28,13 @@ def test_every_page_type_and_data_file_exists(sample_site: Path) -> None:
     assert (sample_site / "assets/chart-specs.js").read_text().startswith("MLTRAIL.chartSpecs(")
     assert (sample_site / "assets/mltrail.js").is_file()
     experiments = sorted(p.name for p in (sample_site / "experiments").iterdir())
-    assert len(experiments) == 4  # Default too
+    assert len(experiments) == 5  # Default too
     for eid in experiments:
         data = (sample_site / "experiments" / eid / "runs.js").read_text()
         assert data.startswith("MLTRAIL.experimentData(")
         assert (sample_site / "experiments" / eid / "index.html").is_file()
     runs = sorted((sample_site / "runs").iterdir())
-    assert len(runs) == 32  # the sample's active runs (one deleted run is left out)
+    assert len(runs) == 39  # the sample's active runs (one deleted run is left out)
     for run in runs:
         assert (run / "index.html").is_file()
         assert (run / "data.js").read_text().startswith("MLTRAIL.runData(")
@@ -118,12 +118,13 @@ def test_two_builds_are_byte_identical(tmp_path: Path, sample_site: Path) -> Non
 def test_summary_counts_pages_and_size(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
     first = build_site(SAMPLE_STORE, tmp_path / "s", progress=lambda d, t: calls.append((d, t)))
-    # 32 runs, 4 experiments, home, compare, 404; the Models index, 2 models, 6 versions;
-    # in this repository's checkout, the Projects index and the page of the repository.
-    pages = 32 + 4 + 3 + 9 + (2 if find_repo_root(SAMPLE_STORE) else 0)
+    # 39 runs, 5 experiments, home, compare, 404; the Models index, 2 models, 6 versions;
+    # the Projects index and the sample project's page, and in this repository's
+    # checkout the page of the repository.
+    pages = 39 + 5 + 3 + 9 + 2 + (1 if find_repo_root(SAMPLE_STORE) else 0)
     assert first.pages_written == pages and first.pages_unchanged == 0
     assert first.site_bytes > 1_000_000 and first.seconds > 0
-    assert calls[-1] == (32, 32)
+    assert calls[-1] == (39, 39)
     second = build_site(SAMPLE_STORE, tmp_path / "s")
     assert second.pages_written == 0 and second.pages_unchanged == pages
     assert f"0 pages written, {pages} unchanged" in second.describe()
@@ -195,7 +196,7 @@ def test_a_process_pool_gives_the_same_site(
     calls: list[tuple[int, int]] = []
     build_site(SAMPLE_STORE, pooled, progress=lambda d, t: calls.append((d, t)))
     assert files_of(pooled) == files_of(sample_site)
-    assert calls[-1] == (32, 32)
+    assert calls[-1] == (39, 39)
     broken = tmp_path / "broken"
     (broken / "templates").mkdir(parents=True)
     (broken / "theme.yaml").write_text("name: broken\n")

@@ -15,7 +15,8 @@ def test_build_prints_one_summary_line(tmp_path: Path) -> None:
     out = tmp_path / "site"
     result = CliRunner().invoke(build_cli(), ["build", str(SAMPLE_STORE), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    pages = 48 + (2 if find_repo_root(SAMPLE_STORE) else 0)  # + Projects, this repository
+    # + Projects, the sample project, and in a checkout this repository
+    pages = 58 + (1 if find_repo_root(SAMPLE_STORE) else 0)
     assert result.output.startswith(f"Built {out}: {pages} pages written, 0 unchanged")
     assert result.output.count("\n") == 1
     assert (out / "index.html").is_file()

@@ -201,28 +201,3 @@ def test_a_missing_conda_names_a_manager_that_would_work(tmp_path: Path) -> None
     with pytest.raises(ProjectError, match=r"conda, which is not installed.*virtualenv"):
         mltrail.projects.run(str(project), parameters={"label": "x"}, env_manager="conda")
     assert _runs() == []
-
-
-def test_virtualenv_is_made_once_and_reused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The environment is cached by its spec: the second run makes nothing."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    project = _project(tmp_path / "p")
-    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    (project / "python_env.yaml").write_text(f"python: '{version}'\ndependencies: []\n")
-    (project / "where.py").write_text(
-        "import sys, mltrail\nmltrail.log_param('python', sys.executable)\n"
-    )
-    made: list[str] = []
-    from mltrail.projects import runner
-
-    for _ in range(2):
-        request = runner.RunRequest(str(project), "where.py", experiment_name="exp")
-        assert runner.submit(request, made.append).wait()
-    assert len([m for m in made if m.startswith("Making the virtualenv")]) == 1
-    pythons = {r.data.params["python"] for r in _runs()}
-    assert len(pythons) == 1
-    (python,) = pythons
-    assert Path(python).is_relative_to(tmp_path / "cache" / "mltrail" / "envs")
-    assert {r.data.tags["mlflow.project.env"] for r in _runs()} == {"virtualenv"}
