@@ -201,7 +201,10 @@ def _venv(project: Project, spec: dict[str, Any], manager: str, report: Report) 
     requirements = list(spec.get("dependencies", []))
     if not any(re.match(r"mltrail\b", r.strip()) for r in requirements):
         requirements.append(_mltrail_requirement())
-    folder = cache_root() / _spec_hash(project, spec, manager, f"{python} {requirements[-1]}")
+    # this interpreter by its installation, not by the name it was started as (python,
+    # python3, a symlink): the CLI and the Python API share one environment
+    made_with = f"{sys.prefix} {sys.version_info[:2]}" if python == sys.executable else python
+    folder = cache_root() / _spec_hash(project, spec, manager, f"{made_with} {requirements[-1]}")
     bin_dir = folder / "bin"
     with _locked(folder.with_suffix(".lock")):
         if not (folder / READY).is_file():

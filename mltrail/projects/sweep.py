@@ -124,8 +124,9 @@ def run_sweep(
         while waiting or running:
             while waiting and len(running) < jobs:
                 child = waiting.pop(0)
+                number = children.index(child) + 1
                 child.run = submit(
-                    _child_request(request, child.values, parent_id), report, echo=False
+                    _child_request(request, child.values, parent_id, number), report, echo=False
                 )
                 child.status = "RUNNING"
                 running.append(child)
@@ -153,9 +154,17 @@ def _describe(values: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in values.items())
 
 
-def _child_request(request: RunRequest, values: dict[str, str], parent_id: str) -> RunRequest:
+def _child_request(
+    request: RunRequest, values: dict[str, str], parent_id: str, number: int = 0
+) -> RunRequest:
+    """Child ``number`` (from 1) of the sweep: with ``--run-name NAME``, named ``NAME-<n>``
+    (the parent is NAME); otherwise each gets a generated name."""
+    name = f"{request.run_name}-{number}" if request.run_name and number else None
     return replace(
-        request, parameters={**request.parameters, **values}, parent_run_id=parent_id or None
+        request,
+        parameters={**request.parameters, **values},
+        parent_run_id=parent_id or None,
+        run_name=name,
     )
 
 

@@ -77,6 +77,7 @@ def _run(folder: Path, entry: str = "main", **params: object) -> str:
         experiment_name="exp",
         env_manager="local",
     )
+    mltrail.flush()  # the run's commit lands in the background: HEAD must not move later
     return submitted.run_id
 
 

@@ -78,3 +78,31 @@ def test_virtualenv_is_the_default_for_a_python_env_project(
     run = mltrail.get_run(submitted.run_id)
     assert run.data.tags["mlflow.project.env"] == "virtualenv"
     assert run.data.params["python"] == environment.python
+
+
+def test_one_interpreter_by_any_name_shares_one_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mltrail run` (started as python3) and `mltrail.projects.run` (python) reuse the
+    environment either made. Making it is tested above; here it is only counted."""
+    import sys
+
+    from mltrail.projects import environments
+    from mltrail.projects.spec import load_project
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    made: list[Path] = []
+
+    def make_venv(folder: Path, *args: object) -> None:
+        made.append(folder)
+        (folder / "bin").mkdir(parents=True)
+
+    monkeypatch.setattr(environments, "_make_venv", make_venv)
+    project = load_project(python_env_project(tmp_path / "p", "name: p\n"))
+    real = Path(sys.executable)
+    alias = tmp_path / "python3-alias"
+    alias.symlink_to(real)
+    for spelling in (str(real), str(alias), str(real)):
+        monkeypatch.setattr(sys, "executable", spelling)
+        environments.prepare(project, "virtualenv")
+    assert len(made) == 1

@@ -103,7 +103,9 @@ def test_a_grid_runs_every_point_under_a_parent_and_reports_a_failure(
     tracking: FileStore, tmp_path: Path
 ) -> None:
     project = _project(tmp_path)
-    command = _command(tracking, project, "-P", "alpha=0.1,0.5", "-P", "l1=0,1", "-j", "2")
+    command = _command(
+        tracking, project, "-P", "alpha=0.1,0.5", "-P", "l1=0,1", "-j", "2", "--run-name", "grid"
+    )
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr  # one child failed
     runs = _runs()
@@ -111,6 +113,8 @@ def test_a_grid_runs_every_point_under_a_parent_and_reports_a_failure(
     children = [r for r in runs if r is not parent]
     assert parent.info.status == "FAILED" and parent.data.tags["mltrail.sweep"] == "4"
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
+    assert parent.info.run_name == "grid"  # and each child its own name after it
+    assert sorted(r.info.run_name for r in children) == [f"grid-{n}" for n in (1, 2, 3, 4)]
     got = {(r.data.params["alpha"], r.data.params["l1"]): r.info.status for r in children}
     assert got == {("0.1", "0"): "FINISHED", ("0.1", "1"): "FINISHED",
                    ("0.5", "0"): "FAILED", ("0.5", "1"): "FAILED"}  # fmt: skip
