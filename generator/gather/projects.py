@@ -127,7 +127,13 @@ def project_slug(title: str, location: str, subdir: str) -> str:
 
 
 def _title(location: str, subdir: str) -> str:
-    """The last name of the location (``repo.git`` → ``repo``), then the subdir."""
+    """The last name of the location (``repo.git`` → ``repo``), then the subdir; a folder
+    run in place, whose location ends with its subdir already, is its subdir."""
+    plain = location.replace("\\", "/").rstrip("/")
+    if subdir != "." and (plain == subdir or plain.endswith("/" + subdir)):
+        location = plain[: -len(subdir)].rstrip("/")  # the repository's own folder
+        if not location:
+            return subdir
     tail = re.split(r"[/:\\]", location.rstrip("/\\"))[-1].removesuffix(".git") or location
     return tail if subdir == "." else f"{tail}/{subdir}"
 

@@ -316,3 +316,20 @@ def test_an_unknown_projects_key_is_a_warning(repo: Path, tmp_path: Path) -> Non
     config.write_text("projects: {doc: [x]}\n")
     with pytest.raises(ConfigError, match=re.escape("projects.doc: unknown key")):
         build_site(repo / "runs", tmp_path / "site", config=config, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("location", "subdir", "title"),
+    [
+        ("sample_runs/project", "sample_runs/project", "sample_runs/project"),  # in place
+        ("/home/u/repo/sub", "sub", "repo/sub"),
+        ("https://github.com/a/b.git", "sub", "b/sub"),
+        ("git@github.com:a/b.git", ".", "b"),
+    ],
+)
+def test_a_project_is_titled_by_its_repository_and_folder(
+    location: str, subdir: str, title: str
+) -> None:
+    from mltrail_generator.gather.projects import _title
+
+    assert _title(location, subdir) == title
