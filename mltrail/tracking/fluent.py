@@ -11,6 +11,7 @@ import atexit
 import os
 import sys
 import threading
+import time
 from types import TracebackType
 from typing import Any
 
@@ -506,6 +507,8 @@ def log_metrics(
     warn_ignored("mltrail.log_metrics", synchronous=synchronous, model_id=model_id, dataset=dataset)
     client, rid = _run_client(run_id)
     writer = client.store.writer(rid)
+    if timestamp is None:  # one call, one moment: every metric gets the same time (MLflow)
+        timestamp = int(time.time() * 1000)
     for key, value in metrics.items():
         writer.log_metric(key, value, step, timestamp)
     client.store.after_write_if_ended(rid, "Log metrics")

@@ -146,3 +146,15 @@ def test_a_model_registered_from_outside_the_store_is_copied_into_it(tmp_path: P
     assert model.predict(pd.DataFrame({"x": [1.0]})) == [2.0]
     with pytest.raises(InvalidParameterValue, match="not inside a run's artifacts"):
         client.create_model_version("adder", str(tmp_path))  # a folder without MLmodel
+
+
+def test_one_log_metrics_call_gives_its_metrics_one_timestamp() -> None:
+    with mltrail.start_run() as run:
+        mltrail.log_metrics({f"m{i}": float(i) for i in range(50)}, step=3)
+    client = MlflowClient()
+    stamps = {
+        point.timestamp
+        for i in range(50)
+        for point in client.get_metric_history(run.info.run_id, f"m{i}")
+    }
+    assert len(stamps) == 1
