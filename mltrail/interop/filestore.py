@@ -98,9 +98,9 @@ class FileStoreSource:
         folder = self._exp_dirs[experiment.experiment_id]
         for name in sorted(os.listdir(folder)):
             path = folder / name
-            if _RUN_ID.fullmatch(name) and name != _MODELS and (path / _META).is_file():
-                if not path.is_symlink():
-                    yield path
+            ok = _RUN_ID.fullmatch(name) and name != _MODELS and not path.is_symlink()
+            if ok and (path / _META).is_file():
+                yield path
 
     def runs(self, experiment: ExperimentIn) -> Iterator[RunIn | BadRun]:
         for path in self._run_dirs(experiment):

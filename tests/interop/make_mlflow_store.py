@@ -92,9 +92,15 @@ def main() -> None:
         description="first",
     )
     v2 = client.create_model_version(
-        "churn-model", info.model_uri, trained.info.run_id, description="second"
+        "churn-model",
+        info.model_uri,
+        trained.info.run_id,
+        description="second",
+        model_id=info.model_id,
     )
-    v3 = client.create_model_version("churn-model", info.model_uri, trained.info.run_id)
+    v3 = client.create_model_version(
+        "churn-model", info.model_uri, trained.info.run_id, model_id=info.model_id
+    )
     client.transition_model_version_stage("churn-model", v1.version, "Archived")
     client.transition_model_version_stage("churn-model", v2.version, "Production")
     client.set_registered_model_alias("churn-model", "champion", v2.version)
