@@ -45,6 +45,10 @@ def build_cli() -> click.Group:
     from mltrail.cli.models import models
 
     cli.add_command(models)
+    from mltrail.cli.interop import export, import_
+
+    cli.add_command(import_)
+    cli.add_command(export)
     help_examples.add_examples(cli)
     return cli
 

@@ -178,7 +178,16 @@ class ExperimentStore:
         tags: dict[str, Any] | None = None,
         experiment_id: str | None = None,
         now_ms: int | None = None,
+        *,
+        lifecycle_stage: str = LifecycleStage.ACTIVE,
+        last_update_time: int | None = None,
     ) -> Experiment:
+        """Write a new experiment record.
+
+        ``experiment_id``, ``now_ms`` (its creation time), ``lifecycle_stage`` and
+        ``last_update_time`` are for records brought from elsewhere (the default
+        experiment, ``mltrail import mlflow``): a given id must be free.
+        """
         validation.validate_experiment_name(name)
         with self._lock():  # the name check and the write, one writer at a time
             existing = self.get_by_name(name)
@@ -193,12 +202,16 @@ class ExperimentStore:
                 )
             now = int(time.time() * 1000) if now_ms is None else now_ms
             eid = experiment_id or layout.new_experiment_id(now)
+            if experiment_id is not None and layout.experiment_dir(self.root, eid).exists():
+                raise ResourceAlreadyExists(f"An experiment with id {eid} exists already.")
+            if lifecycle_stage not in (LifecycleStage.ACTIVE, LifecycleStage.DELETED):
+                raise InvalidParameterValue(f"Invalid lifecycle stage {lifecycle_stage!r}.")
             rec = {
                 "experiment_id": eid,
                 "name": name,
-                "lifecycle_stage": LifecycleStage.ACTIVE,
+                "lifecycle_stage": lifecycle_stage,
                 "creation_time": now,
-                "last_update_time": now,
+                "last_update_time": now if last_update_time is None else last_update_time,
                 "description": "",
                 "tags": {},
             }

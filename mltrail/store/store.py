@@ -16,7 +16,13 @@ from typing import Any
 
 from mltrail import git, validation
 from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus, ViewType
-from mltrail.errors import CorruptedRecord, InvalidParameterValue, ResourceNotFound, StoreError
+from mltrail.errors import (
+    CorruptedRecord,
+    InvalidParameterValue,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+    StoreError,
+)
 from mltrail.store import formats, layout, locks, runs, signatures
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
@@ -249,7 +255,66 @@ class FileStore:
         self._writers[run_id] = RunWriter(self.root, path, run_id)
         return runs.build_run(path, rec, {})
 
-    def _make_run_folder(self, run_id: str, rec: dict[str, Any], tags: dict[str, str]) -> Path:
+    def import_run(
+        self,
+        run_id: str,
+        record: dict[str, Any],
+        params: dict[str, str],
+        tags: dict[str, str],
+    ) -> RunWriter:
+        """Write a run brought from another tracking system (``mltrail import mlflow``),
+        keeping what ``create_run`` would set itself: its id, times, status, user and
+        lifecycle (``record`` holds every run.yaml field but ``run_id``).
+
+        The run folder appears whole (params and tags included) or not at all; add its
+        metric histories and artifacts with the writer returned and ``artifacts()``,
+        then call :meth:`finish_import`. Nothing is committed: the importer commits
+        everything it brought in one commit.
+
+        Raises:
+            ResourceAlreadyExists: the store has a run with this id.
+            InvalidParameterValue: a bad run id, param or tag.
+        """
+        self._check_writable()
+        path = self.run_path(run_id)
+        if path.exists():
+            raise ResourceAlreadyExists(f"The store has a run with id {run_id} already.")
+        self.experiments.get(str(record["experiment_id"]))  # it must exist (any stage)
+        checked = {
+            validation.validate_key("param", k): validation.validate_param_value(k, v)
+            for k, v in params.items()
+        }
+        for key, value in tags.items():
+            validation.validate_tag_value(validation.validate_key("tag", key), value)
+        self._make_run_folder(run_id, {"run_id": run_id, **record}, tags, checked)
+        writer = RunWriter(self.root, path, run_id)
+        self._writers[run_id] = writer
+        return writer
+
+    def finish_import(self, run_id: str) -> Path:
+        """Write the metric summary of a run made by :meth:`import_run` and close its
+        files; its folder is returned (for the importer's commit)."""
+        path = self._existing_run_path(run_id)
+        w = self._writers.get(run_id)
+        self.update_run(
+            run_id, metrics=runs.summaries_record(path, w.open_histories() if w else None)
+        )
+        self._close_writer(run_id)
+        return path
+
+    def abort_import(self, run_id: str) -> None:
+        """Remove a run :meth:`import_run` made whose import failed half-way (so that a
+        later import brings it whole rather than skipping it as present)."""
+        self._close_writer(run_id)
+        shutil.rmtree(self.run_path(run_id), ignore_errors=True)
+
+    def _make_run_folder(
+        self,
+        run_id: str,
+        rec: dict[str, Any],
+        tags: dict[str, str],
+        params: dict[str, str] | None = None,
+    ) -> Path:
         """Write the run's first files in a hidden folder, then rename it into place.
 
         A process killed meanwhile leaves only ``.<run id>.tmp`` (skipped by listings,
@@ -262,6 +327,8 @@ class FileStore:
             formats.write_yaml(tmp / layout.RUN_FILE, rec)
             if tags:
                 formats.write_yaml(tmp / layout.TAGS_FILE, tags)
+            if params:
+                formats.write_yaml(tmp / layout.PARAMS_FILE, params)
             os.rename(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,278 @@
+"""``mltrail import mlflow`` / ``mltrail export mlflow`` against stores made by real
+MLflow 3.17.2 (file store, SQLite, a live ``mlflow server``): every field compared."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from mlflow_compare import compare_stores
+
+from mltrail.cli import build_cli
+from mltrail.interop import import_mlflow
+from mltrail.store import init_store
+
+MAKE = Path(__file__).with_name("make_mlflow_store.py")
+MLFLOW_VENV = Path("/work/venvs/mlflow/bin")
+POINTS = 100_000
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "GIT_PYTHON_REFRESH": "quiet"}
+
+
+def make_store(uri: str, workdir: Path, points: int, *more: str) -> dict[str, str]:
+    """Fill the MLflow store ``uri`` with real MLflow (in its own process)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, str(MAKE), uri, str(workdir), str(points), *more],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=workdir,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mlflow_client(uri: str) -> Any:
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.MlflowClient(uri)
+
+
+@pytest.fixture(scope="module")
+def mlruns(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    work = tmp_path_factory.mktemp("mlflow-file")
+    made = make_store((work / "mlruns").as_uri(), work, POINTS)
+    return work / "mlruns", made
+
+
+def _store(path: Path) -> Any:
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    for key, value in (("user.name", "T"), ("user.email", "t@example.com")):
+        subprocess.run(["git", "-C", str(path), "config", key, value], check=True)
+    store, _ = init_store(path / "runs")
+    marker = store.root / "mltrail-store.yaml"  # 300 kB is "large" here
+    marker.write_text(marker.read_text().replace("10485760", "100000"))
+    subprocess.run(["git", "-C", str(path), "commit", "-qam", "Lower the threshold"], check=True)
+    return type(store)(store.root)
+
+
+def _client(store: Any) -> Any:
+    import mltrail
+
+    return mltrail.Client(str(store.root))
+
+
+def _log(path: Path) -> list[str]:
+    out = subprocess.run(
+        ["git", "-C", str(path), "log", "--format=%s"], capture_output=True, text=True, check=True
+    )
+    return out.stdout.splitlines()
+
+
+def test_a_file_store_comes_across_field_by_field(
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    source, made = mlruns
+    store = _store(tmp_path)
+    start = time.perf_counter()
+    report = import_mlflow(store, str(source))
+    took = time.perf_counter() - start
+    print(f"imported {report.metric_points} points in {took:.2f} s")
+    assert report.runs == 7 and report.metric_points >= POINTS
+    assert compare_stores(mlflow_client(source.as_uri()), _client(store)) == []
+    trail = _client(store)
+    assert trail.get_run(made["child-0"]).data.tags["mlflow.parentRunId"] == made["parent"]
+    big = store.root / "runs" / made["parent"][-2:] / made["parent"] / "artifacts" / "data"
+    assert (big / "big.bin.mltrail-pointer").is_file()  # large: in the artifact store
+    model = trail.get_model_version_by_alias("churn-model", "champion")
+    assert model.source == f"runs:/{made['trained']}/model" and model.current_stage == "Production"
+    assert any("logged model" in what for what, _ in report.not_imported)
+    # one commit for the whole import, naming what came across
+    assert _log(tmp_path)[0].startswith("Import 7 runs, 2 experiments, 3 model versions")
+    assert (
+        subprocess.run(
+            ["git", "-C", str(tmp_path), "status", "--porcelain"], capture_output=True, text=True
+        ).stdout
+        == ""
+    )
+
+
+def test_importing_again_adds_only_new_runs(
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    source = tmp_path / "copy"
+    shutil.copytree(mlruns[0], source)
+    store = _store(tmp_path / "repo")
+    import_mlflow(store, str(source))
+    commits = _log(tmp_path / "repo")
+    again = import_mlflow(store, str(source))
+    assert (again.runs, again.versions, again.runs_present) == (0, 0, 7)
+    assert _log(tmp_path / "repo") == commits  # no empty commit either
+    late = make_store(source.as_uri(), tmp_path, 0, "--more")["late"]
+    third = import_mlflow(store, str(source))
+    assert third.runs == 1 and third.runs_present == 7
+    assert _client(store).get_run(late).data.metrics == {"auc": 0.9}
+    assert _log(tmp_path / "repo")[0].startswith("Import 1 run from MLflow")
+
+
+def test_export_is_read_by_mlflow_and_comes_back_the_same(
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    source, made = mlruns
+    store = _store(tmp_path / "repo")
+    import_mlflow(store, str(source))
+    dest = tmp_path / "exported"
+    result = CliRunner().invoke(
+        build_cli(), ["export", "mlflow", str(dest), "--store", str(store.root)]
+    )
+    assert result.exit_code == 0, result.output
+    ml = mlflow_client(dest.as_uri())
+    # MLflow's own client reads it: every field of the original is there
+    assert compare_stores(ml, _client(store)) == []
+    assert len(ml.get_metric_history(made["parent"], "loss")) == POINTS
+    version = ml.get_model_version_by_alias("churn-model", "champion")
+    assert version.current_stage == "Production" and str(version.version) == "2"
+    import mlflow.sklearn
+
+    assert mlflow.sklearn.load_model("models:/churn-model@champion").predict([[3.0]])[0] == 1
+    with open(dest / ".trash" / made["old_experiment"] / "meta.yaml") as f:
+        assert "deleted" in f.read()
+    # and back: a fresh store from the export equals the original
+    again = _store(tmp_path / "again")
+    import_mlflow(again, str(dest))
+    assert compare_stores(mlflow_client(source.as_uri()), _client(again)) == []
+
+
+def test_a_sqlite_database_comes_across(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    db = f"sqlite:///{work / 'mlflow.db'}"
+    made = make_store(db, work, 1000)
+    store = _store(tmp_path / "repo")
+    report = import_mlflow(store, db)
+    assert report.runs == 7, report.lines()
+    assert compare_stores(mlflow_client(db), _client(store)) == []
+    assert _client(store).get_model_version("churn-model", 1).run_id == made["trained"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    work = tmp_path_factory.mktemp("mlflow-server")
+    port = _free_port()
+    mlflow_bin = MLFLOW_VENV / "mlflow"
+    if not mlflow_bin.exists():
+        mlflow_bin = Path(sys.executable).with_name("mlflow")
+    proc = subprocess.Popen(
+        [
+            str(mlflow_bin),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{work / 'server.db'}",
+            "--artifacts-destination",
+            str(work / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        cwd=work,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        made = make_store(url, work / "client", 500)
+        yield url, made
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_live_server_comes_across(
+    server: tuple[str, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = server
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "not-checked-by-mlflow")
+    store = _store(tmp_path)
+    report = import_mlflow(store, url)
+    assert report.runs == 7, report.lines()
+    diffs = compare_stores(mlflow_client(url), _client(store))
+    assert diffs == []
+    assert _client(store).get_model_version_by_alias("churn-model", "challenger").version == 1
+
+
+def test_one_corrupt_run_costs_only_itself(
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    source = tmp_path / "copy"
+    shutil.copytree(mlruns[0], source, ignore=shutil.ignore_patterns("loss"))
+    made = mlruns[1]
+    exp = next(p for p in source.iterdir() if (p / made["failed"]).is_dir())
+    (exp / made["failed"] / "meta.yaml").write_text("run_id: [unclosed\n")
+    # a hostile artifact: a link out of the store is never followed
+    (exp / made["parent"] / "artifacts" / "passwd").symlink_to("/etc/passwd")
+    store = _store(tmp_path / "repo")
+    report = import_mlflow(store, str(source))
+    assert report.runs == 6
+    reasons = dict(report.not_imported)
+    assert any(made["failed"] in what for what in reasons)
+    assert any("passwd" in what and "symbolic link" in why for what, why in reasons.items())
+    assert not (
+        store.root / "runs" / made["parent"][-2:] / made["parent"] / "artifacts" / "passwd"
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("s3://bucket/mlruns", "not an MLflow store"),
+        ("{tmp}/nothing-here", "no such folder"),
+        ("{tmp}", "not an MLflow file store"),
+        ("sqlite:///{tmp}/garbage.db", "not a readable SQLite database"),
+        ("http://127.0.0.1:{port}", "no MLflow tracking server answers"),
+    ],
+)
+def test_bad_sources_are_one_line_errors(source: str, message: str, tmp_path: Path) -> None:
+    store = _store(tmp_path / "repo")
+    (tmp_path / "garbage.db").write_bytes(b"not a database" * 100)
+    arg = source.format(
+        tmp=tmp_path / "repo" / "x" if source == "{tmp}" else tmp_path, port=_free_port()
+    )
+    if source == "{tmp}":
+        (tmp_path / "empty").mkdir()
+        arg = str(tmp_path / "empty")
+    result = CliRunner().invoke(build_cli(), ["import", "mlflow", arg, "--store", str(store.root)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
