@@ -28,6 +28,20 @@ _stores_by_given: dict[str, Any] = {}
 _stores_lock = threading.Lock()
 
 
+#: URI schemes of MLflow's tracking backends (``postgresql+psycopg2`` counts as postgresql).
+_MLFLOW_BACKENDS = frozenset(
+    {"sqlite", "postgresql", "postgres", "mysql", "mssql", "http", "https", "databricks"}
+)
+
+
+def _without_password(parts: Any) -> str:
+    """The URI with any password replaced by ``***`` (it is shown in an error)."""
+    if parts.password is None:
+        return str(parts.geturl())
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return str(parts._replace(netloc=netloc).geturl())
+
+
 def uri_to_path(uri: str | os.PathLike[str]) -> Path:
     """A store folder from a path or ``file://`` URI; any other scheme is an error."""
     text = os.fspath(uri)
@@ -43,6 +57,14 @@ def uri_to_path(uri: str | os.PathLike[str]) -> Path:
             )
         return Path(unquote(parts.path)).expanduser().absolute()
     if parts.scheme and len(parts.scheme) > 1:
+        scheme = parts.scheme.lower().split("+")[0]
+        if scheme in _MLFLOW_BACKENDS:
+            raise InvalidParameterValue(
+                f"Unsupported tracking URI {_without_password(parts)!r}: mltrail stores are "
+                "folders in git, not MLflow databases or servers; bring those runs into a "
+                f"store with `mltrail import mlflow {_without_password(parts)}`, then use the "
+                "store's path (such as ./runs)."
+            )
         raise InvalidParameterValue(
             f"Unsupported tracking URI {text!r}: mltrail stores are folders; "
             "use a path such as ./runs or a file:// URI."

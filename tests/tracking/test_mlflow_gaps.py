@@ -158,3 +158,22 @@ def test_one_log_metrics_call_gives_its_metrics_one_timestamp() -> None:
         for point in client.get_metric_history(run.info.run_id, f"m{i}")
     }
     assert len(stamps) == 1
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sqlite:///mlflow.db",
+        "postgresql+psycopg2://me:secret@db:5432/mlflow",
+        "http://127.0.0.1:5000",
+        "https://mlflow.example.com",
+    ],
+)
+def test_an_mlflow_backend_uri_names_the_import_command(uri: str) -> None:
+    """One line that says what to do; a password in the URI is never shown."""
+    with pytest.raises(InvalidParameterValue) as info:
+        mltrail.set_tracking_uri(uri)
+        mltrail.search_experiments()
+    message = str(info.value)
+    assert "mltrail import mlflow" in message and "\n" not in message
+    assert "secret" not in message
