@@ -49,6 +49,9 @@ def build_cli() -> click.Group:
 
     cli.add_command(import_)
     cli.add_command(export)
+    from mltrail.cli.server import server
+
+    cli.add_command(server)
     help_examples.add_examples(cli)
     return cli
 

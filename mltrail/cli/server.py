@@ -1,0 +1,50 @@
+"""``mltrail server``: MLflow's tracking REST API over a store, for unmodified MLflow clients."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from mltrail.cli.common import open_store, store_option
+
+
+@click.command()
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than loopback prints a warning.")  # fmt: skip
+@click.option("--port", "-p", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1),
+              help="Worker processes.")  # fmt: skip
+@click.option("--token", envvar="MLTRAIL_SERVER_TOKEN", default=None,
+              help="Require 'Authorization: Bearer TOKEN' on every request (MLflow clients "
+              "send $MLFLOW_TRACKING_TOKEN); default: $MLTRAIL_SERVER_TOKEN.")  # fmt: skip
+@click.option("--site", is_flag=True,
+              help="Also serve the store's static site at / (built once at start).")  # fmt: skip
+def server(
+    store_path: Path | None, host: str, port: int, workers: int, token: str | None, site: bool
+) -> None:
+    """Serve MLflow's tracking REST API and artifact proxy over the store, so unmodified
+    MLflow clients log into it (MLFLOW_TRACKING_URI=http://127.0.0.1:5000). Runs end in
+    git commits as when logged from Python. Ctrl-C stops it."""
+    from mltrail.server.server import ServerSettings, build_app, is_loopback, serve
+
+    root = open_store(store_path).root
+    site_dir = None
+    if site:
+        from mltrail_generator import build_site
+
+        site_dir = tempfile.mkdtemp(prefix="mltrail-server-site-")
+        build_site(root, Path(site_dir))
+    settings = ServerSettings(str(root), host, port, workers, token or None, site_dir)
+    app = build_app(settings)
+    if not is_loopback(host):
+        click.secho(
+            f"Warning: listening on {host}: anyone who can reach this address can read and "
+            "write the store" + ("." if token else "; set --token to require a token."),
+            fg="yellow", err=True,
+        )  # fmt: skip
+    click.echo(f"Serving the store {root} on http://{host}:{port} with {workers} worker(s); "
+               "Ctrl-C to stop.", err=True)  # fmt: skip
+    serve(settings, app if workers == 1 else None)

@@ -1,0 +1,88 @@
+"""Where the MLflow client finds artifacts: ``mlflow-artifacts:/`` URIs of runs and models.
+
+A run's ``artifact_uri`` is ``mlflow-artifacts:/<experiment>/<run>/artifacts`` (the shape
+MLflow's server gives), so the client uploads and downloads through this server's artifact
+proxy, which maps the path back to the run's artifacts in the store. Model sources of the
+registry are ``runs:/<run>/<path>``; a logged model (MLflow 3) lives in its run's
+artifacts under its name, and its id says which run and name (``logged.py``).
+"""
+
+from __future__ import annotations
+
+from mltrail.errors import InvalidParameterValue, ResourceNotFound
+from mltrail.store.artifacts import safe_relpath
+
+SCHEME = "mlflow-artifacts:"
+_ARTIFACTS = "artifacts"
+#: Prefix of the ids this server gives logged models: ``m-<run id>-<name as hex>``.
+MODEL_ID_PREFIX = "m-"
+
+
+def run_artifact_uri(experiment_id: str, run_id: str, path: str = "") -> str:
+    rel = safe_relpath(path)
+    base = f"{SCHEME}/{experiment_id}/{run_id}/{_ARTIFACTS}"
+    return f"{base}/{rel}" if rel else base
+
+
+def experiment_artifact_location(experiment_id: str) -> str:
+    return f"{SCHEME}/{experiment_id}"
+
+
+def split_proxy_path(path: str) -> tuple[str, str]:
+    """``<experiment>/<run>/artifacts/<rel>`` -> (run id, rel); anything else is refused."""
+    rel = safe_relpath(path)
+    parts = rel.split("/")
+    if len(parts) < 3 or parts[2] != _ARTIFACTS:
+        raise ResourceNotFound(
+            f"No artifacts at {path!r}: this server keeps artifacts per run, at "
+            "'<experiment id>/<run id>/artifacts/<path>'."
+        )
+    return parts[1], "/".join(parts[3:])
+
+
+def model_id(run_id: str, name: str) -> str:
+    """The id of the logged model ``name`` of run ``run_id``."""
+    return f"{MODEL_ID_PREFIX}{run_id}-{name.encode().hex()}"
+
+
+def parse_model_id(text: str) -> tuple[str, str]:
+    """(run id, model name) of a logged model id this server gave."""
+    body = text[len(MODEL_ID_PREFIX) :] if text.startswith(MODEL_ID_PREFIX) else ""
+    run_id, _, hexname = body.rpartition("-")
+    try:
+        name = bytes.fromhex(hexname).decode()
+    except ValueError:
+        name = ""
+    if not run_id or not name:
+        raise ResourceNotFound(f"Logged model {text!r} not found.")
+    return run_id, name
+
+
+def stored_source(source: str, run_id: str | None) -> str:
+    """A model version's ``source`` as the store keeps it (``runs:/<run>/<path>``).
+
+    Only sources inside the store are accepted: a path on the server's disk is refused,
+    so a client cannot make the server copy files from outside the store.
+    """
+    if source.startswith("runs:/"):
+        return source
+    if source.startswith(f"models:/{MODEL_ID_PREFIX}"):
+        model_run, name = parse_model_id(source[len("models:/") :])
+        return f"runs:/{model_run}/{name}"
+    if source.startswith(SCHEME):
+        proxied_run, rel = split_proxy_path(source[len(SCHEME) :].lstrip("/"))
+        return f"runs:/{proxied_run}/{rel}"
+    raise InvalidParameterValue(
+        f"Invalid model version source {source!r}: mltrail server registers models from "
+        "runs in its store only (runs:/<run id>/<path>, models:/<model id> or an "
+        "mlflow-artifacts:/ URI of a run)."
+    )
+
+
+def split_runs_uri(source: str) -> tuple[str, str]:
+    """(run id, artifact path) of ``runs:/<run>/<path>``."""
+    body = source[len("runs:/") :] if source.startswith("runs:/") else ""
+    run_id, _, rel = body.lstrip("/").partition("/")
+    if not run_id:
+        raise InvalidParameterValue(f"Invalid runs:/ URI {source!r}.")
+    return run_id, safe_relpath(rel)

@@ -1,0 +1,118 @@
+"""The real MLflow 3.17.2 client against ``mltrail server`` (issue 12, §3)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from conftest import Server, run_client, start_client
+
+from mltrail.store import FileStore
+
+
+def _committed(server: Server, run_id: str) -> bool:
+    """Whether a commit of the store's repository holds the run ``run_id`` (the server
+    commits in the background: waits up to 20 s)."""
+    deadline = time.monotonic() + 20
+    while not _in_git(server, run_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _in_git(server, run_id)
+
+
+def _in_git(server: Server, run_id: str) -> bool:
+    log = subprocess.run(
+        ["git", "-C", str(server.store), "log", "--format=%s%n%b"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    files = subprocess.run(
+        ["git", "-C", str(server.store), "ls-files"], capture_output=True, text=True, check=True
+    )
+    return run_id in log.stdout or run_id in files.stdout
+
+
+def _stored_run(server: Server, run_id: str) -> object:
+    return FileStore.open_read_only(server.store).get_run(run_id)
+
+
+def test_fluent_api_logs_into_the_store(server: Server) -> None:
+    out = run_client(server, "fluent.py")
+    assert out["params"] == {"alpha": "0.5", "l1": "0.1", "depth": "3"}
+    assert out["metrics"] == {"loss": 1 / 3, "auc": 0.9, "acc": 0.8}
+    assert out["tags"] == {"team": "growth", "a": "1", "b": "2"}
+    assert (out["status"], out["name"]) == ("FINISHED", "parent")
+    assert out["history"] == [[0, 1.0], [1, 0.5], [2, 1 / 3]]
+    assert out["artifacts"] == ["d.json", "docs", "notes.txt", "t"]
+    assert out["docs"] == ["docs/notes.txt"]
+    assert out["downloaded"] == "hello"
+    assert out["frame"] == [2, ["params.alpha", "params.depth", "params.l1"]]
+    assert out["child_parent"] == out["parent"]
+    assert out["artifact_uri"].startswith("mlflow-artifacts:/")
+    # the same run, read back from the files with mltrail, and committed to git
+    stored = _stored_run(server, out["parent"])
+    assert stored.data.params == out["params"]  # type: ignore[attr-defined]
+    assert stored.info.run_name == "parent"  # type: ignore[attr-defined]
+    store = FileStore.open_read_only(server.store)
+    assert store.artifacts(out["parent"]).content_path("docs/notes.txt").read_text() == "hello"
+    assert stored.info.status == "FINISHED"  # type: ignore[attr-defined]
+    assert _committed(server, out["parent"]) and _committed(server, out["child"])
+
+
+def test_mlflow_client_tracking_and_registry(server: Server) -> None:
+    out = run_client(server, "client_api.py")
+    assert out["duplicate"] == "RESOURCE_ALREADY_EXISTS"
+    assert out["exp"] == ["client-api-2", {"team": "growth", "stage": "dev"}]
+    assert out["by_name"] and out["missing"]
+    assert out["search"] == ["4", "2"]
+    assert out["pages"] == [["r0", "r1"], ["r2", "r3"]]
+    assert out["nan"] == "nan"
+    assert out["deleted_tag"] is False
+    assert out["deleted"] == ["r1"]
+    assert out["history"] == [[0, 0.8], [1, 0.8], [2, 0.8]]
+    assert out["missing_run"] == "RESOURCE_DOES_NOT_EXIST"
+    assert out["param_change"] == "INVALID_PARAMETER_VALUE"
+    assert out["exp_deleted"] == "deleted"
+    assert "client-api-2" in out["exps"]
+    description, tags, aliases, latest = out["model"]
+    assert (description, tags, aliases) == ("second", {"t2": "2"}, {"champion": "2"})
+    assert sorted(latest) == ["1", "2"]
+    assert out["alias"] == ["2", {"validated": "yes"}, "better"]
+    assert out["latest_prod"] == ["1"]
+    assert out["search_versions"] == ["1", "2"]
+    assert out["download"].startswith("mlflow-artifacts:/") and out["download"].endswith("/model")
+    assert out["models"] == ["reg2"]
+    assert out["models_after"] == []
+
+
+def test_sklearn_autolog_log_model_and_load_by_alias(server: Server) -> None:
+    out = run_client(server, "sklearn_model.py")
+    assert out["by_alias"] == out["by_id"] == out["expected"]
+    assert out["version"] == "1"
+    assert {"C", "max_iter"} <= set(out["auto_params"])
+    assert "training_accuracy_score" in out["auto_metrics"]
+    store = FileStore.open_read_only(server.store)
+    assert store.artifacts(out["run"]).exists("model/MLmodel")
+    assert _committed(server, out["run"])
+
+
+def test_many_clients_at_once_lose_nothing(server: Server) -> None:
+    import mltrail
+
+    client = mltrail.Client(str(server.store))
+    shared = client.create_run("0", run_name="shared").info.run_id
+    workers, count = 4, 15
+    procs = [start_client(server, "hammer.py", shared, str(w), str(count)) for w in range(workers)]
+    owns = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        owns.append(out.strip().splitlines()[-1])
+    store = FileStore.open_read_only(server.store)
+    run = store.get_run(shared)
+    assert len(run.data.params) == workers * count
+    assert len(store.get_metric_history(shared, "shared")) == workers * count
+    import json
+
+    for own in owns:
+        run_id = json.loads(own)["own"]
+        assert len(store.get_metric_history(run_id, "own")) == count
+        assert len(store.get_run(run_id).data.params) == count
