@@ -14,8 +14,8 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from mltrail.asgi import run_app
 from mltrail.server.app import TrackingApp
 
 #: The environment variable that hands a worker process its :class:`ServerSettings`.
@@ -76,18 +76,11 @@ def app_from_environment() -> TrackingApp:
 
 def serve(settings: ServerSettings, app: TrackingApp | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; ``app`` is the already built app for one worker."""
-    import uvicorn
-
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": "info",
-        "access_log": False,
-        "server_header": False,
-    }
-    if settings.workers > 1:
-        os.environ[SETTINGS_ENV] = settings.to_json()
-        target = f"{__name__}:{app_from_environment.__name__}"
-        uvicorn.run(target, factory=True, workers=settings.workers, **options)
-        return
-    uvicorn.run(app if app is not None else build_app(settings), **options)
+    run_app(
+        lambda: app if app is not None else build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        factory=f"{__name__}:{app_from_environment.__name__}",
+        settings=(SETTINGS_ENV, settings.to_json()),
+    )

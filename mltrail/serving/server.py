@@ -24,8 +24,8 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
 
+from mltrail.asgi import run_app
 from mltrail.serving.app import MAX_BODY_BYTES, TIMEOUT_S, ScoringApp
 from mltrail.serving.served import load_served
 
@@ -90,22 +90,15 @@ def app_from_environment() -> ScoringApp:
 
 def serve(settings: ServeSettings, app: ScoringApp | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; ``app`` is the already loaded app for one worker."""
-    import uvicorn
-
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": "info",
-        "access_log": False,
-        "timeout_graceful_shutdown": max(settings.timeout, 1.0),
-        "server_header": False,
-    }
-    if settings.workers > 1:
-        os.environ[SETTINGS_ENV] = settings.to_json()
-        target = f"{__name__}:{app_from_environment.__name__}"
-        uvicorn.run(target, factory=True, workers=settings.workers, **options)
-        return
-    uvicorn.run(app if app is not None else build_app(settings), **options)
+    run_app(
+        lambda: app if app is not None else build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        factory=f"{__name__}:{app_from_environment.__name__}",
+        settings=(SETTINGS_ENV, settings.to_json()),
+        timeout_graceful_shutdown=max(settings.timeout, 1.0),
+    )
 
 
 async def _follow(app: ScoringApp, settings: ServeSettings) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import subprocess
 import time
 
-from conftest import Server, run_client, start_client
-
 from mltrail.store import FileStore
+from tests.server.conftest import Server, run_client, start_client
 
 
 def _committed(server: Server, run_id: str) -> bool:
