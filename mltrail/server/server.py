@@ -78,9 +78,7 @@ def serve(settings: ServerSettings, app: TrackingApp | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; ``app`` is the already built app for one worker."""
     run_app(
         lambda: app if app is not None else build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        factory=f"{__name__}:{app_from_environment.__name__}",
-        settings=(SETTINGS_ENV, settings.to_json()),
+        settings,
+        f"{__name__}:{app_from_environment.__name__}",
+        SETTINGS_ENV,
     )

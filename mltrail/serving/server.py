@@ -92,11 +92,9 @@ def serve(settings: ServeSettings, app: ScoringApp | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C; ``app`` is the already loaded app for one worker."""
     run_app(
         lambda: app if app is not None else build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        factory=f"{__name__}:{app_from_environment.__name__}",
-        settings=(SETTINGS_ENV, settings.to_json()),
+        settings,
+        f"{__name__}:{app_from_environment.__name__}",
+        SETTINGS_ENV,
         timeout_graceful_shutdown=max(settings.timeout, 1.0),
     )
 
