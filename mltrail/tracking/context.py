@@ -34,12 +34,11 @@ _MLFLOW_BACKENDS = frozenset(
 )
 
 
-def _without_password(parts: Any) -> str:
-    """The URI with any password replaced by ``***`` (it is shown in an error)."""
+def _without_password(text: str, parts: Any) -> str:
+    """``text`` (a URI) with any password replaced by ``***`` (it is shown in an error)."""
     if parts.password is None:
-        return str(parts.geturl())
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return str(parts._replace(netloc=netloc).geturl())
+        return text
+    return text.replace(f":{parts.password}@", ":***@", 1)
 
 
 def uri_to_path(uri: str | os.PathLike[str]) -> Path:
@@ -60,9 +59,9 @@ def uri_to_path(uri: str | os.PathLike[str]) -> Path:
         scheme = parts.scheme.lower().split("+")[0]
         if scheme in _MLFLOW_BACKENDS:
             raise InvalidParameterValue(
-                f"Unsupported tracking URI {_without_password(parts)!r}: mltrail stores are "
+                f"Unsupported tracking URI {_without_password(text, parts)!r}: mltrail stores are "
                 "folders in git, not MLflow databases or servers; bring those runs into a "
-                f"store with `mltrail import mlflow {_without_password(parts)}`, then use the "
+                f"store with `mltrail import mlflow {_without_password(text, parts)}`, then use the "
                 "store's path (such as ./runs)."
             )
         raise InvalidParameterValue(
