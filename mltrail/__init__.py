@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from mltrail.entities import Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag, ViewType
 from mltrail.errors import MlflowException, MltrailError
+from mltrail.logged_entities import LoggedModel
 from mltrail.registry import ModelVersion, RegisteredModel
 from mltrail.tracking.client import Client, MlflowClient
 from mltrail.tracking.fluent import (
@@ -37,6 +38,15 @@ from mltrail.tracking.fluent_artifacts import (
     log_image,
     log_text,
 )
+from mltrail.tracking.fluent_models import (
+    delete_logged_model_tag,
+    get_logged_model,
+    last_logged_model,
+    log_input,
+    log_inputs,
+    search_logged_models,
+    set_logged_model_tags,
+)
 from mltrail.tracking.queries import (
     create_experiment,
     delete_experiment,
@@ -60,7 +70,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 #: Imported on first attribute access, so ``import mltrail`` stays fast.
-_LAZY_MODULES = ("exceptions", "models", "projects", "pyfunc", "sklearn")
+_LAZY_MODULES = ("data", "exceptions", "models", "projects", "pyfunc", "sklearn")
 
 
 def __getattr__(name: str) -> object:
@@ -83,6 +93,7 @@ __all__ = [
     "ActiveRun",
     "Client",
     "Experiment",
+    "LoggedModel",
     "Metric",
     "MlflowClient",
     "MlflowException",
@@ -100,6 +111,7 @@ __all__ = [
     "active_run",
     "create_experiment",
     "delete_experiment",
+    "delete_logged_model_tag",
     "delete_run",
     "delete_tag",
     "end_run",
@@ -107,16 +119,20 @@ __all__ = [
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_logged_model",
     "get_parent_run",
     "get_run",
     "get_tracking_uri",
     "last_active_run",
+    "last_logged_model",
     "list_artifacts",
     "log_artifact",
     "log_artifacts",
     "log_dict",
     "log_figure",
     "log_image",
+    "log_input",
+    "log_inputs",
     "log_metric",
     "log_metrics",
     "log_param",
@@ -125,10 +141,12 @@ __all__ = [
     "register_model",
     "restore_experiment",
     "search_experiments",
+    "search_logged_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",
+    "set_logged_model_tags",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

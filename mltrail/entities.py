@@ -129,6 +129,11 @@ class Metric(_Pairs):
     value: float
     timestamp: int
     step: int
+    #: MLflow 3's links of a point to a logged model and a dataset (None when unlinked).
+    model_id: str | None = field(default=None, repr=False, compare=False)
+    dataset_name: str | None = field(default=None, repr=False, compare=False)
+    dataset_digest: str | None = field(default=None, repr=False, compare=False)
+    run_id: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,10 @@ class Run:
 
     info: RunInfo
     data: RunData
+    #: MLflow 3's ``RunInputs`` (datasets, models used) and ``RunOutputs`` (models logged);
+    #: filled by ``get_run``, None in search results.
+    inputs: Any = field(default=None, compare=False, repr=False)
+    outputs: Any = field(default=None, compare=False, repr=False)
 
     def to_dictionary(self) -> dict[str, Any]:
         """A JSON-ready dict, as ``mltrail runs show --json`` prints it."""

@@ -126,7 +126,8 @@ def _getter(entity: str, key: str) -> Callable[[Run], Any]:
     )
 
 
-def _test(comparator: str, value: Value) -> Callable[[Any], bool]:
+def value_test(comparator: str, value: Value) -> Callable[[Any], bool]:
+    """A test of a left-hand value against ``value`` with ``comparator`` (any record kind)."""
     if comparator in ("LIKE", "ILIKE"):
         pattern = like_regex(str(value), ignore_case=comparator == "ILIKE")
         return lambda lhs: pattern.fullmatch(lhs) is not None
@@ -141,7 +142,7 @@ def _predicate(c: Comparison) -> Callable[[Run], bool]:
     wrong = problem(c)
     if wrong:
         raise InvalidParameterValue(f"Invalid comparison '{c.to_string()}': {wrong}")
-    get, test = _getter(c.entity, c.key), _test(c.comparator, c.value)
+    get, test = _getter(c.entity, c.key), value_test(c.comparator, c.value)
 
     def predicate(run: Run) -> bool:
         lhs = get(run)

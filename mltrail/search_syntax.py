@@ -59,6 +59,35 @@ Value = float | str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
+class Vocabulary:
+    """The attributes one kind of record can be searched by (runs, logged models)."""
+
+    numeric: tuple[str, ...]
+    strings: tuple[str, ...]
+    #: attributes (and, with ``"*"``, params and tags) that also take IN / NOT IN.
+    listable: tuple[str, ...]
+    filter_aliases: dict[str, str]
+    order_aliases: dict[str, str]
+
+    @property
+    def attributes(self) -> frozenset[str]:
+        return frozenset(self.numeric + self.strings)
+
+
+RUNS = Vocabulary(
+    _NUMERIC_ATTRIBUTES, _STRING_ATTRIBUTES, ("run_id",), _FILTER_ALIASES, _ORDER_ALIASES
+)
+#: MLflow's ``search_logged_models`` attributes (``creation_time`` is an alias).
+LOGGED_MODELS = Vocabulary(
+    ("creation_timestamp", "last_updated_timestamp"),
+    ("name", "model_id", "model_type", "status", "source_run_id"),
+    ("*", "name", "model_id", "model_type", "status", "source_run_id"),
+    {"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
+    {"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
+)
+
+
+@dataclass(frozen=True)
 class Comparison:
     """One ``<entity>.<key> <comparator> <value>`` term, with canonical names."""
 
@@ -86,22 +115,22 @@ class OrderClause:
 # ---------------------------------------------------------------- parsing
 
 
-def read_filter(text: str) -> tuple[Comparison, ...]:
+def read_filter(text: str, vocab: Vocabulary = RUNS) -> tuple[Comparison, ...]:
     """The comparisons of a filter string (validated), or InvalidParameterValue."""
     scanner = _Scanner(text, "filter")
-    comparisons = [_read_comparison(scanner)]
+    comparisons = [_read_comparison(scanner, vocab)]
     while not scanner.at_end():
         if scanner.keyword("OR"):
             scanner.fail("'OR' is not supported; MLflow filters combine comparisons with AND only")
         if not scanner.keyword("AND"):
             scanner.fail(f"expected AND between comparisons, found {scanner.upcoming()}")
-        comparisons.append(_read_comparison(scanner))
+        comparisons.append(_read_comparison(scanner, vocab))
     return tuple(comparisons)
 
 
-def read_order_by(order_by: tuple[str, ...]) -> tuple[OrderClause, ...]:
+def read_order_by(order_by: tuple[str, ...], vocab: Vocabulary = RUNS) -> tuple[OrderClause, ...]:
     """The clauses of an order_by list (no key twice), or InvalidParameterValue."""
-    clauses = tuple(_read_order_clause(text) for text in order_by)
+    clauses = tuple(_read_order_clause(text, vocab) for text in order_by)
     seen: set[tuple[str, str]] = set()
     for clause in clauses:
         if (clause.entity, clause.key) in seen:
@@ -165,9 +194,9 @@ class _Scanner:
         return f"'{rest[0][:30]}'" if rest else "the end"
 
 
-def _read_order_clause(text: str) -> OrderClause:
+def _read_order_clause(text: str, vocab: Vocabulary) -> OrderClause:
     scanner = _Scanner(text, "order_by clause")
-    entity, key = _read_identifier(scanner, _ORDER_ALIASES)
+    entity, key = _read_identifier(scanner, vocab.order_aliases, vocab.attributes)
     direction = "ASC" if scanner.at_end() else scanner.keyword("ASC", "DESC")
     if direction is None:
         scanner.fail(f"expected ASC or DESC after the key, found {scanner.upcoming()}")
@@ -176,17 +205,19 @@ def _read_order_clause(text: str) -> OrderClause:
     return OrderClause(entity, key, direction == "ASC")
 
 
-def _read_comparison(scanner: _Scanner) -> Comparison:
-    entity, key = _read_identifier(scanner, _FILTER_ALIASES)
+def _read_comparison(scanner: _Scanner, vocab: Vocabulary) -> Comparison:
+    entity, key = _read_identifier(scanner, vocab.filter_aliases, vocab.attributes)
     comparator = _read_comparator(scanner, render_identifier(entity, key))
     comparison = Comparison(entity, key, comparator, _read_value(scanner))
-    wrong = problem(comparison)
+    wrong = problem(comparison, vocab)
     if wrong:
         scanner.fail(wrong)
     return comparison
 
 
-def _read_identifier(scanner: _Scanner, aliases: dict[str, str]) -> tuple[str, str]:
+def _read_identifier(
+    scanner: _Scanner, aliases: dict[str, str], attributes: frozenset[str] = ATTRIBUTES
+) -> tuple[str, str]:
     """Read ``entity.key`` (or a bare attribute key) and return canonical names."""
     scanner.skip_ws()
     first = scanner.quoted('`"')
@@ -194,13 +225,15 @@ def _read_identifier(scanner: _Scanner, aliases: dict[str, str]) -> tuple[str, s
     if first is None:
         scanner.fail(f"expected a key such as metrics.rmse, found {scanner.upcoming()}")
     if not scanner.take_char("."):
-        return ATTRIBUTE, _attribute_key(scanner, first, aliases)
+        return ATTRIBUTE, _attribute_key(scanner, first, aliases, attributes)
     entity = _entity(scanner, first)
     key = scanner.quoted('`"')
     key = scanner.take(_BARE_KEY) if key is None else key
     if not key:
         scanner.fail(f"expected a key after '{first}.', found {scanner.upcoming()}")
-    return entity, _attribute_key(scanner, key, aliases) if entity == ATTRIBUTE else key
+    if entity == ATTRIBUTE:
+        return entity, _attribute_key(scanner, key, aliases, attributes)
+    return entity, key
 
 
 def _entity(scanner: _Scanner, name: str) -> str:
@@ -211,10 +244,12 @@ def _entity(scanner: _Scanner, name: str) -> str:
     return _ENTITY_ALIASES[name]
 
 
-def _attribute_key(scanner: _Scanner, key: str, aliases: dict[str, str]) -> str:
+def _attribute_key(
+    scanner: _Scanner, key: str, aliases: dict[str, str], attributes: frozenset[str]
+) -> str:
     key = aliases.get(key, key)
-    if key not in ATTRIBUTES:
-        valid = ", ".join(sorted(ATTRIBUTES | aliases.keys(), key=str.lower))
+    if key not in attributes:
+        valid = ", ".join(sorted(attributes | aliases.keys(), key=str.lower))
         scanner.fail(f"unknown attribute '{key}'; use one of {valid}")
     return key
 
@@ -270,12 +305,12 @@ def _read_list(scanner: _Scanner) -> tuple[str, ...]:
             scanner.fail(f"expected ',' or ')' in the list, found {scanner.upcoming()}")
 
 
-def problem(c: Comparison) -> str | None:
+def problem(c: Comparison, vocab: Vocabulary = RUNS) -> str | None:
     """What is wrong with a comparison (wrong comparator or value type), if anything."""
-    allowed = _allowed_comparators(c.entity, c.key)
+    allowed = _allowed_comparators(c.entity, c.key, vocab)
     label = f"{c.entity} '{c.key}'"
     if not allowed:
-        return f"unknown {label}; use a metric, param, tag or one of {sorted(ATTRIBUTES)}"
+        return f"unknown {label}; use a metric, param, tag or one of {sorted(vocab.attributes)}"
     if c.comparator not in allowed:
         return (
             f"comparator '{c.comparator}' is not valid for {label}; use one of {', '.join(allowed)}"
@@ -284,23 +319,26 @@ def problem(c: Comparison) -> str | None:
     if c.comparator in LIST_OPS:
         ok = isinstance(value, tuple) and bool(value) and all(isinstance(v, str) for v in value)
         need = "a list of quoted strings, e.g. ('a', 'b')"
-    elif _is_numeric(c.entity, c.key):
+    elif _is_numeric(c.entity, c.key, vocab):
         ok, need = isinstance(value, int | float) and not isinstance(value, bool), "a number"
     else:
         ok, need = isinstance(value, str), "a quoted string"
     return None if ok else f"{label} needs {need}, got {render_value(value)}"
 
 
-def _is_numeric(entity: str, key: str) -> bool:
-    return entity == METRIC or (entity == ATTRIBUTE and key in _NUMERIC_ATTRIBUTES)
+def _is_numeric(entity: str, key: str, vocab: Vocabulary = RUNS) -> bool:
+    return entity == METRIC or (entity == ATTRIBUTE and key in vocab.numeric)
 
 
-def _allowed_comparators(entity: str, key: str) -> tuple[str, ...]:
-    if _is_numeric(entity, key):
+def _allowed_comparators(entity: str, key: str, vocab: Vocabulary) -> tuple[str, ...]:
+    if _is_numeric(entity, key, vocab):
         return _NUMERIC_OPS
-    if entity == ATTRIBUTE and key == "run_id":
+    listable = (entity == ATTRIBUTE and key in vocab.listable) or (
+        entity in (PARAM, TAG) and "*" in vocab.listable
+    )
+    if listable:
         return _STRING_OPS + LIST_OPS
-    if entity in (PARAM, TAG) or (entity == ATTRIBUTE and key in ATTRIBUTES):
+    if entity in (PARAM, TAG) or (entity == ATTRIBUTE and key in vocab.attributes):
         return _STRING_OPS
     return ()
 

@@ -11,13 +11,13 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mltrail import validation
 from mltrail.errors import InvalidParameterValue, ResourceAlreadyExists
 from mltrail.models.mlmodel import LOGGED_MODELS_TAG, Model, ModelInfo
-from mltrail.models.uri import runs_uri
 
 log = logging.getLogger(__name__)
 DEFAULT_ARTIFACT_PATH = "model"
@@ -46,9 +46,15 @@ def log_model(
     name: str | None = None,
     registered_model_name: str | None = None,
     run_id: str | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
 ) -> ModelInfo:
-    """Save with ``save`` into the active run (started if none) and return its ModelInfo."""
-    from mltrail.tracking import fluent
+    """Save with ``save`` into the active run (started if none), record it as a logged
+    model (MLflow 3) and return its ModelInfo (``model_uri``: ``models:/<model_id>``)."""
+    from mltrail.tracking import fluent, logged_models
     from mltrail.tracking.client import Client
 
     path = artifact_path_of(artifact_path, name)
@@ -61,13 +67,20 @@ def log_model(
             f"Run {run_id} already has artifacts at {path!r}; log the model under another "
             "artifact path (a mix of two models' files would load as neither)."
         )
+    shell = Model(artifact_path=path, run_id=run_id)
+    model_id = f"m-{shell.model_uuid}"  # MLflow 3's form: m- and a random UUID's 32 hex digits
+    shell.extra["model_id"] = model_id
     with tempfile.TemporaryDirectory(prefix="mltrail-model-") as tmp:
         local = Path(tmp) / "model"
-        model = save(local, Model(artifact_path=path, run_id=run_id))
+        model = save(local, shell)
         client.log_artifacts(run_id, local, path)
     _record_in_run(client, run_id, model)
-    uri = runs_uri(run_id, path)
-    info = model.get_model_info(uri)
+    logged_models.create(
+        client.store, run_id, name or path, path, model_id=model_id, params=params, tags=tags,
+        model_type=model_type, step=int(step or 0),
+    )  # fmt: skip
+    uri = f"models:/{model_id}"
+    info = replace(model.get_model_info(uri), model_id=model_id)
     if registered_model_name:
         info = info.with_version(_register(uri, registered_model_name))
     return info

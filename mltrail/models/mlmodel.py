@@ -76,6 +76,8 @@ class ModelInfo:
     metadata: dict[str, Any] | None = None
     registered_model_version: int | None = None
     mlflow_version: str | None = None
+    #: MLflow 3's logged-model id (``m-...``); ``model_uri`` is then ``models:/<model_id>``.
+    model_id: str | None = None
 
     @property
     def name(self) -> str:

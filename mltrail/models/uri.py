@@ -3,7 +3,7 @@
 Accepted: a local path, ``file://`` URIs, ``runs:/<run_id>/<path>`` (an artifact folder
 of a run in the store in use) and ``models:/<name>/<version|stage|latest>`` or
 ``models:/<name>@<alias>`` (resolved by the registry to the version's source, which is
-then resolved in turn).
+then resolved in turn), or ``models:/<model_id>`` (a logged model: its run's folder).
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ def resolve_model_uri(
 
 
 def _registry_source(uri: str, store: FileStore) -> str:
+    from mltrail.registry.sources import logged_model_source
+
+    logged = logged_model_source(store.root, uri)  # models:/m-<id>: a logged model (MLflow 3)
+    if logged is not None:
+        return logged[0].uri
     spec = uri[len("models:") :].lstrip("/")
     if not spec:
         raise InvalidParameterValue(

@@ -248,15 +248,16 @@ def log_model(
         uv_extras: accepted for MLflow's sake; a value warns, as ``uv_project_path``.
         prompts: accepted for MLflow's sake; a value warns (no prompt registry).
         name: MLflow 3's name for ``artifact_path`` (give one of them).
-        params: accepted for MLflow's sake; a value warns (log run params with
-            ``log_params``).
-        tags: accepted for MLflow's sake; a value warns (tag the run with ``set_tags``).
-        model_type: accepted for MLflow's sake; a value warns (no logged-model records).
-        step: accepted for MLflow's sake; a value other than 0 warns.
-        model_id: accepted for MLflow's sake; a value warns (no logged-model records).
+        params: params of the logged model (it also takes the run's params, as in MLflow).
+        tags: tags of the logged model.
+        model_type: a free-form type of the logged model (e.g. ``"classifier"``).
+        step: the training step the model was logged at: metrics the run logs at this
+            step are linked to it (MLflow 3).
+        model_id: accepted for MLflow's sake; a value warns (each call logs a new model).
 
     Returns:
-        The ``ModelInfo``: ``model_uri`` (``runs:/<run_id>/<path>``), the signature,
+        The ``ModelInfo``: ``model_id`` and ``model_uri`` (``models:/<model_id>``; the
+        folder is also ``runs:/<run_id>/<path>``), the signature,
         flavors, and the registered version when ``registered_model_name`` was given.
 
     Example:
@@ -268,8 +269,8 @@ def log_model(
         ...     info = mltrail.pyfunc.log_model(name="model", python_model=AddN(),
         ...                                     model_config={"n": 1},
         ...                                     registered_model_name="add-one")
-        >>> info.model_uri
-        'runs:/.../model'
+        >>> info.model_uri == f"models:/{info.model_id}"
+        True
         >>> mltrail.pyfunc.load_model("models:/add-one/1").predict([1, 2])
         [2, 3]
     """
@@ -284,10 +285,6 @@ def log_model(
         uv_groups=uv_groups,
         uv_extras=uv_extras,
         prompts=prompts,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
         model_id=model_id,
     )
 
@@ -309,4 +306,7 @@ def log_model(
             model_config=model_config,
         )
 
-    return _log_model(save, artifact_path, name, registered_model_name, None)
+    return _log_model(
+        save, artifact_path, name, registered_model_name, None,
+        params=params, tags=tags, model_type=model_type, step=step,
+    )  # fmt: skip

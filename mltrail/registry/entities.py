@@ -57,6 +57,8 @@ class ModelVersion:
     aliases: list[str] = field(default_factory=list)
     #: The unique id of this registration (its file name in the store); an mltrail addition.
     version_id: str = ""
+    #: The logged model (``m-...``) this version registers, if any (MLflow 3).
+    model_id: str | None = None
 
     def to_dictionary(self) -> dict[str, Any]:
         """A JSON-ready dict (``mltrail models ... --json``)."""
@@ -76,6 +78,7 @@ class ModelVersion:
             "tags": dict(sorted(self.tags.items())),
             "run_link": self.run_link,
             "aliases": list(self.aliases),
+            "model_id": self.model_id,
         }
 
 

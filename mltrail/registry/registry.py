@@ -140,7 +140,7 @@ class Registry(RegistryReader):
         """Register ``source`` (see :func:`checked_source`) as the model's next version."""
         name = names.check_model_name(name)
         tags, text = names.check_tags(tags), names.check_description(description)
-        found, origin = checked_source(self, source, run_id)
+        found, origin, model_id = checked_source(self, source, run_id)
         with self.files.lock():
             state = self.state(name, must_exist=not create_model)
             now = _now()
@@ -156,6 +156,7 @@ class Registry(RegistryReader):
                 user_id=user_id,
                 run_link=run_link,
                 tags=tags,
+                model_id=model_id,
             )
             path = self.files.write_version(state.path, record)
             via = f"{origin} (run {found.run_id[:8]})" if origin else f"run {found.run_id[:8]}"

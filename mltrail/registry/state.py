@@ -207,4 +207,5 @@ def _entity(name: str, v: VersionRecord, aliases: list[str]) -> ModelVersion:
         run_link=v.run_link,
         aliases=aliases,
         version_id=v.version_id,
+        model_id=v.model_id,
     )

@@ -209,12 +209,12 @@ def log_model(
             ``"predict_joint_log_proba"`` or ``"score"``.
         metadata: free-form metadata written to the ``MLmodel`` file.
         extra_files: local files copied into the model's ``extra_files/`` folder.
-        params: accepted for MLflow's sake; a value warns (log run params with
-            ``log_params``).
-        tags: accepted for MLflow's sake; a value warns (tag the run with ``set_tags``).
-        model_type: accepted for MLflow's sake; a value warns (no logged-model records).
-        step: accepted for MLflow's sake; a value other than 0 warns.
-        model_id: accepted for MLflow's sake; a value warns (no logged-model records).
+        params: params of the logged model (it also takes the run's params, as in MLflow).
+        tags: tags of the logged model.
+        model_type: a free-form type of the logged model (e.g. ``"classifier"``).
+        step: the training step the model was logged at: metrics the run logs at this
+            step are linked to it (MLflow 3).
+        model_id: accepted for MLflow's sake; a value warns (each call logs a new model).
         name: MLflow 3's name for ``artifact_path`` (give one of them).
         skops_trusted_types: extra types skops may load; the types the model needs are
             found and recorded on save, so this is rarely needed.
@@ -224,7 +224,8 @@ def log_model(
         prompts: accepted for MLflow's sake; a value warns (no prompt registry).
 
     Returns:
-        The ``ModelInfo``: ``model_uri`` (``runs:/<run_id>/<path>``), the signature,
+        The ``ModelInfo``: ``model_id`` and ``model_uri`` (``models:/<model_id>``; the
+        folder is also ``runs:/<run_id>/<path>``), the signature,
         flavors, and the registered version when ``registered_model_name`` was given.
 
     Example:
@@ -235,18 +236,14 @@ def log_model(
         >>> with mltrail.start_run():
         ...     info = mltrail.sklearn.log_model(estimator, name="model",
         ...                                      input_example=np.array([[0.5]]))
-        >>> info.model_uri
-        'runs:/.../model'
+        >>> info.model_uri == f"models:/{info.model_id}"
+        True
         >>> print(info.signature.outputs)
         [Tensor('float64', (-1,))]
     """
     warn_ignored(
         "mltrail.sklearn.log_model",
         await_registration_for=await_registration_for,
-        params=params,
-        tags=tags,
-        model_type=model_type,
-        step=step,
         model_id=model_id,
         resources=resources,
         auth_policy=auth_policy,
@@ -271,7 +268,10 @@ def log_model(
             extra_files=extra_files,
         )
 
-    return _log_model(save, artifact_path, name, registered_model_name, run_id)
+    return _log_model(
+        save, artifact_path, name, registered_model_name, run_id,
+        params=params, tags=tags, model_type=model_type, step=step,
+    )  # fmt: skip
 
 
 def _load_file(model_dir: Path, conf: dict[str, Any]) -> Any:

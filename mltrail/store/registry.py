@@ -64,6 +64,8 @@ class VersionRecord:
     status: str = "READY"
     tags: dict[str, str] = field(default_factory=dict)
     deleted_timestamp: int | None = None
+    #: The logged model (MLflow 3) registered, when the source is one; absent otherwise.
+    model_id: str | None = None
 
     @property
     def deleted(self) -> bool:
@@ -85,6 +87,7 @@ class VersionRecord:
             "status": self.status,
             "tags": dict(self.tags),
             "deleted_timestamp": self.deleted_timestamp,
+            **({"model_id": self.model_id} if self.model_id is not None else {}),
         }
 
 
@@ -170,6 +173,7 @@ def version_from_record(path: Path, rec: dict[str, Any]) -> VersionRecord:
             status=_text(rec.get("status"), "status", "READY"),
             tags=_tags(rec.get("tags")),
             deleted_timestamp=_opt_int(rec.get("deleted_timestamp"), "deleted_timestamp"),
+            model_id=_opt_text(rec.get("model_id"), "model_id"),
         )
     except (KeyError, TypeError) as e:
         raise CorruptedRecord(f"{path}: model version record is malformed ({e}).") from e

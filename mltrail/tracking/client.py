@@ -6,6 +6,7 @@ import posixpath
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +24,8 @@ from mltrail.entities import (
 )
 from mltrail.errors import InvalidParameterValue, ResourceNotFound
 from mltrail.store import runs as run_records
-from mltrail.tracking import context, payloads
+from mltrail.tracking import context, logged_models, payloads
+from mltrail.tracking.models_client import LoggedModelClientMixin
 from mltrail.tracking.names import generate_run_name
 from mltrail.tracking.paging import PagedList
 from mltrail.tracking.paging import page as _page
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Client(RegistryClientMixin):
+class Client(RegistryClientMixin, LoggedModelClientMixin):
     """Every tracking and registry operation on one store, addressed by id (``MlflowClient``).
 
     MLflow's method names and signatures throughout, so ``MlflowClient`` code runs
@@ -361,7 +363,11 @@ class Client(RegistryClientMixin):
             >>> client.get_run(run.info.run_id).data.params
             {'alpha': '0.5'}
         """
-        return self._store.get_run(run_id)
+        run = self._store.get_run(run_id)
+        path = self._store.run_path(run.info.run_id)
+        return replace(
+            run, inputs=logged_models.run_inputs(path), outputs=logged_models.run_outputs(path)
+        )
 
     def search_runs(
         self,
@@ -555,9 +561,11 @@ class Client(RegistryClientMixin):
             step: the training step (default 0).
             synchronous: accepted for MLflow's sake; ``False`` warns, as mltrail always logs
                 synchronously.
-            dataset_name: accepted for MLflow's sake; a value warns (no dataset records yet).
-            dataset_digest: accepted for MLflow's sake; a value warns (no dataset records yet).
-            model_id: accepted for MLflow's sake; a value warns (no logged models yet).
+            dataset_name: the name of the dataset the value was computed on (kept with
+                the link to ``model_id``).
+            dataset_digest: that dataset's digest.
+            model_id: the logged model (``m-...``) the value is about: the point is also
+                linked to it (``get_logged_model(model_id).metrics``).
 
         Example:
             >>> import mltrail
@@ -568,14 +576,13 @@ class Client(RegistryClientMixin):
             >>> client.get_run(run.info.run_id).data.metrics
             {'loss': 0.5}
         """
-        warn_ignored(
-            "MlflowClient.log_metric",
-            synchronous=synchronous,
-            dataset_name=dataset_name,
-            dataset_digest=dataset_digest,
-            model_id=model_id,
-        )
+        warn_ignored("MlflowClient.log_metric", synchronous=synchronous)
+        if timestamp is None:
+            timestamp = int(time.time() * 1000)
         self._store.writer(run_id).log_metric(key, value, step, timestamp)
+        if model_id is not None:
+            point = Metric(key, float(value), int(timestamp), int(step or 0))
+            logged_models.link(self._store, run_id, model_id, [point], dataset_name, dataset_digest)
         self._store.after_write_if_ended(run_id, "Log metric")
 
     def log_batch(
@@ -627,6 +634,9 @@ class Client(RegistryClientMixin):
             writer.log_params({p.key: p.value for p in params})
         for m in metrics:
             writer.log_metric(m.key, m.value, m.step, m.timestamp)
+            if m.model_id is not None:
+                logged_models.link(self._store, run_id, m.model_id, [m], m.dataset_name,
+                                   m.dataset_digest)  # fmt: skip
         if tags:
             self.set_tags(run_id, {t.key: t.value for t in tags})
         self._store.after_write_if_ended(run_id, "Log batch")

@@ -15,10 +15,10 @@ import time
 from types import TracebackType
 from typing import Any
 
-from mltrail.entities import Experiment, Run, RunStatus
+from mltrail.entities import Experiment, Metric, Run, RunStatus
 from mltrail.errors import InvalidParameterValue, MltrailError, ResourceAlreadyExists
 from mltrail.store.writer import RunWriter
-from mltrail.tracking import context
+from mltrail.tracking import context, logged_models
 from mltrail.tracking.client import Client
 from mltrail.tracking.unsupported import warn_ignored
 
@@ -449,8 +449,11 @@ def log_metric(
             synchronously.
         timestamp: milliseconds since the epoch (default: now).
         run_id: the run to log to instead of the active one.
-        model_id: accepted for MLflow's sake; a value warns (no logged models yet).
-        dataset: accepted for MLflow's sake; a value warns (no dataset records yet).
+        model_id: the logged model (``m-...``) the value is about; default: the active
+            model (``MLFLOW_ACTIVE_MODEL_ID``), else the models the run logged at this
+            step (MLflow 3's rules).
+        dataset: the dataset (``mltrail.data.from_pandas`` ...) the value was computed
+            on; recorded with the link to the model and as an input of the run.
 
     Example:
         >>> import mltrail
@@ -466,14 +469,27 @@ def log_metric(
         Traceback (most recent call last):
         TypeError: log_metric() got an unexpected keyword argument 'setp'
     """
-    if synchronous is not None or model_id is not None or dataset is not None:  # hot path
-        warn_ignored(
-            "mltrail.log_metric", synchronous=synchronous, model_id=model_id, dataset=dataset
-        )
+    if synchronous is not None:  # the hot path
+        warn_ignored("mltrail.log_metric", synchronous=synchronous)
     if run_id is None:
-        (_stack[-1] if _stack else _active())._writer.log_metric(key, value, step, timestamp)
+        run = _stack[-1] if _stack else _active()
+        if timestamp is None:
+            timestamp = int(time.time() * 1000)
+        run._writer.log_metric(key, value, step, timestamp)
+        client, run_id = run._client, run.info.run_id
     else:
-        _client().log_metric(run_id, key, value, timestamp, step)
+        client = _client()
+        client.log_metric(run_id, key, value, timestamp, step)
+    if model_id is not None or dataset is not None or _linking(client, run_id):
+        point = Metric(key, float(value), int(timestamp or 0), int(step or 0))
+        logged_models.after_metric(client.store, run_id, [point], model_id, dataset, True)
+
+
+def _linking(client: Client, run_id: str) -> bool:
+    """Whether metrics of this run may link to a model without being asked (MLflow 3)."""
+    return logged_models.active_model_id() is not None or logged_models.has_outputs(
+        client.store, run_id
+    )
 
 
 def log_metrics(
@@ -494,8 +510,8 @@ def log_metrics(
             synchronously.
         run_id: the run to log to instead of the active one.
         timestamp: milliseconds since the epoch (default: now).
-        model_id: accepted for MLflow's sake; a value warns (no logged models yet).
-        dataset: accepted for MLflow's sake; a value warns (no dataset records yet).
+        model_id: the logged model the values are about (default as in ``log_metric``).
+        dataset: the dataset they were computed on (as in ``log_metric``).
 
     Example:
         >>> import mltrail
@@ -504,13 +520,16 @@ def log_metrics(
         >>> sorted(mltrail.get_run(run.info.run_id).data.metrics.items())
         [('precision', 0.8), ('recall', 0.6)]
     """
-    warn_ignored("mltrail.log_metrics", synchronous=synchronous, model_id=model_id, dataset=dataset)
+    warn_ignored("mltrail.log_metrics", synchronous=synchronous)
     client, rid = _run_client(run_id)
     writer = client.store.writer(rid)
     if timestamp is None:  # one call, one moment: every metric gets the same time (MLflow)
         timestamp = int(time.time() * 1000)
     for key, value in metrics.items():
         writer.log_metric(key, value, step, timestamp)
+    if model_id is not None or dataset is not None or _linking(client, rid):
+        points = [Metric(k, float(v), timestamp, int(step or 0)) for k, v in metrics.items()]
+        logged_models.after_metric(client.store, rid, points, model_id, dataset, True)
     client.store.after_write_if_ended(rid, "Log metrics")
 
 

@@ -42,7 +42,7 @@ class _Ignored:
 
 
 _SYNC = _Ignored("mltrail always logs synchronously", (None, True))
-_LOGGED_MODEL = "mltrail has no MLflow 3 logged-model records yet; the run's model folder is all"
+_LOGGED_MODEL = "log_model always creates a new logged model; adding files to one is not supported"
 _NO_REGISTRY_WAIT = "registration is one local git commit, finished when the call returns"
 _UV = "mltrail infers requirements from the imported modules, not from a uv project"
 _NOT_SERVING = "it only affects Databricks model serving"

@@ -119,7 +119,7 @@ def test_log_model_logs_into_the_active_run_and_records_it(
         first = mltrail.sklearn.log_model(lr, "model", input_example=frame.head(2))
         second = mltrail.sklearn.log_model(lr, name="cp", serialization_format="cloudpickle")
     run_id = run.info.run_id
-    assert first.model_uri == f"runs:/{run_id}/model"
+    assert first.model_uri == f"models:/{first.model_id}"
     assert (first.run_id, first.artifact_path, second.artifact_path) == (run_id, "model", "cp")
     assert first.signature is not None and second.signature is None
     names = {f.path for f in mltrail.list_artifacts(run_id, "model")}

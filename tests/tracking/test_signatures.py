@@ -258,8 +258,6 @@ def _client_calls() -> list[tuple[Callable[..., Any], str]]:
         (lambda: client(registry_uri="sqlite:///registry.db"), "registry_uri"),
         (lambda: client(workspace_store_uri="x"), "workspace_store_uri"),
         (run_call("log_metric", "m", 1.0, synchronous=False), "synchronous"),
-        (run_call("log_metric", "m", 1.0, model_id="m-1"), "model_id"),
-        (run_call("log_metric", "m", 1.0, dataset_name="train"), "dataset_name"),
         (run_call("log_param", "p", 1, synchronous=False), "synchronous"),
         (run_call("set_tag", "t", 1, synchronous=False), "synchronous"),
         (run_call("log_batch", synchronous=False), "synchronous"),
@@ -289,9 +287,6 @@ def _fluent_calls() -> list[tuple[Callable[..., Any], str]]:
 
     return [
         (in_run(mltrail.log_metric, "m", 1.0, synchronous=False), "synchronous"),
-        (in_run(mltrail.log_metric, "m", 1.0, model_id="m-1"), "model_id"),
-        (in_run(mltrail.log_metric, "m", 1.0, dataset=object()), "dataset"),
-        (in_run(mltrail.log_metrics, {"m": 1.0}, model_id="m-1"), "model_id"),
         (in_run(mltrail.log_param, "p", 1, synchronous=False), "synchronous"),
         (in_run(mltrail.log_params, {"p": 1}, synchronous=False), "synchronous"),
         (in_run(mltrail.set_tag, "t", 1, synchronous=False), "synchronous"),
@@ -337,8 +332,8 @@ def test_harmless_values_do_not_warn(tracking: FileStore, fresh_warnings: None) 
 def test_an_ineffective_argument_does_not_stop_the_call(
     tracking: FileStore, fresh_warnings: None
 ) -> None:
-    with mltrail.start_run() as run, pytest.warns(NoEffectWarning, match="model_id"):
-        mltrail.log_metric("loss", 0.25, step=4, model_id="m-123")
+    with mltrail.start_run() as run, pytest.warns(NoEffectWarning, match="synchronous"):
+        mltrail.log_metric("loss", 0.25, step=4, synchronous=False)
     history = mltrail.MlflowClient().get_metric_history(run.info.run_id, "loss")
     assert [(m.value, m.step) for m in history] == [(0.25, 4)]
 
