@@ -58,11 +58,11 @@ def uri_to_path(uri: str | os.PathLike[str]) -> Path:
     if parts.scheme and len(parts.scheme) > 1:
         scheme = parts.scheme.lower().split("+")[0]
         if scheme in _MLFLOW_BACKENDS:
+            shown = _without_password(text, parts)
             raise InvalidParameterValue(
-                f"Unsupported tracking URI {_without_password(text, parts)!r}: mltrail stores are "
-                "folders in git, not MLflow databases or servers; bring those runs into a "
-                f"store with `mltrail import mlflow {_without_password(text, parts)}`, then use the "
-                "store's path (such as ./runs)."
+                f"Unsupported tracking URI {shown!r}: mltrail stores are folders in git, not "
+                "MLflow databases or servers; bring those runs into a store with "
+                f"`mltrail import mlflow {shown}`, then use the store's path (such as ./runs)."
             )
         raise InvalidParameterValue(
             f"Unsupported tracking URI {text!r}: mltrail stores are folders; "
