@@ -32,7 +32,7 @@ GitRunner = Callable[..., str]
 ScriptRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 #: Environment variables that would steer mltrail or git away from the test's own setup.
-_ENV_VARS = (
+STEERING_ENV_VARS = (
     "MLTRAIL_TRACKING_URI",
     "MLTRAIL_AUTO_COMMIT",
     "MLTRAIL_EXPERIMENT_ID",
@@ -81,7 +81,7 @@ def configure_identity(repo: Path) -> None:
 @pytest.fixture
 def clean_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No mltrail/MLflow variables, and a global git config without any identity."""
-    for var in _ENV_VARS:
+    for var in STEERING_ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     config = tmp_path_factory.getbasetemp() / "gitconfig"
     if not config.exists():

@@ -158,7 +158,9 @@ _NAMES = st.text(
 _IDENTIFIERS = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 _DEFAULTS = st.one_of(
     st.none(),
-    st.text(st.characters(exclude_characters=_YAML_BREAKS), max_size=20),
+    st.text(
+        st.characters(exclude_categories=("Cs",), exclude_characters=_YAML_BREAKS), max_size=20
+    ),
     st.integers(),
     st.floats(allow_nan=False),
     st.booleans(),

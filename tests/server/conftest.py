@@ -17,9 +17,16 @@ from typing import Any
 import pytest
 
 from mltrail.store import init_store
+from tests.conftest import STEERING_ENV_VARS
 
 SCRIPTS = Path(__file__).parent / "scripts"
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _clean_environ() -> dict[str, str]:
+    """This process's environment without what steers mltrail or git elsewhere (another
+    fixture of the session may have set MLTRAIL_AUTO_COMMIT=0 for its own store)."""
+    return {k: v for k, v in os.environ.items() if k not in STEERING_ENV_VARS}
 
 
 def free_port() -> int:
@@ -40,7 +47,7 @@ class Server:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                env={**os.environ, **(env or {})},
+                env={**_clean_environ(), **(env or {})},
             )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -98,7 +105,7 @@ def start_client(
     server: Server, script: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
     environment = {
-        **os.environ,
+        **_clean_environ(),
         "MLFLOW_TRACKING_URI": server.uri,
         "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
         "GIT_PYTHON_REFRESH": "quiet",
