@@ -23,10 +23,11 @@ from mltrail.store import FileStore
 
 from .config import CONFIG_FILE, SiteConfig, load_config, report
 from .errors import SiteBuildError
+from .gather.inputs import gather_datasets
 from .gather.modelfiles import ModelFilesCache
 from .gather.projects import gather_projects
 from .gather.registry import gather_registry
-from .gather.site import gather_site
+from .gather.site import gather_site, newest_first
 from .output.files import Manifest, PageResult, clean_output, remove_stale
 from .pages import PARTS
 from .pages.assets import version
@@ -123,9 +124,11 @@ def _gather(
         site,
         registry=gather_registry(fs, *history),
         projects=gather_projects(site.runs, *history),
+        datasets=gather_datasets(fs, newest_first(list(site.runs.values()))),
     )
     has_models = bool(site.registry.models)
     has_projects = bool(site.projects.entries)
+    has_datasets = bool(site.datasets.entries)
     inputs = digest(
         _code_digest(),
         version("mltrail"),
@@ -133,7 +136,8 @@ def _gather(
         cfg.fingerprint(),
         [css, js],
         has_models,  # the navigation links the Models index
-        has_projects,  # and the Projects index
+        has_projects,  # the Projects index
+        has_datasets,  # and the Datasets index
     )
     return Build(
         store=fs,
@@ -141,7 +145,7 @@ def _gather(
         theme=theme,
         env=environment(theme),
         site=site,
-        info=site_info(cfg, css, js, has_models, has_projects),
+        info=site_info(cfg, css, js, has_models, has_projects, has_datasets),
         statics=statics,
         digest=inputs,
         artifact_store=artifacts,

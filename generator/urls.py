@@ -22,6 +22,7 @@ ASSETS = "assets"
 MANIFEST = ".mltrail-build.json"
 MODELS = "models/index.html"
 PROJECTS = "projects/index.html"
+DATASETS = "datasets/index.html"
 
 #: Artifact suffixes a browser would run as active content: copied as ``<name>.txt``.
 ACTIVE_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".svg", ".xml", ".js", ".mjs"})
@@ -77,6 +78,11 @@ def version_page(slug: str, page: str) -> str:
     return f"{model_dir(slug)}/{page}/{INDEX}"
 
 
+def dataset_page(slug: str) -> str:
+    """A dataset digest's page (``slug``: ``gather.inputs.dataset_slug``)."""
+    return f"datasets/{slug}.html"
+
+
 def project_page(slug: str) -> str:
     """A project's page (``slug``: ``gather.projects.project_slug``, or ``repository``)."""
     return f"projects/{slug}/{INDEX}"
@@ -93,9 +99,18 @@ def entry_point_anchor(name: str) -> str:
         >>> entry_point_anchor("main"), entry_point_anchor("a b")[:4]
         ('ep-main', 'eph-')
     """
-    if _ANCHOR_NAME.fullmatch(name):
-        return f"ep-{name}"
-    return "eph-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return plain_or_hashed(name, _ANCHOR_NAME, "ep-", "eph-")
+
+
+def plain_or_hashed(
+    name: str, plain: re.Pattern[str], prefix: str, hashed_prefix: str, size: int = 16
+) -> str:
+    """``prefix + name`` when ``plain`` matches all of it, else ``hashed_prefix`` and the
+    first ``size`` hex digits of its SHA-256 (the prefixes must differ before either ends,
+    so the two forms never collide)."""
+    if plain.fullmatch(name):
+        return prefix + name
+    return hashed_prefix + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:size]
 
 
 def depth(path: str) -> int:

@@ -9,7 +9,7 @@ import csv
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,6 +20,7 @@ from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.runs import read_run_record
 
 from .. import urls
+from .inputs import LoggedRecord, RunInputs, read_inputs, read_logged_models
 from .series import Series, downsample
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ class RunDetail:
     artifacts: tuple[ArtifactNode, ...]
     #: The dirty work tree's diff (artifact ``source/uncommitted.diff``), if logged.
     diff: str | None
+    #: MLflow 3's logged models of the run, with their linked metrics.
+    logged_models: tuple[LoggedRecord, ...] = ()
+    #: The datasets and models the run used.
+    inputs: RunInputs = field(default_factory=RunInputs)
 
 
 def gather_run(store: FileStore, run: Run, artifact_store: Path | None = None) -> RunDetail:
@@ -129,6 +134,8 @@ def gather_run(store: FileStore, run: Run, artifact_store: Path | None = None) -
         histories=tuple(_history(store, run_id, key) for key in sorted(run.data.metrics)),
         artifacts=tree,
         diff=diff,
+        logged_models=read_logged_models(store.run_path(run_id)),
+        inputs=read_inputs(store.run_path(run_id)),
     )
 
 

@@ -19,6 +19,7 @@ from mltrail.entities import Experiment, LifecycleStage, Run, ViewType
 from mltrail.store import FileStore
 
 from ..config import ConfigIssue, SiteConfig
+from .inputs import DatasetsData
 from .projects import ProjectsData
 from .registry import RegistryData
 
@@ -69,6 +70,8 @@ class SiteData:
     experiment_aliases: Mapping[str, str] = field(default_factory=dict)
     #: The projects of the runs and the store's repository (``gather.projects``).
     projects: ProjectsData = field(default_factory=ProjectsData)
+    #: The datasets the runs used (``gather.inputs.gather_datasets``).
+    datasets: DatasetsData = field(default_factory=DatasetsData)
 
     @functools.cached_property
     def _by_id(self) -> dict[str, ExperimentRecord]:

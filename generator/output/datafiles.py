@@ -88,8 +88,8 @@ def run_payload(detail: RunDetail) -> dict[str, Any]:
 
 
 def search_entries(site: SiteData) -> list[dict[str, str]]:
-    """The site-wide search index: experiments, runs (names, params, tags), then models
-    (name, description, aliases, tags)."""
+    """The site-wide search index: experiments, runs (names, params, tags), models
+    (name, description, aliases, tags), then datasets (names, digest, source)."""
     entries = []
     for record in site.experiments:
         exp = record.experiment
@@ -116,6 +116,9 @@ def search_entries(site: SiteData) -> list[dict[str, str]]:
             *(f"{k} {v}" for k, v in sorted(m.tags.items())),
         ]
         entries.append(_entry("model", m.name, urls.model_page(model.slug), filter(None, words)))
+    for d in site.datasets.entries:
+        words = [*d.names, d.digest, str(d.entry["source"])]
+        entries.append(_entry("dataset", d.names[0], urls.dataset_page(d.slug), words))
     return entries
 
 

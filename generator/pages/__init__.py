@@ -12,6 +12,8 @@ from typing import Any
 from . import (
     assets,
     compare,
+    dataset,
+    datasets_index,
     experiment,
     home,
     model,
@@ -37,6 +39,8 @@ KINDS: tuple[PageKind[Any], ...] = (
     model.KIND,
     projects_index.KIND,
     project.KIND,
+    datasets_index.KIND,
+    dataset.KIND,
 )
 #: Everything a build writes: shared files, redirects and the pages.
 PARTS: tuple[Part[Any], ...] = (

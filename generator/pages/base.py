@@ -71,13 +71,15 @@ class SiteInfo:
     scripts: tuple[str, ...] = doc("script paths relative to the root (mltrail.js first)")
     models_url: str | None = doc("the Models index page, None when the store has no models")
     projects_url: str | None = doc("the Projects index page, None when the site has no projects")
+    datasets_url: str | None = doc("the Datasets index page, None when no run logged a dataset")
 
 
 @dataclass(frozen=True)
 class PageContext:
     site: SiteInfo = doc("site-wide settings and assets")
     page_kind: str = doc(
-        "home, experiment, run, compare, 404, models, model, model-version, projects, project"
+        "home, experiment, run, compare, 404, models, model, model-version, projects, project,"
+        " datasets, dataset"
     )
     page_path: str = doc("this page's path relative to the root")
     root: str = doc('relative prefix back to the site root, e.g. "../../"')
@@ -101,6 +103,7 @@ def site_info(
     scripts: tuple[str, ...],
     has_models: bool = False,
     has_projects: bool = False,
+    has_datasets: bool = False,
 ) -> SiteInfo:
     nav = tuple(
         NavItem(n.title, n.url, external=n.url.startswith(("http://", "https://")))
@@ -116,6 +119,7 @@ def site_info(
         scripts=tuple(urls.href(f"{urls.ASSETS}/{s}") for s in scripts),
         models_url=urls.href(urls.MODELS) if has_models else None,
         projects_url=urls.href(urls.PROJECTS) if has_projects else None,
+        datasets_url=urls.href(urls.DATASETS) if has_datasets else None,
     )
 
 

@@ -16,17 +16,22 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
+import yaml
 from markupsafe import Markup
 
 from mltrail.entities import Run
 from mltrail.errors import MltrailError
 from mltrail.store import FileStore
+from mltrail.store.logged_models import LinkedPoint
 
 from .. import urls
 from ..errors import SiteBuildError
+from ..gather.inputs import LoggedRecord, dataset_slug
 from ..gather.projects import ENTRY_POINT
 from ..gather.registry import RegistryData, logged_models
 from ..gather.run import ArtifactNode, RunDetail, find_node, gather_run
@@ -49,6 +54,7 @@ from .base import (
     doc,
     make_page,
 )
+from .dataset import DatasetView, run_datasets
 from .modelparts import VersionLink, version_link
 from .parts import (
     ExperimentLink,
@@ -117,12 +123,27 @@ class ArtifactView:
 
 
 @dataclass(frozen=True)
+class LinkedMetricView:
+    key: str = doc("metric key")
+    value: float = doc("its latest value linked to the model (by step, then time)")
+    step: int = doc("the step of that value")
+    dataset: str | None = doc("the dataset it was measured on (name), or None")
+    dataset_url: str | None = doc("that dataset's page, or None")
+    run: RunLink | None = doc("the run that logged it, None for this run")
+
+
+@dataclass(frozen=True)
 class LoggedModelView:
     artifact_path: str = doc("the model's folder in the run's artifacts")
     flavors: tuple[str, ...] = doc("flavor names (python_function, sklearn ...)")
-    created: str | None = doc("when it was logged (UTC text from the run tag), or None")
+    created: str | None = doc("when it was logged (UTC text), or None")
     mlmodel_url: str | None = doc("the copy of its MLmodel file in this site, or None")
     versions: tuple[VersionLink, ...] = doc("registered versions made from it")
+    model_id: str | None = doc("MLflow 3's logged model id (m-...), None for an older record")
+    name: str | None = doc("the logged model's name, or None")
+    model_type: str | None = doc("its model type as logged, or None")
+    status: str | None = doc("READY, PENDING or FAILED; None for an older record")
+    metrics: tuple[LinkedMetricView, ...] = doc("metrics linked to it, by key, run, dataset")
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,8 @@ class RunPage(PageContext):
     logged_models: tuple[LoggedModelView, ...] = doc("models logged in the run, in order")
     model_versions: tuple[VersionLink, ...] = doc("registered versions whose source is the run")
     project: RunProjectView | None = doc("the project whose entry point it ran, or None")
+    datasets: tuple[DatasetView, ...] = doc("datasets the run used, in logged order")
+    used_models: tuple[str, ...] = doc("ids of logged models the run used, sorted")
 
 
 # -- the context ---------------------------------------------------------------------
@@ -183,9 +206,11 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         data_script=urls.href(urls.run_data(rid)),
         chart_scripts=VENDOR_SCRIPTS,
         highlight_css=urls.href(HIGHLIGHT_CSS),
-        logged_models=_logged_models(run, site.registry, detail.artifacts),
+        logged_models=_logged_models(detail, site),
         model_versions=tuple(version_link(m, e) for m, e in site.registry.by_run(rid)),
         project=_project_view(run, site),
+        datasets=run_datasets(detail.inputs.datasets),
+        used_models=detail.inputs.models,
     )
 
 
@@ -255,33 +280,112 @@ def _artifact_view(run_id: str, node: ArtifactNode) -> ArtifactView:
     )
 
 
-def _logged_models(
-    run: Run, registry: RegistryData, artifacts: Sequence[ArtifactNode]
-) -> tuple[LoggedModelView, ...]:
-    """The models the run's tag lists, each with its MLmodel copy and its versions."""
+def _logged_models(detail: RunDetail, site: SiteData) -> tuple[LoggedModelView, ...]:
+    """The run's logged models: MLflow 3's records (by creation), merged by artifact path
+    with the models its ``mlflow.log-model.history`` tag lists (older records, after)."""
+    run = detail.run
     rid = run.info.run_id
+    tagged = {m.artifact_path.strip("/"): m for m in logged_models(run.data.tags)}
+    versions = site.registry.by_run(rid)
     found = []
-    for logged in logged_models(run.data.tags):
-        path = logged.artifact_path.strip("/")
-        mlmodel = f"{path}/MLmodel" if path else "MLmodel"
-        node = find_node(artifacts, mlmodel)
-        versions = tuple(
-            version_link(m, e)
-            for m, e in registry.by_run(rid)
-            if (e.lineage.artifact_path or "").strip("/") == path
-        )
+    for logged in detail.logged_models:
+        rec = logged.record
+        path = str(rec["artifact_path"]).strip("/")
+        older = tagged.pop(path, None)
         found.append(
-            LoggedModelView(
-                artifact_path=logged.artifact_path,
-                flavors=logged.flavors,
-                created=logged.created,
-                mlmodel_url=urls.href(urls.artifact(rid, mlmodel))
-                if node is not None and node.source is not None
-                else None,
-                versions=versions,
+            _model_view(
+                detail,
+                path,
+                older.flavors if older else (),
+                _utc_text(rec["creation_timestamp"]),
+                tuple(
+                    version_link(m, e)
+                    for m, e in versions
+                    if e.version.model_id == rec["model_id"]
+                    or (e.lineage.artifact_path or "").strip("/") == path
+                ),
+                model_id=rec["model_id"],
+                name=rec["name"],
+                model_type=rec.get("model_type"),
+                status=rec["status"],
+                metrics=_linked_metrics(logged, site),
             )
         )
+    for path, older in tagged.items():
+        linked = tuple(
+            version_link(m, e)
+            for m, e in versions
+            if (e.lineage.artifact_path or "").strip("/") == path
+        )
+        found.append(_model_view(detail, path, older.flavors, older.created, linked))
     return tuple(found)
+
+
+def _model_view(
+    detail: RunDetail,
+    path: str,
+    flavors: tuple[str, ...],
+    created: str | None,
+    versions: tuple[VersionLink, ...],
+    **record: Any,
+) -> LoggedModelView:
+    rid = detail.run.info.run_id
+    mlmodel = f"{path}/MLmodel" if path else "MLmodel"
+    node = find_node(detail.artifacts, mlmodel)
+    return LoggedModelView(
+        artifact_path=path,
+        flavors=flavors or _flavors_of(node),
+        created=created,
+        mlmodel_url=urls.href(urls.artifact(rid, mlmodel))
+        if node is not None and node.source is not None
+        else None,
+        versions=versions,
+        **{f: record.get(f) for f in ("model_id", "name", "model_type", "status")},
+        metrics=record.get("metrics", ()),
+    )
+
+
+def _flavors_of(node: ArtifactNode | None) -> tuple[str, ...]:
+    """Flavor names from the MLmodel preview (the tree keeps a preview of it), if any."""
+    if node is None or node.preview is None:
+        return ()
+    try:
+        data = yaml.safe_load(node.preview.text)
+    except yaml.YAMLError:
+        return ()
+    flavors = data.get("flavors") if isinstance(data, dict) else None
+    return tuple(sorted(map(str, flavors))) if isinstance(flavors, dict) else ()
+
+
+def _utc_text(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _linked_metrics(logged: LoggedRecord, site: SiteData) -> tuple[LinkedMetricView, ...]:
+    """The latest linked value of each (key, run, dataset), sorted."""
+    own = logged.record["source_run_id"]
+    latest: dict[tuple[str, str, str, str], LinkedPoint] = {}
+    for p in logged.links:
+        slot = (p.key, p.run_id, p.dataset_name or "", p.dataset_digest or "")
+        best = latest.get(slot)
+        if best is None or (p.step, p.timestamp) >= (best.step, best.timestamp):
+            latest[slot] = p
+    views = []
+    for (key, run_id, name, digest_), p in sorted(latest.items()):
+        other = site.runs.get(run_id) if run_id != own else None
+        views.append(
+            LinkedMetricView(
+                key=key,
+                value=p.value,
+                step=p.step,
+                dataset=name or None,
+                dataset_url=urls.href(urls.dataset_page(dataset_slug(digest_)))
+                if digest_
+                else None,
+                run=run_link(other) if other is not None else None,
+            )
+        )
+    return tuple(views)
 
 
 # -- the plan: which run pages are stale -----------------------------------------------

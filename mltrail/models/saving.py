@@ -52,6 +52,59 @@ def copy_code_paths(code_paths: Iterable[str | os.PathLike[str]] | None, path: P
     return CODE_DIR
 
 
+#: Run in a new process by :func:`infer_code_paths`: the modules loading a model imports.
+_CAPTURE = """
+import json, sys
+import mltrail.pyfunc
+before = set(sys.modules)
+mltrail.pyfunc.load_model(sys.argv[1])
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def infer_code_paths(model: Model, path: Path) -> str | None:
+    """MLflow's ``infer_code_paths``: load the saved model at ``path`` in a new process run
+    from the working directory, and copy the working directory's own Python files that
+    loading imported (a module and its packages' ``__init__.py``) into ``<model>/code``,
+    at the same relative paths; the folder name for the flavor (None when none were)."""
+    import json
+    import subprocess
+    import sys
+
+    model.save(path / MLMODEL_FILE_NAME)  # what the new process loads (rewritten after)
+    done = subprocess.run(
+        [sys.executable, "-c", _CAPTURE, os.fspath(path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InvalidParameterValue(
+            f"infer_code_paths: loading the model in a new process failed ({why}); "
+            "run from the folder holding the model's modules, or give code_paths instead."
+        )
+    names = set(json.loads(lines[-1]))
+    for name in list(names):
+        while "." in name:
+            name = name.rpartition(".")[0]
+            names.add(name)
+    cwd = Path.cwd()
+    found = set()
+    for name in names:
+        rel = Path(*name.split("."))
+        for candidate in (rel / "__init__.py", rel.with_name(rel.name + ".py")):
+            if (cwd / candidate).is_file():
+                found.add(candidate)
+    for rel in sorted(found):
+        dest = path / CODE_DIR / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cwd / rel, dest)
+    return CODE_DIR if found else None
+
+
 def copy_extra_files(
     extra_files: Iterable[str | os.PathLike[str]] | None, path: Path
 ) -> dict[str, Any]:

@@ -73,7 +73,9 @@ def save_model(
             handed to ``_load_pyfunc``.
         code_paths: local files or folders copied into the model's ``code/`` folder and put
             on ``sys.path`` when it loads.
-        infer_code_paths: accepted for MLflow's sake; ``True`` warns (give ``code_paths``).
+        infer_code_paths: find ``code_paths`` instead: the model is loaded in a new process
+            run from the working directory, and the working directory's Python files that
+            loading imports are copied into ``code/`` (MLflow's rule; not with ``code_paths``).
         conda_env: a conda environment (dict or YAML file) to write instead of the inferred
             one.
         mlflow_model: a ``Model`` to fill in instead of a new one.
@@ -118,7 +120,6 @@ def save_model(
     """
     warn_ignored(
         "mltrail.pyfunc.save_model",
-        infer_code_paths=infer_code_paths,
         streamable=streamable,
         resources=resources,
         auth_policy=auth_policy,
@@ -129,6 +130,10 @@ def save_model(
     if (python_model is None) == (loader_module is None):
         raise InvalidParameterValue(
             "save_model needs python_model=PythonModel() or loader_module= (one of them)."
+        )
+    if infer_code_paths and code_paths:
+        raise InvalidParameterValue(
+            "infer_code_paths=True finds the code paths itself: drop code_paths, or the flag."
         )
     folder = saving.prepare_dir(path)
     model = mlflow_model or Model()
@@ -142,6 +147,10 @@ def save_model(
         inferred = _save_loader_module(
             folder, model, str(loader_module), data_path, code, input_example, signature
         )
+    if infer_code_paths:
+        code = saving.infer_code_paths(model, folder)
+        if code:
+            model.flavors[PYFUNC_FLAVOR]["code"] = code
     return saving.finish(
         model, folder, inferred, conda_env, pip_requirements, extra_pip_requirements
     )
@@ -209,9 +218,8 @@ def log_model(
     """Save a custom model into the active run's artifacts (a run is started if none is).
 
     The model folder is the run's artifact folder ``artifact_path`` (or ``name``, MLflow
-    3's word for it), committed with the run.  Unlike MLflow 3, no separate logged-model
-    record is made: the arguments for one (``params``, ``tags``, ``model_type``, ``step``,
-    ``model_id``) warn and the run's folder is all there is.
+    3's word for it), committed with the run, with MLflow 3's logged-model record beside
+    it (``params``, ``tags``, ``model_type``, ``step``; docs/FORMAT.md).
 
     Args:
         artifact_path: the artifact folder of the model (default ``"model"``).
@@ -221,7 +229,9 @@ def log_model(
             handed to ``_load_pyfunc``.
         code_paths: local files or folders copied into the model's ``code/`` folder and put
             on ``sys.path`` when it loads.
-        infer_code_paths: accepted for MLflow's sake; ``True`` warns (give ``code_paths``).
+        infer_code_paths: find ``code_paths`` instead: the model is loaded in a new process
+            run from the working directory, and the working directory's Python files that
+            loading imports are copied into ``code/`` (MLflow's rule; not with ``code_paths``).
         conda_env: a conda environment (dict or YAML file) to write instead of the inferred
             one.
         mlflow_model: a ``Model`` to fill in instead of a new one.
@@ -276,7 +286,6 @@ def log_model(
     """
     warn_ignored(
         "mltrail.pyfunc.log_model",
-        infer_code_paths=infer_code_paths,
         await_registration_for=await_registration_for,
         streamable=streamable,
         resources=resources,
@@ -294,6 +303,7 @@ def log_model(
             loader_module=loader_module,
             data_path=data_path,
             code_paths=code_paths,
+            infer_code_paths=infer_code_paths,
             conda_env=conda_env,
             mlflow_model=mlflow_model,
             python_model=python_model,

@@ -62,7 +62,8 @@ def uri_to_path(uri: str | os.PathLike[str]) -> Path:
             raise InvalidParameterValue(
                 f"Unsupported tracking URI {shown!r}: mltrail stores are folders in git, not "
                 "MLflow databases or servers; bring those runs into a store with "
-                f"`mltrail import mlflow {shown}`, then use the store's path (such as ./runs)."
+                f"`mltrail import mlflow {shown}`, then use the store's path (such as ./runs); "
+                "`mltrail server` serves a store to clients that speak only MLflow's REST API."
             )
         raise InvalidParameterValue(
             f"Unsupported tracking URI {text!r}: mltrail stores are folders; "

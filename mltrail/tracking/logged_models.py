@@ -37,8 +37,9 @@ CONTEXT_TAG = "mlflow.data.context"
 ACTIVE_MODEL_ENV = "MLFLOW_ACTIVE_MODEL_ID"
 _SOURCE_TAGS = {"mlflow.source.name": "name", "mlflow.source.type": "type"}
 
-#: run id -> step -> ids of the models the run logged at that step (this process's view).
-_outputs: dict[str, dict[int, list[str]]] = {}
+#: run id -> (stat of its logged-models folder, step -> ids of the models logged at that
+#: step): read again when the folder changes (another process logged a model into the run).
+_outputs: dict[str, tuple[tuple[int, int] | None, dict[int, list[str]]]] = {}
 _outputs_lock = threading.Lock()
 _last_model_id: str | None = None
 
@@ -92,11 +93,6 @@ def create(
         "tags": dict(sorted({**system, **_texts(tags)}.items())),
     }
     files.write_record(run_path, rec)
-    with _outputs_lock:
-        if run_id in _outputs:
-            _outputs[run_id].setdefault(int(step), []).append(model_id)
-        else:
-            _outputs[run_id] = _read_outputs(run_path)
     _last_model_id = model_id
     _link_existing(store, run_id, model_id, int(step))
     return model_id
@@ -106,29 +102,40 @@ def _texts(values: dict[str, Any] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in (values or {}).items()}
 
 
-def _read_outputs(run_path: Path) -> dict[int, list[str]]:
+def _folder_stat(run_path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(files.models_dir(run_path))
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_nlink)
+
+
+def _steps(store: FileStore, run_id: str) -> dict[int, list[str]]:
+    """Step -> the models run ``run_id`` logged at it, read again whenever its
+    ``logged-models/`` folder changed (one stat per call)."""
+    run_path = store.run_path(run_id)
+    stat = _folder_stat(run_path)
+    known = _outputs.get(run_id)
+    if known is not None and known[0] == stat:
+        return known[1]
     found: dict[int, list[str]] = {}
-    for rec in files.list_records(run_path)[0]:
+    records, bad = files.list_records(run_path) if stat is not None else ([], [])
+    for rec in records:
         found.setdefault(rec["step"], []).append(rec["model_id"])
+    if not bad:  # a record being written now (its folder made, not its file) is read later
+        with _outputs_lock:
+            _outputs[run_id] = (stat, found)
     return found
 
 
 def outputs_at(store: FileStore, run_id: str, step: int) -> list[str]:
-    """The models run ``run_id`` logged at ``step`` (read once per run and process)."""
-    steps = _outputs.get(run_id)
-    if steps is None:
-        with _outputs_lock:
-            steps = _outputs.setdefault(run_id, _read_outputs(store.run_path(run_id)))
-    return steps.get(step, []) if steps else []
+    """The models run ``run_id`` logged at ``step`` (by any process)."""
+    return _steps(store, run_id).get(step, [])
 
 
 def has_outputs(store: FileStore, run_id: str) -> bool:
-    """Whether run ``run_id`` logged any model (read once per run and process)."""
-    steps = _outputs.get(run_id)
-    if steps is None:
-        with _outputs_lock:
-            steps = _outputs.setdefault(run_id, _read_outputs(store.run_path(run_id)))
-    return bool(steps)
+    """Whether run ``run_id`` logged any model (by any process)."""
+    return bool(_steps(store, run_id))
 
 
 def _link_existing(store: FileStore, run_id: str, model_id: str, step: int) -> None:

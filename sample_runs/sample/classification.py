@@ -30,6 +30,7 @@ import mltrail as mlflow
 
 from sample.clock import SimulatedClock
 from sample.common import (
+    DATASET_SOURCE,
     EXAMPLE_ROWS,
     MODEL_PATH,
     PLOT_DPI,
@@ -110,6 +111,17 @@ def classification(clock: SimulatedClock) -> None:
         frame, data.target, test_size=0.2, stratify=data.target, random_state=42
     )
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    # The splits as MLflow 3 datasets: every configuration logs them as its inputs, and
+    # its metrics name the split they were measured on.
+    splits = {
+        name: mlflow.data.from_pandas(
+            x.assign(target=y),
+            source=DATASET_SOURCE,
+            name=f"breast-cancer-{name}",
+            targets="target",
+        )
+        for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test))
+    }
     os.environ["MLTRAIL_USER"] = "ana"
     experiment(
         "breast-cancer-classification",
@@ -161,10 +173,12 @@ def classification(clock: SimulatedClock) -> None:
             try:
                 with mlflow.start_run(nested=True, tags={"model_family": family}) as child:
                     mlflow.log_params({**cfg, **common})
+                    mlflow.log_input(splits["train"], context="training")
+                    mlflow.log_input(splits["test"], context="evaluation")
                     try:
                         results.append(
                             train_classifier(
-                                cfg, child.info, x_train, y_train, x_test, y_test, folds
+                                cfg, child.info, splits, x_train, y_train, x_test, y_test, folds
                             )
                         )
                     except ValueError as e:
@@ -185,7 +199,9 @@ def classification(clock: SimulatedClock) -> None:
     log_best_classifier(client, best, features, x_train, y_train, x_test, y_test)
 
 
-def train_classifier(cfg, info, x_train, y_train, x_test, y_test, folds) -> dict[str, object]:
+def train_classifier(
+    cfg, info, splits, x_train, y_train, x_test, y_test, folds
+) -> dict[str, object]:
     model = build_classifier(cfg)
     model.fit(x_train, y_train)  # first: a bad config fails here with sklearn's own message
     cv = cross_val_score(model, x_train, y_train, cv=folds, scoring="accuracy")
@@ -201,7 +217,20 @@ def train_classifier(cfg, info, x_train, y_train, x_test, y_test, folds) -> dict
         "test_roc_auc": r6(roc_auc_score(y_test, proba)),
         "test_log_loss": r6(log_loss(y_test, proba)),
     }
-    mlflow.log_metrics(metrics)
+    model_id = None
+    if cfg["model"] == "logistic_regression":
+        # A linear model is a few KB in the skops format; the tree ensembles (hundreds of KB
+        # each) stay out of the sample store. Logged first, so its metrics link to it.
+        logged = mlflow.sklearn.log_model(
+            model, name=MODEL_PATH, input_example=x_test.head(EXAMPLE_ROWS)
+        )
+        model_id = logged.model_id
+    for split, prefix in (("train", "cv_"), ("test", "test_")):
+        mlflow.log_metrics(
+            {k: v for k, v in metrics.items() if k.startswith(prefix)},
+            model_id=model_id,
+            dataset=splits[split],
+        )
     if cfg["model"] == "gradient_boosting":
         # One point per boosting stage: a short curve in a tabular experiment.
         for stage, p in enumerate(model.staged_predict_proba(x_test), start=1):
@@ -210,10 +239,6 @@ def train_classifier(cfg, info, x_train, y_train, x_test, y_test, folds) -> dict
     mlflow.log_dict(
         {"labels": ["malignant", "benign"], "matrix": cm.tolist()}, "confusion_matrix.json"
     )
-    if cfg["model"] == "logistic_regression":
-        # A linear model is a few KB in the skops format; the tree ensembles (hundreds of KB
-        # each) stay out of the sample store.
-        mlflow.sklearn.log_model(model, name=MODEL_PATH, input_example=x_test.head(EXAMPLE_ROWS))
     return {
         "run_id": info.run_id,
         "run_name": info.run_name,

@@ -57,6 +57,10 @@ ENVIRONMENT = ", ".join(
 PLOT_DPI = 80
 #: Where the runs log their models, and how many test rows their input examples hold.
 MODEL_PATH = "model"
+#: Where the classification datasets come from (recorded as their source).
+DATASET_SOURCE = (
+    "https://scikit-learn.org/stable/modules/generated/sklearn.datasets.load_breast_cancer.html"
+)
 EXAMPLE_ROWS = 5
 
 

@@ -119,9 +119,10 @@ def test_summary_counts_pages_and_size(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
     first = build_site(SAMPLE_STORE, tmp_path / "s", progress=lambda d, t: calls.append((d, t)))
     # 39 runs, 5 experiments, home, compare, 404; the Models index, 2 models, 6 versions;
-    # the Projects index and the sample project's page, and in this repository's
-    # checkout the page of the repository.
-    pages = 39 + 5 + 3 + 9 + 2 + (1 if find_repo_root(SAMPLE_STORE) else 0)
+    # the Projects index and the sample project's page; the Datasets index and the pages
+    # of the 2 classification splits; and in this repository's checkout the page of the
+    # repository.
+    pages = 39 + 5 + 3 + 9 + 2 + 3 + (1 if find_repo_root(SAMPLE_STORE) else 0)
     assert first.pages_written == pages and first.pages_unchanged == 0
     assert first.site_bytes > 1_000_000 and first.seconds > 0
     assert calls[-1] == (39, 39)

@@ -16,7 +16,7 @@ def test_build_prints_one_summary_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(build_cli(), ["build", str(SAMPLE_STORE), "-o", str(out)])
     assert result.exit_code == 0, result.output
     # + Projects, the sample project, and in a checkout this repository
-    pages = 58 + (1 if find_repo_root(SAMPLE_STORE) else 0)
+    pages = 61 + (1 if find_repo_root(SAMPLE_STORE) else 0)
     assert result.output.startswith(f"Built {out}: {pages} pages written, 0 unchanged")
     assert result.output.count("\n") == 1
     assert (out / "index.html").is_file()

@@ -140,3 +140,59 @@ def test_log_model_with_an_artifact_from_another_run(
     model = mltrail.pyfunc.load_model(info.model_uri)
     assert model.predict(pd.DataFrame({"x": [2.0]})).tolist() == [20.0]
     assert mltrail.pyfunc.load_model(f"runs:/{info.run_id}/scaler/").metadata.run_id == info.run_id
+
+
+def test_infer_code_paths_ships_the_modules_the_model_needs(tmp_path: Path) -> None:
+    """MLflow's rule: the working directory's modules that loading imports, nothing else."""
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    (project / "shop").mkdir(parents=True)
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "helpers.py").write_text("def factor():\n    return 2\n")
+    (project / "shop" / "model.py").write_text(
+        textwrap.dedent(
+            """
+            import mltrail.pyfunc
+            from shop.helpers import factor
+
+            class Doubler(mltrail.pyfunc.PythonModel):
+                def predict(self, context, model_input, params=None):
+                    return [x * factor() for x in model_input]
+            """
+        )
+    )
+    (project / "notes.py").write_text("SECRET = 'not part of the model'\n")
+    save = (
+        "import mltrail.pyfunc, shop.model; mltrail.pyfunc.save_model("
+        "'out', python_model=shop.model.Doubler(), infer_code_paths=True)"
+    )
+    subprocess.run([sys.executable, "-c", save], cwd=project, check=True)
+    out = project / "out"
+    shipped = sorted(p.relative_to(out / "code").as_posix() for p in (out / "code").rglob("*.py"))
+    assert shipped == ["shop/__init__.py", "shop/helpers.py", "shop/model.py"]
+    assert yaml.safe_load((out / "MLmodel").read_text())["flavors"]["python_function"]["code"] == (
+        "code"
+    )
+    # Loaded from elsewhere, with the project's folder nowhere on sys.path.
+    load = f"import mltrail.pyfunc; print(mltrail.pyfunc.load_model({str(out)!r}).predict([1, 3]))"
+    done = subprocess.run(
+        [sys.executable, "-c", load], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[2, 6]"
+
+
+def test_infer_code_paths_refuses_code_paths_too_and_names_a_failed_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(InvalidParameterValue, match="drop code_paths"):
+        mltrail.pyfunc.save_model(
+            tmp_path / "a", python_model=Scaler(), code_paths=[tmp_path], infer_code_paths=True
+        )
+    # Run from a folder where this test module cannot be imported: the model cannot load.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        InvalidParameterValue, match=r"loading the model .* failed \(ModuleNotFoundError"
+    ):
+        mltrail.pyfunc.save_model(tmp_path / "b", python_model=Scaler(), infer_code_paths=True)

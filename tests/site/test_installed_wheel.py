@@ -44,7 +44,7 @@ def test_the_installed_wheel_builds_the_sample_site(
     summary = run_ok(
         sys.executable, "-m", "mltrail", "build", str(store), "-o", str(out), cwd=work, env=env
     )
-    assert "58 pages written" in summary
+    assert "61 pages written" in summary
     assert (out / "assets" / "vendor" / "vega.min.js").is_file()
     assert "breast-cancer-classification" in (out / "index.html").read_text()
     installed, checkout = snapshot_of(out), snapshot_of(sample_site)

@@ -298,3 +298,21 @@ def test_site_search_finds_runs_by_name_and_by_param_value(
     page.wait_for_url("**/runs/*/index.html", wait_until="commit")
     page.wait_for_selector("body[data-page=run]")
     assert page.text_content("h1").startswith("majority-baseline")
+
+
+def test_a_runs_dataset_leads_to_every_run_that_used_it(
+    sample_site: Path, sample: Sample, pages: Pages
+) -> None:
+    page = pages.open(site_base(sample_site), page_path("run-child-with-artifacts", sample))
+    datasets = "#datasets-heading ~ article.mt-dataset"
+    link = page.locator(f"{datasets} h3 a", has_text="breast-cancer-test")
+    assert page.text_content(f"{datasets} .mt-badge") == "training"
+    link.click()
+    page.wait_for_selector("body[data-page=dataset]")
+    assert page.text_content("h1") == "breast-cancer-test"
+    runs = page.locator("#runs-heading ~ div table tbody tr")
+    assert runs.count() >= 5  # every grid configuration that trained
+    assert runs.locator(f'a:text("{sample.best.info.run_name}")').count() == 1
+    # Datasets are found by the site search too.
+    home = pages.open(site_base(sample_site), "index.html")
+    assert "breast-cancer-train" in search(home, "breast-cancer-train")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,32 @@ def test_linking_from_another_run_writes_only_that_runs_file(tracking: FileStore
     got = mltrail.get_run(second.info.run_id)
     assert [m.model_id for m in got.inputs.model_inputs] == [info.model_id]
     assert first.info.run_id != second.info.run_id
+
+
+def test_a_model_another_process_logs_into_the_run_takes_this_processs_metrics(
+    tracking: FileStore,
+) -> None:
+    """Distributed training: rank 1 logs the model at step 3, rank 0 logs metrics there
+    afterwards; MLflow's rule links them, whichever process logged the model."""
+    import subprocess
+    import sys
+
+    with mltrail.start_run() as run:
+        mltrail.log_metric("loss", 0.5, step=1)  # this process has read the run's models
+        script = (
+            "import sys, mltrail\n"
+            "from sklearn.linear_model import LinearRegression\n"
+            "mltrail.set_tracking_uri(sys.argv[1])\n"
+            "with mltrail.start_run(run_id=sys.argv[2]):\n"
+            "    model = LinearRegression().fit([[0.0]], [1.0])\n"
+            "    print(mltrail.sklearn.log_model(model, name='m', step=3).model_id)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tracking.root), run.info.run_id],
+            capture_output=True, text=True, check=True,
+            env={**os.environ, "MLTRAIL_AUTO_COMMIT": "0"},
+        )  # fmt: skip
+        model_id = done.stdout.strip().splitlines()[-1]
+        mltrail.log_metric("loss", 0.25, step=3)
+    linked = mltrail.get_logged_model(model_id).metrics
+    assert [(m.key, m.value, m.step) for m in linked] == [("loss", 0.25, 3)]

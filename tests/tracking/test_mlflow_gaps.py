@@ -175,5 +175,6 @@ def test_an_mlflow_backend_uri_names_the_import_command(uri: str) -> None:
         mltrail.set_tracking_uri(uri)
         mltrail.search_experiments()
     message = str(info.value)
-    assert "mltrail import mlflow" in message and "\n" not in message
+    assert "mltrail import mlflow" in message and "mltrail server" in message
+    assert "\n" not in message
     assert "secret" not in message
