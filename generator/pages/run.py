@@ -49,6 +49,7 @@ from .base import (
     doc,
     make_page,
 )
+from .evaluation import EvaluationView, evaluations
 from .modelparts import VersionLink, version_link
 from .parts import (
     ExperimentLink,
@@ -148,6 +149,7 @@ class RunPage(PageContext):
     logged_models: tuple[LoggedModelView, ...] = doc("models logged in the run, in order")
     model_versions: tuple[VersionLink, ...] = doc("registered versions whose source is the run")
     project: RunProjectView | None = doc("the project whose entry point it ran, or None")
+    evaluations: tuple[EvaluationView, ...] = doc("what evaluate logged, one per metric prefix")
 
 
 # -- the context ---------------------------------------------------------------------
@@ -186,6 +188,7 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         logged_models=_logged_models(run, site.registry, detail.artifacts),
         model_versions=tuple(version_link(m, e) for m, e in site.registry.by_run(rid)),
         project=_project_view(run, site),
+        evaluations=evaluations(run, detail.artifacts),
     )
 
 
