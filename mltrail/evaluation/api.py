@@ -209,6 +209,7 @@ def evaluate(
     linked = _model_id(predictor, model_id)
     inputs = _inputs(predictor, prepared, predictions, conf)
     run = builtin.classify if conf.model_type == cfg.names.CLASSIFIER else builtin.regress
-    with tempfile.TemporaryDirectory(prefix="mltrail-eval-") as tmp, _run() as run_id:
-        outcome = run(inputs, conf, Path(tmp))
-        return _log(run_id, outcome, Path(tmp), prepared, conf, linked)
+    with tempfile.TemporaryDirectory(prefix="mltrail-eval-") as tmp:
+        outcome = run(inputs, conf, Path(tmp))  # every check passed before a run starts
+        with _run() as run_id:
+            return _log(run_id, outcome, Path(tmp), prepared, conf, linked)

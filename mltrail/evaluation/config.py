@@ -129,10 +129,24 @@ def resolve(model_type: Any, evaluators: Any, evaluator_config: Any) -> EvalConf
                 f"evaluator_config[{key!r}] must be a {getattr(wanted, '__name__', wanted)}, "
                 f"got {value!r}."
             )
+    _check_prefix(settings.get("metric_prefix", ""))
     if settings.get("log_model_explainability", True):
         log.info("mltrail draws no SHAP explainability plots (log_model_explainability).")
     known = {k: v for k, v in settings.items() if k in EvalConfig.__dataclass_fields__}
     return EvalConfig(model_type=kind, **known)
+
+
+def _check_prefix(prefix: str) -> None:
+    """A ``metric_prefix`` must make valid metric keys and plain plot file names."""
+    from mltrail.validation import validate_key
+
+    if not prefix:
+        return
+    if "/" in prefix:
+        raise InvalidParameterValue(
+            f"metric_prefix {prefix!r} may not contain '/': it also prefixes the plot files."
+        )
+    validate_key("metric", prefix + names.EXAMPLE_COUNT)
 
 
 def col_mapping(evaluator_config: Any) -> dict[str, str]:

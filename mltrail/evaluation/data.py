@@ -3,6 +3,7 @@ recorded as the run's input (a DataFrame, numpy arrays or an ``mltrail.data`` da
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +70,12 @@ def _frame(array: Any, feature_names: Any) -> Any:
     import pandas as pd
 
     width = array.shape[1] if array.ndim > 1 else 1
-    columns = list(feature_names) if feature_names else [f"feature_{i + 1}" for i in range(width)]
+    digits = math.ceil(math.log10(width + 1))  # MLflow's names: feature_01 ... feature_10
+    columns = (
+        list(feature_names)
+        if feature_names
+        else [f"feature_{str(i + 1).zfill(digits)}" for i in range(width)]
+    )
     if len(columns) != width:
         raise InvalidParameterValue(
             f"feature_names has {len(columns)} names for {width} feature columns."

@@ -54,6 +54,30 @@ for case, (loader, estimator, model_type) in json.loads(sys.argv[2]).items():
         "files": sorted(a.uri.rsplit("/", 1)[1] for a in result.artifacts.values()),
         "digest": inputs[0].dataset.digest,
     }
+
+import numpy as np
+import pandas as pd
+
+static = pd.DataFrame({"x": range(12), "y": ["no", "yes"] * 6,
+                       "p": ["no", "no", "yes", "yes", "no", "yes"] * 2})
+numbers = np.arange(110, dtype=float).reshape(11, 10)
+with mlflow.start_run():
+    prefixed = mlflow.models.evaluate(
+        data=static, targets="y", predictions="p", model_type="classifier",
+        evaluator_config={"metric_prefix": "val_", "pos_label": "no",
+                          "log_model_explainability": False},
+    )
+    function = mlflow.models.evaluate(
+        lambda df: df["feature_01"] * 2.0 + df["feature_10"], numbers,
+        targets=numbers.sum(axis=1), model_type="regressor",
+        evaluator_config={"log_model_explainability": False},
+    )
+for case, result in (("static", prefixed), ("function", function)):
+    out[case] = {
+        "metrics": {k: float(v) for k, v in result.metrics.items()},
+        "artifacts": sorted(result.artifacts),
+        "files": sorted(a.uri.rsplit("/", 1)[1] for a in result.artifacts.values()),
+    }
 print(json.dumps(out))
 """
 
@@ -108,6 +132,33 @@ def test_metrics_and_artifacts_match_mlflow(
         table = result.artifacts["per_class_metrics"].content
         assert list(table["positive_class"]) == [0, 1, 2]
         assert table["roc_auc"].between(0, 1).all()
+
+
+def test_static_predictions_and_functions_match_mlflow(
+    mlflow_results: Any, tracking: FileStore
+) -> None:
+    import numpy as np
+    import pandas as pd
+
+    static = pd.DataFrame({"x": range(12), "y": ["no", "yes"] * 6,
+                           "p": ["no", "no", "yes", "yes", "no", "yes"] * 2})  # fmt: skip
+    numbers = np.arange(110, dtype=float).reshape(11, 10)
+    with mltrail.start_run():
+        prefixed = mltrail.models.evaluate(
+            data=static, targets="y", predictions="p", model_type="classifier",
+            evaluator_config={"metric_prefix": "val_", "pos_label": "no"},
+        )  # fmt: skip
+        function = mltrail.models.evaluate(
+            lambda df: df["feature_01"] * 2.0 + df["feature_10"], numbers,
+            targets=numbers.sum(axis=1), model_type="regressor",
+        )  # fmt: skip
+    for case, result in (("static", prefixed), ("function", function)):
+        expected = mlflow_results[case]
+        assert result.metrics == pytest.approx(expected["metrics"], rel=1e-9)
+        assert list(result.metrics) == list(expected["metrics"])
+        assert sorted(result.artifacts) == expected["artifacts"]
+        files = sorted(a.uri.rsplit("/", 1)[1] for a in result.artifacts.values())
+        assert files == expected["files"]
 
 
 def test_static_predictions_with_a_prefix(tracking: FileStore) -> None:
@@ -188,6 +239,9 @@ ERRORS = {
     "not a model": ({"model": 42}, "got int"),
     "data of another kind": ({"data": "a.csv"}, "got str"),
     "model_config without a URI": ({"model_config": {"a": 1}}, "model_config applies only"),
+    "a prefix with a path": ({"evaluator_config": {"metric_prefix": "../"}}, "may not contain"),
+    "a prefix making bad keys": ({"evaluator_config": {"metric_prefix": "a*"}}, "Invalid metric"),
+    "one class only": ({"evaluator_config": {"label_list": [True]}}, "at least two classes"),
 }
 
 
