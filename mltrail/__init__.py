@@ -66,11 +66,12 @@ from mltrail.tracking.unsupported import NoEffectWarning
 
 if TYPE_CHECKING:
     from mltrail.autologging import autolog as autolog
+    from mltrail.evaluation import evaluate as evaluate
 
 __version__ = "0.1.0"
 
 #: Imported on first attribute access, so ``import mltrail`` stays fast.
-_LAZY_MODULES = ("data", "exceptions", "models", "projects", "pyfunc", "sklearn")
+_LAZY_MODULES = ("data", "evaluation", "exceptions", "models", "projects", "pyfunc", "sklearn")
 
 
 def __getattr__(name: str) -> object:
@@ -82,6 +83,10 @@ def __getattr__(name: str) -> object:
         from mltrail.models.signature import infer_signature
 
         return infer_signature
+    if name == "evaluate":
+        from mltrail.evaluation import evaluate
+
+        return evaluate
     if name == "autolog":
         from mltrail.autologging import autolog
 
@@ -115,6 +120,7 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "end_run",
+    "evaluate",
     "flush",
     "get_artifact_uri",
     "get_experiment",

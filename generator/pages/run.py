@@ -55,6 +55,7 @@ from .base import (
     make_page,
 )
 from .dataset import DatasetView, run_datasets
+from .evaluation import EvaluationView, evaluations
 from .modelparts import VersionLink, version_link
 from .parts import (
     ExperimentLink,
@@ -171,6 +172,7 @@ class RunPage(PageContext):
     project: RunProjectView | None = doc("the project whose entry point it ran, or None")
     datasets: tuple[DatasetView, ...] = doc("datasets the run used, in logged order")
     used_models: tuple[str, ...] = doc("ids of logged models the run used, sorted")
+    evaluations: tuple[EvaluationView, ...] = doc("what evaluate logged, one per metric prefix")
 
 
 # -- the context ---------------------------------------------------------------------
@@ -211,6 +213,7 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         project=_project_view(run, site),
         datasets=run_datasets(detail.inputs.datasets),
         used_models=detail.inputs.models,
+        evaluations=evaluations(run, detail.artifacts),
     )
 
 

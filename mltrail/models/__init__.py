@@ -23,6 +23,19 @@ from mltrail.models.schema import (
 from mltrail.models.signature import ModelSignature, infer_signature
 from mltrail.models.uri import resolve_model_uri
 
+#: MLflow's ``mlflow.models.evaluate`` and friends, from ``mltrail.evaluation`` (which
+#: uses the tracking API, so it loads on first use, never with this package).
+_EVALUATION_NAMES = ("EvaluationArtifact", "EvaluationResult", "evaluate", "list_evaluators")
+
+
+def __getattr__(name: str) -> object:
+    if name in _EVALUATION_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module("mltrail.evaluation"), name)
+    raise AttributeError(f"module 'mltrail.models' has no attribute {name!r}")
+
+
 __all__ = [
     "LOGGED_MODELS_TAG",
     "MLMODEL_FILE_NAME",

@@ -136,7 +136,9 @@ def default(value):
 out = {}
 for name in json.loads(sys.stdin.read()):
     params = inspect.signature(resolve(name)).parameters.values()
-    out[name] = [(p.name, p.kind.name, default(p.default)) for p in params]
+    # MLflow's own private switches (``_called_from_genai_evaluate``) are not API.
+    out[name] = [(p.name, p.kind.name, default(p.default)) for p in params
+                 if not p.name.startswith("_")]
 print(json.dumps(out))
 """
 
