@@ -26,12 +26,8 @@ def _filter(text: str | None) -> str | None:
 
 
 def _version(v: ModelVersion) -> dict[str, Any]:
-    """A version as JSON, with the logged-model id of its source when it is one."""
-    model_id = None
-    if v.source.startswith("runs:/"):
-        run_id, rel = locations.split_runs_uri(v.source)
-        model_id = locations.model_id(run_id, rel) if rel else None
-    return messages.model_version(v, model_id)
+    """A version as JSON, with the logged model it was registered from, if any."""
+    return messages.model_version(v, v.model_id)
 
 
 def _model(m: RegisteredModel) -> dict[str, Any]:
@@ -95,7 +91,7 @@ def create_model_version(client: Client, f: Fields) -> dict[str, Any]:
     version = client.create_model_version(
         f.need("name"),
         source,
-        run_id=run_id or locations.split_runs_uri(source)[0],
+        run_id=run_id,
         tags=f.pairs("tags") or None,
         run_link=f.text("run_link"),
         description=f.text("description"),
