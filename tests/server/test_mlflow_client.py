@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 from mltrail.store import FileStore
-from tests.server.conftest import Server, run_client, start_client
+from tests.server.conftest import Server, new_store, run_client, start_client
 
 
 def _committed(server: Server, run_id: str) -> bool:
@@ -147,3 +148,18 @@ def test_logged_models_and_datasets_are_mltrail_records(server: Server) -> None:
     assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["train-df"]
     assert run.inputs.dataset_inputs[0].context == "training"
     assert _committed(server, out["run"])
+
+
+def test_filters_mean_what_they_mean_in_mlflow(tmp_path: Path) -> None:
+    """``!=`` on a tag a run or model lacks, and MLflow's not-a-prompt clause, answer
+    as MLflow's own SQLite store answers the same client calls."""
+    server = Server(new_store(tmp_path))
+    try:
+        ours = run_client(server, "filters.py")
+        sqlite = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        theirs = run_client(server, "filters.py", env={"MLFLOW_TRACKING_URI": sqlite})
+    finally:
+        server.stop()
+    assert ours == theirs
+    assert ours["runs"]["tags.x != 'y'"] == ["xz"]  # a run without the tag: no match
+    assert ours["models"]["None"] == ["cats and dogs", "plain"]  # the prompt is left out

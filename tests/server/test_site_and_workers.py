@@ -12,22 +12,13 @@ from typing import Any
 
 import pytest
 
-from mltrail.store import FileStore, init_store
-from tests.server.conftest import Server, start_client
-
-
-def _new_store(root: Path) -> Path:
-    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
-    for key, value in (("user.name", "Test User"), ("user.email", "test@example.com")):
-        subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
-    store = root / "runs"
-    init_store(store)
-    return store
+from mltrail.store import FileStore
+from tests.server.conftest import Server, new_store, start_client
 
 
 @pytest.fixture
 def site_server(tmp_path: Path) -> Iterator[Server]:
-    found = Server(_new_store(tmp_path), "--site")
+    found = Server(new_store(tmp_path), "--site")
     yield found
     found.stop()
 
@@ -80,7 +71,7 @@ def test_site_is_served_at_root_and_shows_runs_logged_through_the_server(
 
 
 def test_two_workers_and_many_clients_lose_nothing(tmp_path: Path) -> None:
-    store = _new_store(tmp_path)
+    store = new_store(tmp_path)
     server = Server(store, "--workers", "2")
     try:
         import mltrail
