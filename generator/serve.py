@@ -168,6 +168,65 @@ def tree_fingerprint(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
+class Rebuilder:
+    """Builds the site of ``store`` into ``out`` again whenever its inputs change."""
+
+    def __init__(
+        self,
+        store: Path,
+        out: Path,
+        *,
+        watch: Iterable[Path] = (),
+        build: Callable[[], BuildSummary] | None = None,
+    ) -> None:
+        self.watch = (store, *watch)
+        self._build = build or functools.partial(build_site, store, out)
+        self._fingerprint = ""
+
+    def rebuild(self) -> BuildSummary:
+        self._fingerprint = tree_fingerprint(self.watch)
+        return self._build()
+
+    def check(self) -> BuildSummary | None:
+        """Rebuild if the store changed since the last build; None if it did not."""
+        if tree_fingerprint(self.watch) == self._fingerprint:
+            return None
+        try:
+            return self.rebuild()
+        except MltrailError as e:
+            log.error("Rebuild failed (the last good site is still served): %s", e)
+            return None
+
+    def poll(
+        self, on_rebuild: Callable[[BuildSummary], None], stop: threading.Event | None = None
+    ) -> None:
+        """Check until ``stop`` is set; the pause adapts to how long a check takes on a
+        big store (at least a second, four times the last check)."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            started = time.monotonic()
+            summary = self.check()
+            if summary is not None:
+                on_rebuild(summary)
+            stop.wait(max(1.0, 4 * (time.monotonic() - started)))
+
+
+def rebuild_in_background(store: Path, out: Path) -> threading.Event:
+    """Build the site of ``store`` into ``out`` now, then keep it current from a daemon
+    thread (``mltrail server --site``); set the returned event to stop it."""
+    rebuilder = Rebuilder(store, out)
+    rebuilder.rebuild()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=rebuilder.poll,
+        args=(lambda s: log.info("site rebuilt: %s", s.describe()), stop),
+        name="mltrail-site",
+        daemon=True,
+    )
+    thread.start()
+    return stop
+
+
 class SiteServer:
     """A built site served over HTTP, rebuilt by :meth:`check` when its inputs change."""
 
@@ -183,9 +242,7 @@ class SiteServer:
     ) -> None:
         self.store = store
         self.out = out
-        self.watch = (store, *watch)
-        self._build = build or functools.partial(build_site, store, out)
-        self._fingerprint = ""
+        self.rebuilder = Rebuilder(store, out, watch=watch, build=build)
         handler = functools.partial(_Handler, directory=str(out))
         self.httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
@@ -198,8 +255,7 @@ class SiteServer:
         return f"http://{shown}:{port}/{urls.INDEX}"
 
     def rebuild(self) -> BuildSummary:
-        self._fingerprint = tree_fingerprint(self.watch)
-        return self._build()
+        return self.rebuilder.rebuild()
 
     def start(self) -> BuildSummary:
         """Build, then serve in a background thread."""
@@ -212,13 +268,7 @@ class SiteServer:
 
     def check(self) -> BuildSummary | None:
         """Rebuild if the store changed since the last build; None if it did not."""
-        if tree_fingerprint(self.watch) == self._fingerprint:
-            return None
-        try:
-            return self.rebuild()
-        except MltrailError as e:
-            log.error("Rebuild failed (the last good site is still served): %s", e)
-            return None
+        return self.rebuilder.check()
 
     def stop(self) -> None:
         self.httpd.shutdown()
@@ -227,14 +277,9 @@ class SiteServer:
             self._thread.join()
 
     def watch_forever(self, on_rebuild: Callable[[BuildSummary], None]) -> None:
-        """Poll until Ctrl-C; the pause adapts to how long a poll takes on a big store."""
+        """Poll until Ctrl-C (see :meth:`Rebuilder.poll`), then stop serving."""
         try:
-            while True:
-                started = time.monotonic()
-                summary = self.check()
-                if summary is not None:
-                    on_rebuild(summary)
-                time.sleep(max(1.0, 4 * (time.monotonic() - started)))
+            self.rebuilder.poll(on_rebuild)
         except KeyboardInterrupt:
             pass
         finally:

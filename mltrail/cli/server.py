@@ -21,7 +21,8 @@ from mltrail.cli.common import open_store, store_option
               help="Require 'Authorization: Bearer TOKEN' on every request (MLflow clients "
               "send $MLFLOW_TRACKING_TOKEN); default: $MLTRAIL_SERVER_TOKEN.")  # fmt: skip
 @click.option("--site", is_flag=True,
-              help="Also serve the store's static site at / (built once at start).")  # fmt: skip
+              help="Also serve the store's static site at /, rebuilt within seconds of "
+              "a change (as `mltrail ui`).")  # fmt: skip
 def server(
     store_path: Path | None, host: str, port: int, workers: int, token: str | None, site: bool
 ) -> None:
@@ -33,10 +34,10 @@ def server(
     root = open_store(store_path).root
     site_dir = None
     if site:
-        from mltrail_generator import build_site
+        from mltrail_generator.serve import rebuild_in_background
 
         site_dir = tempfile.mkdtemp(prefix="mltrail-server-site-")
-        build_site(root, Path(site_dir))
+        rebuild_in_background(root, Path(site_dir))
     settings = ServerSettings(str(root), host, port, workers, token or None, site_dir)
     app = build_app(settings)
     if not is_loopback(host):

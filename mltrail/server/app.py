@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 MAX_JSON_BYTES = 16 * 1024 * 1024
 #: The largest artifact one PUT may upload.
 MAX_ARTIFACT_BYTES = 5 * 1024 * 1024 * 1024
+#: How long shutdown waits for queued git commits.
+SHUTDOWN_COMMIT_SECONDS = 60.0
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 _UNSERVED_PREFIXES = ("/api/2.0/mlflow/", "/api/3.0/mlflow/", "/ajax-api/2.0/mlflow/")
 
@@ -72,7 +74,7 @@ class TrackingApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -121,6 +123,19 @@ class TrackingApp:
         values = {**_checked(values, route.fields, endpoint), **params}
         answer = await asyncio.to_thread(route.handler, self.client, Fields(endpoint, values))
         return json_response(answer)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Start at once; on shutdown, land the commits still queued (uvicorn ends the
+        process by its signal after this, so exit handlers would not run)."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if not await asyncio.to_thread(self.client.store.flush, SHUTDOWN_COMMIT_SECONDS):
+                    log.warning("commits still running at shutdown; run `mltrail commit`")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     def _authorize(self, scope: Scope) -> None:
         if self.token is None:
@@ -198,13 +213,3 @@ async def _stream(send: Send, content: Path, kind: str) -> None:
     async for chunk in artifacts.file_chunks(content):
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -4,7 +4,7 @@ A run's ``artifact_uri`` is ``mlflow-artifacts:/<experiment>/<run>/artifacts`` (
 MLflow's server gives), so the client uploads and downloads through this server's artifact
 proxy, which maps the path back to the run's artifacts in the store. Model sources of the
 registry are ``runs:/<run>/<path>``; a logged model (MLflow 3) lives in its run's
-artifacts under its name, and its id says which run and name (``logged.py``).
+artifacts at its record's ``artifact_path`` (``logged.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from mltrail.store.artifacts import safe_relpath
 
 SCHEME = "mlflow-artifacts:"
 _ARTIFACTS = "artifacts"
-#: Prefix of the ids this server gives logged models: ``m-<run id>-<name as hex>``.
-MODEL_ID_PREFIX = "m-"
 
 
 def run_artifact_uri(experiment_id: str, run_id: str, path: str = "") -> str:
@@ -40,35 +38,14 @@ def split_proxy_path(path: str) -> tuple[str, str]:
     return parts[1], "/".join(parts[3:])
 
 
-def model_id(run_id: str, name: str) -> str:
-    """The id of the logged model ``name`` of run ``run_id``."""
-    return f"{MODEL_ID_PREFIX}{run_id}-{name.encode().hex()}"
-
-
-def parse_model_id(text: str) -> tuple[str, str]:
-    """(run id, model name) of a logged model id this server gave."""
-    body = text[len(MODEL_ID_PREFIX) :] if text.startswith(MODEL_ID_PREFIX) else ""
-    run_id, _, hexname = body.rpartition("-")
-    try:
-        name = bytes.fromhex(hexname).decode()
-    except ValueError:
-        name = ""
-    if not run_id or not name:
-        raise ResourceNotFound(f"Logged model {text!r} not found.")
-    return run_id, name
-
-
 def stored_source(source: str, run_id: str | None) -> str:
     """A model version's ``source`` as the store keeps it (``runs:/<run>/<path>``).
 
     Only sources inside the store are accepted: a path on the server's disk is refused,
     so a client cannot make the server copy files from outside the store.
     """
-    if source.startswith("runs:/"):
-        return source
-    if source.startswith(f"models:/{MODEL_ID_PREFIX}"):
-        model_run, name = parse_model_id(source[len("models:/") :])
-        return f"runs:/{model_run}/{name}"
+    if source.startswith(("runs:/", "models:/m-")):
+        return source  # a run's artifacts, or a logged model's (the registry resolves it)
     if source.startswith(SCHEME):
         proxied_run, rel = split_proxy_path(source[len(SCHEME) :].lstrip("/"))
         return f"runs:/{proxied_run}/{rel}"

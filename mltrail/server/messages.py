@@ -124,7 +124,7 @@ def page(key: str, items: list[dict[str, Any]], token: str | None) -> dict[str, 
     return out
 
 
-def _pairs(mapping: Mapping[str, Any]) -> list[dict[str, Any]]:
+def pairs(mapping: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"key": k, "value": v} for k, v in sorted(mapping.items())]
 
 
@@ -146,7 +146,7 @@ def experiment(exp: Experiment, artifact_location: str) -> dict[str, Any]:
         "name": exp.name,
         "artifact_location": artifact_location,
         "lifecycle_stage": exp.lifecycle_stage,
-        "tags": _pairs(tags),
+        "tags": pairs(tags),
     }
     if exp.creation_time is not None:
         out["creation_time"] = exp.creation_time
@@ -156,7 +156,11 @@ def experiment(exp: Experiment, artifact_location: str) -> dict[str, Any]:
 
 
 def metric(m: Metric) -> dict[str, Any]:
-    return {"key": m.key, "value": number(m.value), "timestamp": m.timestamp, "step": m.step}
+    out = {"key": m.key, "value": number(m.value), "timestamp": m.timestamp, "step": m.step}
+    links = {"model_id": m.model_id, "dataset_name": m.dataset_name,
+             "dataset_digest": m.dataset_digest, "run_id": m.run_id}  # fmt: skip
+    out.update({k: v for k, v in links.items() if v})
+    return out
 
 
 def run(r: Run, artifact_uri: str) -> dict[str, Any]:
@@ -183,10 +187,28 @@ def run(r: Run, artifact_uri: str) -> dict[str, Any]:
         metrics.append(metric(Metric(key, value, timestamp, step)))
     return {
         "info": run_info,
-        "data": {"metrics": metrics, "params": _pairs(r.data.params), "tags": _pairs(r.data.tags)},
-        "inputs": {},
-        "outputs": {},
+        "data": {"metrics": metrics, "params": pairs(r.data.params), "tags": pairs(r.data.tags)},
+        **links(r),
     }
+
+
+def links(r: Run) -> dict[str, Any]:
+    """MLflow's ``inputs`` (datasets with their tags, logged models) and ``outputs``
+    (logged models) of a run, as ``Client.get_run`` reads them (empty otherwise)."""
+    inputs: dict[str, Any] = {}
+    if r.inputs is not None and r.inputs.dataset_inputs:
+        inputs["dataset_inputs"] = [
+            {"tags": [dict(t) for t in d.tags],
+             "dataset": {k: v for k, v in dict(d.dataset).items() if v is not None}}
+            for d in r.inputs.dataset_inputs
+        ]  # fmt: skip
+    if r.inputs is not None and r.inputs.model_inputs:
+        inputs["model_inputs"] = [{"model_id": m.model_id} for m in r.inputs.model_inputs]
+    outputs: dict[str, Any] = {}
+    if r.outputs is not None and r.outputs.model_outputs:
+        outputs["model_outputs"] = [{"model_id": m.model_id, "step": m.step}
+                                    for m in r.outputs.model_outputs]  # fmt: skip
+    return {"inputs": inputs, "outputs": outputs}
 
 
 def file_info(info: FileInfo, prefix: str = "") -> dict[str, Any]:
@@ -206,7 +228,7 @@ def model_version(v: ModelVersion, model_id: str | None = None) -> dict[str, Any
         "current_stage": v.current_stage,
         "source": v.source,
         "status": v.status,
-        "tags": _pairs(v.tags),
+        "tags": pairs(v.tags),
         "aliases": list(v.aliases),
     }
     optional = {
@@ -226,7 +248,7 @@ def registered_model(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": m.name,
-        "tags": _pairs(m.tags),
+        "tags": pairs(m.tags),
         "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(m.aliases.items())],
         "latest_versions": list(versions or []),
     }

@@ -10,28 +10,31 @@ from mltrail.server import locations, messages
 from mltrail.server.messages import Fields
 from mltrail.tracking.client import Client
 
-#: The clause MLflow's client adds to every registered-model search to leave out prompts;
-#: mltrail has no prompts, so it holds for every model (and mltrail's filter treats a
-#: missing tag as not matching ``!=``, which would leave out every model).
-_NOT_PROMPT = re.compile(r"^tags?\.`?mlflow\.prompt\.is_prompt`?\s*!=\s*'true'$", re.IGNORECASE)
+#: The clause MLflow's client appends to every registered-model search to leave out
+#: prompts (alone, or after `` AND ``). MLflow's stores do not read it as a tag comparison
+#: (which a model without the tag would fail, in MLflow as in mltrail) but as "not tagged
+#: as a prompt": the server does the same, dropping the clause and the models tagged so.
+_NOT_PROMPT = re.compile(
+    r"(?:^|\s+AND\s+)tags?\.`?mlflow\.prompt\.is_prompt`?\s*!=\s*'true'\s*$", re.IGNORECASE
+)
+PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 
-def _filter(text: str | None) -> str | None:
-    """``text`` without MLflow's not-a-prompt clause."""
+def _filter(text: str | None) -> tuple[str | None, bool]:
+    """``text`` without MLflow's not-a-prompt clause, and whether it had it."""
     if not text:
-        return text
-    clauses = re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE)
-    kept = [c for c in clauses if not _NOT_PROMPT.match(c.strip())]
-    return " AND ".join(kept) or None
+        return text, False
+    kept = _NOT_PROMPT.sub("", text.strip())
+    return (kept.strip() or None), kept != text.strip()
+
+
+def _not_prompt(tags: dict[str, str]) -> bool:
+    return tags.get(PROMPT_TAG, "").lower() != "true"
 
 
 def _version(v: ModelVersion) -> dict[str, Any]:
-    """A version as JSON, with the logged-model id of its source when it is one."""
-    model_id = None
-    if v.source.startswith("runs:/"):
-        run_id, rel = locations.split_runs_uri(v.source)
-        model_id = locations.model_id(run_id, rel) if rel else None
-    return messages.model_version(v, model_id)
+    """A version as JSON, with the logged model it was registered from, if any."""
+    return messages.model_version(v, v.model_id)
 
 
 def _model(m: RegisteredModel) -> dict[str, Any]:
@@ -50,13 +53,15 @@ def get_registered_model(client: Client, f: Fields) -> dict[str, Any]:
 
 
 def search_registered_models(client: Client, f: Fields) -> dict[str, Any]:
+    text, no_prompts = _filter(f.text("filter"))
     page = client.search_registered_models(
-        filter_string=_filter(f.text("filter")),
+        filter_string=text,
         max_results=f.integer("max_results") or 100,
         order_by=f.strings("order_by") or None,
         page_token=f.text("page_token"),
     )
-    return messages.page("registered_models", [_model(m) for m in page], page.token)
+    found = [_model(m) for m in page if not no_prompts or _not_prompt(m.tags)]
+    return messages.page("registered_models", found, page.token)
 
 
 def update_registered_model(client: Client, f: Fields) -> dict[str, Any]:
@@ -95,7 +100,7 @@ def create_model_version(client: Client, f: Fields) -> dict[str, Any]:
     version = client.create_model_version(
         f.need("name"),
         source,
-        run_id=run_id or locations.split_runs_uri(source)[0],
+        run_id=run_id,
         tags=f.pairs("tags") or None,
         run_link=f.text("run_link"),
         description=f.text("description"),
@@ -130,13 +135,15 @@ def transition_model_version_stage(client: Client, f: Fields) -> dict[str, Any]:
 
 
 def search_model_versions(client: Client, f: Fields) -> dict[str, Any]:
+    text, no_prompts = _filter(f.text("filter"))
     page = client.search_model_versions(
-        filter_string=_filter(f.text("filter")),
+        filter_string=text,
         max_results=f.integer("max_results") or 10000,
         order_by=f.strings("order_by") or None,
         page_token=f.text("page_token"),
     )
-    return messages.page("model_versions", [_version(v) for v in page], page.token)
+    found = [_version(v) for v in page if not no_prompts or _not_prompt(v.tags)]
+    return messages.page("model_versions", found, page.token)
 
 
 def get_model_version_download_uri(client: Client, f: Fields) -> dict[str, Any]:

@@ -68,12 +68,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         tracking.get_metric_history, f"{_RUN} metric_key page_token max_results"
     ),
     ("POST", "runs/outputs"): _r(logged.log_outputs, "run_id models"),
-    ("POST", "runs/log-inputs"): _r(
-        logged.unsupported(
-            "datasets (runs/log-inputs)", "the server does not keep dataset records yet"
-        ),
-        "run_id datasets models",
-    ),
+    ("POST", "runs/log-inputs"): _r(logged.log_inputs, "run_id datasets models"),
     ("POST", "runs/log-model"): _r(
         logged.unsupported(
             "runs/log-model", "MLflow 2's model history tag; MLflow 3 clients do not send it"
@@ -92,6 +87,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "logged-models/{id}"): _r(logged.get_logged_model, "model_id"),
     ("PATCH", "logged-models/{id}"): _r(logged.finalize_logged_model, "model_id status"),
     ("PATCH", "logged-models/{id}/tags"): _r(logged.set_logged_model_tags, "model_id tags"),
+    ("DELETE", "logged-models/{id}/tags/{key}"): _r(
+        logged.delete_logged_model_tag, "model_id tag_key"
+    ),
+    ("POST", "logged-models/{id}/params"): _r(logged.log_logged_model_params, "model_id params"),
+    ("DELETE", "logged-models/{id}"): _r(
+        logged.unsupported(
+            "deleting logged models", "a run's logged models stay as logged (history is in git)"
+        ),
+        "model_id",
+    ),
     # registered models
     ("POST", "registered-models/create"): _r(
         registry.create_registered_model, "name tags description deployment_job_id"
@@ -147,13 +152,12 @@ ROUTES: dict[tuple[str, str], Route] = {
 #: Endpoint families deliberately not served, and why (answered 501 NOT_IMPLEMENTED).
 NOT_SERVED = {
     "traces": "tracing is not part of mltrail",
-    "datasets": "mltrail has no dataset records on the server yet",
+    "datasets": "datasets are recorded per run (runs/log-inputs); there is no dataset registry",
     "prompts": "prompts are not part of mltrail",
     "webhooks": "webhooks are not part of mltrail",
     "scorers": "scorers are not part of mltrail",
     "gateway": "the AI gateway is not part of mltrail",
-    "logged-models": "of MLflow 3's logged models only create, get, finalize and set-tags "
-    "are served (docs/INTEROP.md)",
+    "logged-models": "this logged-model endpoint is not served (docs/INTEROP.md)",
 }
 
 
@@ -162,8 +166,11 @@ def find(method: str, endpoint: str) -> tuple[Route | None, dict[str, str], set[
     methods that path takes (for 405)."""
     key, params = endpoint, {}
     parts = endpoint.split("/")
-    if parts[0] == "logged-models" and len(parts) in (2, 3) and parts[1] != "search":
+    if parts[0] == "logged-models" and len(parts) >= 2 and parts[1] != "search":
         params = {"model_id": parts[1]}
+        if len(parts) >= 4 and parts[2] == "tags":  # a tag key may hold "/"
+            params["tag_key"] = "/".join(parts[3:])
+            parts = [*parts[:3], "{key}"]
         key = "/".join(["logged-models", "{id}", *parts[2:]])
     methods = {m for m, path in ROUTES if path == key}
     return ROUTES.get((method, key)), params, methods

@@ -13,6 +13,7 @@ from mltrail.errors import InvalidParameterValue, ResourceNotFound
 from mltrail.server import messages
 from mltrail.server.locations import experiment_artifact_location, run_artifact_uri
 from mltrail.server.messages import Fields
+from mltrail.tracking import logged_models
 from mltrail.tracking.client import Client
 
 #: MLflow's limits on one ``log-batch`` request.
@@ -149,7 +150,8 @@ def restore_run(client: Client, f: Fields) -> dict[str, Any]:
 def log_metric(client: Client, f: Fields) -> dict[str, Any]:
     client.log_metric(
         _run_id(f), f.need("key"), f.real("value"), timestamp=f.integer("timestamp"),
-        step=f.integer("step"),
+        step=f.integer("step"), dataset_name=f.text("dataset_name") or None,
+        dataset_digest=f.text("dataset_digest") or None, model_id=f.text("model_id") or None,
     )  # fmt: skip
     return {}
 
@@ -186,14 +188,37 @@ def log_batch(client: Client, f: Fields) -> dict[str, Any]:
     for item in metrics:
         m = Fields("runs/log-batch metrics", item if isinstance(item, dict) else {})
         points.append(Metric(m.need("key"), m.real("value"), m.integer("timestamp") or 0,
-                             m.integer("step") or 0))  # fmt: skip
+                             m.integer("step") or 0, m.text("model_id") or None,
+                             m.text("dataset_name") or None,
+                             m.text("dataset_digest") or None))  # fmt: skip
+    run_id = _run_id(f)
     client.log_batch(
-        _run_id(f),
-        metrics=points,
+        run_id,
+        metrics=_link_known(client, run_id, points),
         params=[Param(k, v) for k, v in _ordered_pairs(f, "params")],
         tags=[RunTag(k, v) for k, v in f.pairs("tags").items()],
     )
     return {}
+
+
+def _link_known(client: Client, run_id: str, points: list[Metric]) -> list[Metric]:
+    """The points still to log: one linked to a logged model that the run's history
+    already holds (MLflow's client re-sends a run's metrics with ``model_id`` to link them
+    to a model it logs) is only linked, as MLflow's stores keep one row per point."""
+    linked = [m for m in points if m.model_id]
+    if not linked:
+        return points
+    logged = set(client.get_run(run_id).data.metrics)
+    known = {key: {(h.value, h.timestamp, h.step) for h in client.get_metric_history(run_id, key)}
+             for key in {m.key for m in linked} & logged}  # fmt: skip
+    rest = []
+    for m in points:
+        if m.model_id and (m.value, m.timestamp, m.step) in known.get(m.key, set()):
+            logged_models.link(client.store, run_id, m.model_id, [m], m.dataset_name,
+                               m.dataset_digest)  # fmt: skip
+        else:
+            rest.append(m)
+    return rest
 
 
 def _ordered_pairs(f: Fields, name: str) -> list[tuple[str, str]]:

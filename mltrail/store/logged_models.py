@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,20 +132,32 @@ def _problem(path: Path, rec: dict[str, Any], run_id: str) -> str | None:
     return None
 
 
+def update_record(
+    root: Path, run_path: Path, model_id: str, change: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Apply ``change`` to a model record in place (read-modify-write under its lock)."""
+    path = model_dir(run_path, model_id) / RECORD
+    with locks.hold_record(root, path):
+        rec = read_record(path, run_path.name)
+        change(rec)
+        check_record(path, rec, run_path.name)
+        formats.write_yaml(path, rec)
+    return rec
+
+
 def update_tags(
     root: Path, run_path: Path, model_id: str, set_: dict[str, str], delete: tuple[str, ...]
 ) -> dict[str, Any]:
     """Set and delete tags of a model record (read-modify-write under its lock)."""
-    path = model_dir(run_path, model_id) / RECORD
-    with locks.hold_record(root, path):
-        rec = read_record(path, run_path.name)
+
+    def change(rec: dict[str, Any]) -> None:
         tags = dict(rec.get("tags") or {})
         tags.update(set_)
         for key in delete:
             tags.pop(key, None)
         rec["tags"] = dict(sorted(tags.items()))
-        formats.write_yaml(path, rec)
-    return rec
+
+    return update_record(root, run_path, model_id, change)
 
 
 def list_records(run_path: Path) -> tuple[list[dict[str, Any]], list[CorruptedRecord]]:

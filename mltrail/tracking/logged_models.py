@@ -67,8 +67,15 @@ def create(
     tags: dict[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    status: str = "READY",
+    link_existing: bool = True,
 ) -> str:
-    """Write the record of a model logged in run ``run_id``; return its id."""
+    """Write the record of a model logged in run ``run_id``; return its id.
+
+    ``status`` is ``PENDING`` for a model whose files are still to come (MLflow's client
+    over REST finalizes it later); ``link_existing=False`` leaves the run's metrics at
+    ``step`` unlinked (MLflow's client links them itself).
+    """
     global _last_model_id
     store._check_writable()
     run_path = store._existing_run_path(run_id)
@@ -83,7 +90,7 @@ def create(
         "experiment_id": run.info.experiment_id,
         "source_run_id": run_id,
         "artifact_path": artifact_path,
-        "status": "READY",
+        "status": status,
         "creation_timestamp": now,
         "last_updated_timestamp": now,
         "model_type": model_type,
@@ -94,7 +101,8 @@ def create(
     }
     files.write_record(run_path, rec)
     _last_model_id = model_id
-    _link_existing(store, run_id, model_id, int(step))
+    if link_existing:
+        _link_existing(store, run_id, model_id, int(step))
     return model_id
 
 
@@ -225,6 +233,47 @@ def update_tags(
     run_path = files.find_model(store.root, model_id)
     files.update_tags(store.root, run_path, model_id, checked, delete)
     store.after_write_if_ended(run_path.name, f"Tag logged model {model_id}")
+
+
+def finalize(store: FileStore, model_id: str, status: str) -> None:
+    """Set the status of a logged model (``READY`` or ``FAILED``) once its files are in."""
+    if status not in ("READY", "FAILED"):
+        raise InvalidParameterValue(
+            f"Invalid status {status!r} to finalize logged model {model_id}: READY or FAILED."
+        )
+    _change(store, model_id, f"Finalize logged model {model_id}", status=status)
+
+
+def log_params(store: FileStore, model_id: str, params: dict[str, Any]) -> None:
+    """Add params to a logged model (a param keeps its first value, as a run's)."""
+    from mltrail import validation
+
+    checked = {validation.validate_key("param", k): validation.validate_param_value(k, v)
+               for k, v in params.items()}  # fmt: skip
+    _change(store, model_id, f"Log params of logged model {model_id}", params=checked)
+
+
+def _change(store: FileStore, model_id: str, title: str, **change: Any) -> None:
+    store._check_writable()
+    run_path = files.find_model(store.root, model_id)
+    now = int(time.time() * 1000)
+
+    def apply(rec: dict[str, Any]) -> None:
+        if "status" in change:
+            rec["status"] = change["status"]
+        if "params" in change:
+            known = dict(rec.get("params") or {})
+            changed = sorted(k for k, v in change["params"].items() if known.get(k, v) != v)
+            if changed:
+                raise InvalidParameterValue(
+                    f"Logged model {model_id} already has params {changed} with other values; "
+                    "a param's value cannot change."
+                )
+            rec["params"] = dict(sorted({**change["params"], **known}.items()))
+        rec["last_updated_timestamp"] = now
+
+    files.update_record(store.root, run_path, model_id, apply)
+    store.after_write_if_ended(run_path.name, title)
 
 
 # ---------------------------------------------------------------- linked metrics

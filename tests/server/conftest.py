@@ -118,16 +118,20 @@ def start_client(
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server over a new store in a new git repository (module-scoped: starting one costs
-    about a second)."""
-    root = tmp_path_factory.mktemp("server")
+def new_store(root: Path) -> Path:
+    """A new store ``root/runs`` in a new git repository ``root``."""
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
     for key, value in (("user.name", "Test User"), ("user.email", "test@example.com")):
         subprocess.run(["git", "-C", str(root), "config", key, value], check=True)
     store = root / "runs"
     init_store(store)
-    found = Server(store)
+    return store
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server over a new store in a new git repository (module-scoped: starting one costs
+    about a second)."""
+    found = Server(new_store(tmp_path_factory.mktemp("server")))
     yield found
     found.stop()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 from mltrail.store import FileStore
-from tests.server.conftest import Server, run_client, start_client
+from tests.server.conftest import Server, new_store, run_client, start_client
 
 
 def _committed(server: Server, run_id: str) -> bool:
@@ -115,3 +116,50 @@ def test_many_clients_at_once_lose_nothing(server: Server) -> None:
         run_id = json.loads(own)["own"]
         assert len(store.get_metric_history(run_id, "own")) == count
         assert len(store.get_run(run_id).data.params) == count
+
+
+def test_logged_models_and_datasets_are_mltrail_records(server: Server) -> None:
+    out = run_client(server, "logged_models.py")
+    assert out["got"] == ["clf", out["run"], out["experiment"], "READY", "classifier"]
+    assert out["params"] == {"C": "1.0", "kind": "logreg"}
+    assert out["tags"] == {"team": "a", "stage": "dev"}
+    assert out["metrics"] == [["acc", 0.75, 0], ["auc", 0.9, 0]]
+    assert out["artifact_location"].endswith(f"/{out['run']}/artifacts/clf")
+    assert {out["model_id"], out["second"]} <= set(out["found"])
+    assert out["filtered"] == out["ordered"] == [out["second"], out["model_id"]]
+    assert out["inputs"] == [["train-df", out["inputs"][0][1], "code",
+                              {"mlflow.data.context": "training"}]]  # fmt: skip
+    assert out["outputs"] == sorted([out["model_id"], out["second"]])
+    assert out["run_metrics"] == {"acc": 1, "auc": 1}  # linking re-sends no point twice
+    assert out["predict"][0] == out["predict"][1] == out["predict"][2]
+    assert out["outside"] == "NOT_IMPLEMENTED"
+    # the same records through mltrail's own API, and committed with the run
+    import mltrail
+
+    client = mltrail.Client(str(server.store))
+    model = client.get_logged_model(out["model_id"])
+    assert (model.name, model.status, model.source_run_id) == ("clf", "READY", out["run"])
+    assert model.tags["stage"] == "dev" and "drop" not in model.tags
+    assert sorted(m.key for m in model.metrics) == ["acc", "auc"]
+    second = client.get_logged_model(out["second"])
+    assert second.artifact_path == f"logged_models/{out['second']}"
+    assert client.store.artifacts(out["run"]).exists(f"{second.artifact_path}/MLmodel")
+    run = client.get_run(out["run"])
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["train-df"]
+    assert run.inputs.dataset_inputs[0].context == "training"
+    assert _committed(server, out["run"])
+
+
+def test_filters_mean_what_they_mean_in_mlflow(tmp_path: Path) -> None:
+    """``!=`` on a tag a run or model lacks, and MLflow's not-a-prompt clause, answer
+    as MLflow's own SQLite store answers the same client calls."""
+    server = Server(new_store(tmp_path))
+    try:
+        ours = run_client(server, "filters.py")
+        sqlite = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        theirs = run_client(server, "filters.py", env={"MLFLOW_TRACKING_URI": sqlite})
+    finally:
+        server.stop()
+    assert ours == theirs
+    assert ours["runs"]["tags.x != 'y'"] == ["xz"]  # a run without the tag: no match
+    assert ours["models"]["None"] == ["cats and dogs", "plain"]  # the prompt is left out
