@@ -8,7 +8,10 @@ exactly as a training script would write it, with four experiments and a registr
 
 * ``breast-cancer-classification``: a scikit-learn grid search (a parent run with one
   child run per configuration, one of which FAILED), plus a baseline run; the logistic
-  regressions log their model (``mltrail.sklearn.log_model``, skops format);
+  regressions log their model (``mltrail.sklearn.log_model``, skops format); every
+  configuration logs its train/test splits as MLflow 3 datasets and links its metrics to
+  its model and split, and one logistic regression is also run through
+  ``mlflow.evaluate`` (MLflow's default evaluator: metrics and plots);
 * ``diabetes-regression``: flat runs of several regressors (the linear ones log their
   model), a KILLED run and a deleted (not purged) run;
 * ``training-curves``: three architectures x three learning rates as nested runs with
