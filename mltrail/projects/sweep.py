@@ -125,11 +125,13 @@ def run_sweep(
             while waiting and len(running) < jobs:
                 child = waiting.pop(0)
                 number = children.index(child) + 1
+                # Listed as running first: an interrupt while it starts (or just after)
+                # still finds it below; ``submit`` ends its own run if interrupted inside.
+                child.status = "RUNNING"
+                running.append(child)
                 child.run = submit(
                     _child_request(request, child.values, parent_id, number), report, echo=False
                 )
-                child.status = "RUNNING"
-                running.append(child)
             for child in list(running):
                 assert child.run is not None
                 status = child.run.get_status()
@@ -140,8 +142,8 @@ def run_sweep(
             time.sleep(POLL_S)
     except BaseException:
         for child in running:
-            assert child.run is not None
-            child.run.cancel()
+            if child.run is not None:
+                child.run.cancel()
             child.status = "KILLED"
         client.set_terminated(parent_id, "KILLED")
         raise
