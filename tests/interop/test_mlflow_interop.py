@@ -20,6 +20,7 @@ from mlflow_compare import compare_stores
 
 from mltrail.cli import build_cli
 from mltrail.interop import import_mlflow
+from mltrail.interop.export import export_mlflow
 from mltrail.store import init_store
 
 MAKE = Path(__file__).with_name("make_mlflow_store.py")
@@ -85,8 +86,27 @@ def _log(path: Path) -> list[str]:
     return out.stdout.splitlines()
 
 
+def _loads_logged_model(store: Any, model_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mltrail loads ``models:/m-<id>`` from the store, and predicts as MLflow's model."""
+    import mltrail.pyfunc
+
+    monkeypatch.setenv("MLTRAIL_TRACKING_URI", str(store.root))
+    assert list(mltrail.pyfunc.load_model(f"models:/{model_id}").predict([[0.0], [3.0]])) == [0, 1]
+
+
+def _carries_mlflow3(report: Any, store: Any, made: dict[str, str]) -> None:
+    """The logged model, its linked metrics and the run inputs came across."""
+    assert (report.logged_models, report.linked_metrics, report.datasets) == (1, 4, 2)
+    assert report.model_inputs == 1
+    assert not [what for what, _ in report.not_imported if "logged model" in what]
+    model = _client(store).get_logged_model(made["model_id"])
+    assert (model.source_run_id, model.artifact_path) == (made["trained"], "model")
+    (used,) = _client(store).get_run(made["trained"]).inputs.dataset_inputs
+    assert (used.dataset.name, used.context) == ("train-set", "training")
+
+
 def test_a_file_store_comes_across_field_by_field(
-    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source, made = mlruns
     store = _store(tmp_path)
@@ -94,17 +114,19 @@ def test_a_file_store_comes_across_field_by_field(
     report = import_mlflow(store, str(source))
     took = time.perf_counter() - start
     print(f"imported {report.metric_points} points in {took:.2f} s")
-    assert report.runs == 7 and report.metric_points >= POINTS
+    assert report.runs == 8 and report.metric_points >= POINTS
     assert compare_stores(mlflow_client(source.as_uri()), _client(store)) == []
+    _carries_mlflow3(report, store, made)
+    _loads_logged_model(store, made["model_id"], monkeypatch)
     trail = _client(store)
     assert trail.get_run(made["child-0"]).data.tags["mlflow.parentRunId"] == made["parent"]
     big = store.root / "runs" / made["parent"][-2:] / made["parent"] / "artifacts" / "data"
     assert (big / "big.bin.mltrail-pointer").is_file()  # large: in the artifact store
     model = trail.get_model_version_by_alias("churn-model", "champion")
     assert model.source == f"runs:/{made['trained']}/model" and model.current_stage == "Production"
-    assert any("logged model" in what for what, _ in report.not_imported)
+    assert model.model_id == made["model_id"]
     # one commit for the whole import, naming what came across
-    assert _log(tmp_path)[0].startswith("Import 7 runs, 2 experiments, 3 model versions")
+    assert _log(tmp_path)[0].startswith("Import 8 runs, 2 experiments, 3 model versions")
     assert (
         subprocess.run(
             ["git", "-C", str(tmp_path), "status", "--porcelain"], capture_output=True, text=True
@@ -122,11 +144,12 @@ def test_importing_again_adds_only_new_runs(
     import_mlflow(store, str(source))
     commits = _log(tmp_path / "repo")
     again = import_mlflow(store, str(source))
-    assert (again.runs, again.versions, again.runs_present) == (0, 0, 7)
+    assert (again.runs, again.versions, again.runs_present) == (0, 0, 8)
+    assert (again.logged_models, again.logged_models_present, again.linked_metrics) == (0, 1, 0)
     assert _log(tmp_path / "repo") == commits  # no empty commit either
     late = make_store(source.as_uri(), tmp_path, 0, "--more")["late"]
     third = import_mlflow(store, str(source))
-    assert third.runs == 1 and third.runs_present == 7
+    assert third.runs == 1 and third.runs_present == 8
     assert _client(store).get_run(late).data.metrics == {"auc": 0.9}
     assert _log(tmp_path / "repo")[0].startswith("Import 1 run from MLflow")
 
@@ -148,9 +171,14 @@ def test_export_is_read_by_mlflow_and_comes_back_the_same(
     assert len(ml.get_metric_history(made["parent"], "loss")) == POINTS
     version = ml.get_model_version_by_alias("churn-model", "champion")
     assert version.current_stage == "Production" and str(version.version) == "2"
+    import mlflow.pyfunc
     import mlflow.sklearn
 
     assert mlflow.sklearn.load_model("models:/churn-model@champion").predict([[3.0]])[0] == 1
+    # MLflow 3's logged model: found by id, loaded by models:/m-<id>
+    assert ml.get_logged_model(made["model_id"]).source_run_id == made["trained"]
+    loaded = mlflow.pyfunc.load_model(f"models:/{made['model_id']}")
+    assert list(loaded.predict([[0.0], [3.0]])) == [0, 1]
     with open(dest / ".trash" / made["old_experiment"] / "meta.yaml") as f:
         assert "deleted" in f.read()
     # and back: a fresh store from the export equals the original
@@ -159,15 +187,21 @@ def test_export_is_read_by_mlflow_and_comes_back_the_same(
     assert compare_stores(mlflow_client(source.as_uri()), _client(again)) == []
 
 
-def test_a_sqlite_database_comes_across(tmp_path: Path) -> None:
+def test_a_sqlite_database_comes_across(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "work"
     db = f"sqlite:///{work / 'mlflow.db'}"
     made = make_store(db, work, 1000)
     store = _store(tmp_path / "repo")
     report = import_mlflow(store, db)
-    assert report.runs == 7, report.lines()
+    assert report.runs == 8, report.lines()
     assert compare_stores(mlflow_client(db), _client(store)) == []
     assert _client(store).get_model_version("churn-model", 1).run_id == made["trained"]
+    _carries_mlflow3(report, store, made)
+    _loads_logged_model(store, made["model_id"], monkeypatch)
+    # exported and read back by MLflow: the same as the database
+    dest = tmp_path / "exported"
+    export_mlflow(store, dest)
+    assert compare_stores(mlflow_client(dest.as_uri()), _client(store)) == []
 
 
 def _free_port() -> int:
@@ -222,13 +256,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
 def test_a_live_server_comes_across(
     server: tuple[str, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, _ = server
+    url, made = server
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "not-checked-by-mlflow")
     store = _store(tmp_path)
     report = import_mlflow(store, url)
-    assert report.runs == 7, report.lines()
+    assert report.runs == 8, report.lines()
     diffs = compare_stores(mlflow_client(url), _client(store))
     assert diffs == []
+    _carries_mlflow3(report, store, made)
+    _loads_logged_model(store, made["model_id"], monkeypatch)
     assert _client(store).get_model_version_by_alias("churn-model", "challenger").version == 1
 
 
@@ -244,7 +280,7 @@ def test_one_corrupt_run_costs_only_itself(
     (exp / made["parent"] / "artifacts" / "passwd").symlink_to("/etc/passwd")
     store = _store(tmp_path / "repo")
     report = import_mlflow(store, str(source))
-    assert report.runs == 6
+    assert report.runs == 7
     reasons = dict(report.not_imported)
     assert any(made["failed"] in what for what in reasons)
     assert any("passwd" in what and "symbolic link" in why for what, why in reasons.items())
