@@ -222,7 +222,7 @@ class FileStoreSource:
             try:
                 model = self.logged_model(name)
             except (KeyError, ValueError, TypeError, OSError, UnicodeDecodeError) as e:
-                found.append(BadRun(str(base / name), f"{type(e).__name__}: {e}"))
+                found.append(BadRun(name, str(e)))
                 continue
             if model is not None:
                 found.append(model)

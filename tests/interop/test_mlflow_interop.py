@@ -276,11 +276,13 @@ def test_one_corrupt_run_costs_only_itself(
     made = mlruns[1]
     exp = next(p for p in source.iterdir() if (p / made["failed"]).is_dir())
     (exp / made["failed"] / "meta.yaml").write_text("run_id: [unclosed\n")
+    (exp / "models" / made["model_id"] / "meta.yaml").write_text("model_id: [unclosed\n")
     # a hostile artifact: a link out of the store is never followed
     (exp / made["parent"] / "artifacts" / "passwd").symlink_to("/etc/passwd")
     store = _store(tmp_path / "repo")
     report = import_mlflow(store, str(source))
     assert report.runs == 7
+    _check_corrupt_model(store, report, made)
     reasons = dict(report.not_imported)
     assert any(made["failed"] in what for what in reasons)
     assert any("passwd" in what and "symbolic link" in why for what, why in reasons.items())
@@ -312,3 +314,30 @@ def test_bad_sources_are_one_line_errors(source: str, message: str, tmp_path: Pa
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_a_logged_model_an_earlier_import_left_out_is_added(
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    source, made = mlruns
+    store = _store(tmp_path)
+    import_mlflow(store, str(source))
+    # as an import made before logged models came across: the files, no record
+    run_dir = store.run_path(made["trained"])
+    shutil.rmtree(run_dir / "logged-models")
+    subprocess.run(["git", "-C", str(tmp_path), "commit", "-qam", "Older import"], check=True)
+    again = import_mlflow(store, str(source))
+    assert (again.runs, again.logged_models, again.linked_metrics, again.artifacts) == (0, 1, 4, 0)
+    model = _client(store).get_logged_model(made["model_id"])
+    assert model.artifact_path == "model" and model.params["solver"] == "lbfgs"
+    assert _log(tmp_path)[0].startswith("Import 0 runs from MLflow")
+
+
+def _check_corrupt_model(store: Any, report: Any, made: dict[str, str]) -> None:
+    """A logged model whose meta.yaml is not YAML: reported, its run still whole."""
+    assert report.logged_models == 0
+    assert any(made["model_id"] in what for what, _ in report.not_imported)
+    # its run came whole; the versions of its files are reported, not pointed elsewhere
+    assert _client(store).get_run(made["trained"]).data.params["C"] == "1.0"
+    skipped = [what for what, why in report.not_imported if "is not in a run" in why]
+    assert skipped == ["version 1 of model 'churn-model'", "version 2 of model 'churn-model'"]
