@@ -64,13 +64,13 @@ def import_source(
             if path is not None:
                 paths.append(path)
             if path is not None or store.run_path(run.run_id).exists():
-                for model in models.pop(run.run_id, []):
-                    found, wrote = models_import.import_logged_model(
-                        store, source, run, model, eid, path is not None, report, scratch
-                    )
-                    sources.update(found)
-                    if wrote and path is None:
-                        paths.append(store.run_path(run.run_id))
+                found, wrote = models_import.import_run_models(
+                    store, source, run, models.pop(run.run_id, []), eid, path is not None,
+                    report, scratch,
+                )  # fmt: skip
+                sources.update(found)
+                if wrote and path is None:
+                    paths.append(store.run_path(run.run_id))
         _runless(models, report)
         if progress:
             progress(len(todo), len(todo))

@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from mltrail.store import FileStore
 
 
-def write_inputs(store: FileStore, run_path: Path, run: RunIn, report: ImportReport) -> None:
+def write_inputs(store: FileStore, run_path: Path, run: RunIn, report: ImportReport) -> bool:
     """Record the datasets and logged models ``run`` used in its ``inputs.yaml``; a
-    dataset mltrail refuses is reported and costs only itself."""
+    dataset mltrail refuses is reported and costs only itself. Returns whether
+    anything was written."""
     entries = []
     for dataset in run.dataset_inputs:
         entry = dataset_entry(dataset)
@@ -39,10 +40,12 @@ def write_inputs(store: FileStore, run_path: Path, run: RunIn, report: ImportRep
     models = [m for m in run.model_inputs if files.MODEL_ID.fullmatch(m)]
     for bad in sorted(set(run.model_inputs) - set(models)):
         report.skip(f"model input {bad!r} of run {run.run_id}", "not a logged model id")
-    if entries or models:
-        inputs_files.add_inputs(store.root, run_path, entries, models)
+    if not (entries or models):
+        return False
+    inputs_files.add_inputs(store.root, run_path, entries, models)
     report.datasets += len(entries)
     report.model_inputs += len(models)
+    return True
 
 
 def dataset_entry(dataset: DatasetIn) -> dict[str, Any]:
@@ -57,6 +60,36 @@ def dataset_entry(dataset: DatasetIn) -> dict[str, Any]:
     if dataset.tags:
         entry["tags"] = dict(sorted(dataset.tags.items()))
     return entry
+
+
+def import_run_models(
+    store: FileStore,
+    source: Source,
+    run: RunIn,
+    models: list[LoggedModelIn],
+    experiment_id: str,
+    fresh: bool,
+    report: ImportReport,
+    scratch: Path,
+) -> tuple[dict[str, str], bool]:
+    """Bring the logged models of ``run`` (in the store: ``fresh`` when this import
+    wrote it); a run an earlier import brought without its inputs gets them now.
+
+    Returns:
+        Model id -> the ``runs:/`` URI of its files, and whether anything was written.
+    """
+    wrote = False
+    run_path = store.run_path(run.run_id)
+    if not fresh and not (run_path / inputs_files.INPUTS_FILE).exists():
+        wrote = write_inputs(store, run_path, run, report)
+    sources: dict[str, str] = {}
+    for model in models:
+        found, changed = import_logged_model(
+            store, source, run, model, experiment_id, fresh, report, scratch
+        )
+        sources.update(found)
+        wrote = wrote or changed
+    return sources, wrote
 
 
 def import_logged_model(

@@ -43,6 +43,8 @@ class ImportReport:
             or self.aliases
             or self.logged_models
             or self.linked_metrics
+            or self.datasets
+            or self.model_inputs
         )
 
     def title(self) -> str:
@@ -51,6 +53,9 @@ class ImportReport:
         if self.experiments_created:
             n = len(self.experiments_created)
             parts.append(f"{n} experiment{'s' * (n != 1)}")
+        if self.logged_models:
+            n = self.logged_models
+            parts.append(f"{n} logged model{'s' * (n != 1)}")
         if self.versions or self.models_created:
             parts.append(f"{self.versions} model version{'s' * (self.versions != 1)}")
         return f"Import {', '.join(parts)} from MLflow {self.source}"

@@ -126,7 +126,9 @@ def test_a_file_store_comes_across_field_by_field(
     assert model.source == f"runs:/{made['trained']}/model" and model.current_stage == "Production"
     assert model.model_id == made["model_id"]
     # one commit for the whole import, naming what came across
-    assert _log(tmp_path)[0].startswith("Import 8 runs, 2 experiments, 3 model versions")
+    assert _log(tmp_path)[0].startswith(
+        "Import 8 runs, 2 experiments, 1 logged model, 3 model versions"
+    )
     assert (
         subprocess.run(
             ["git", "-C", str(tmp_path), "status", "--porcelain"], capture_output=True, text=True
@@ -322,15 +324,18 @@ def test_a_logged_model_an_earlier_import_left_out_is_added(
     source, made = mlruns
     store = _store(tmp_path)
     import_mlflow(store, str(source))
-    # as an import made before logged models came across: the files, no record
+    # as an import made before logged models came across: the files, no record or inputs
     run_dir = store.run_path(made["trained"])
     shutil.rmtree(run_dir / "logged-models")
+    (run_dir / "inputs.yaml").unlink()
     subprocess.run(["git", "-C", str(tmp_path), "commit", "-qam", "Older import"], check=True)
     again = import_mlflow(store, str(source))
     assert (again.runs, again.logged_models, again.linked_metrics, again.artifacts) == (0, 1, 4, 0)
+    assert again.datasets == 1
     model = _client(store).get_logged_model(made["model_id"])
     assert model.artifact_path == "model" and model.params["solver"] == "lbfgs"
-    assert _log(tmp_path)[0].startswith("Import 0 runs from MLflow")
+    assert _client(store).get_run(made["trained"]).inputs.dataset_inputs
+    assert _log(tmp_path)[0].startswith("Import 0 runs, 1 logged model from MLflow")
 
 
 def _check_corrupt_model(store: Any, report: Any, made: dict[str, str]) -> None:
