@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mltrail.errors import CorruptedRecord
+from mltrail import validation
+from mltrail.errors import CorruptedRecord, InvalidParameterValue
 from mltrail.logged_entities import LoggedModel
 from mltrail.store import inputs as inputs_files
 from mltrail.tracking import logged_models
@@ -47,9 +48,15 @@ def write_meta(folder: Path, data: dict[str, Any]) -> None:
 
 
 def write_values(folder: Path, values: dict[str, str]) -> None:
-    """One file per key, as MLflow keeps params and tags (``a/b`` in a sub-folder)."""
+    """One file per key, as MLflow keeps params and tags (``a/b`` in a sub-folder); a
+    key that is no path inside ``folder`` (``..``, ``/x``) is left out with a warning."""
     folder.mkdir(parents=True, exist_ok=True)
     for key, value in values.items():
+        try:
+            validation.validate_read_key("key", key)
+        except InvalidParameterValue as e:
+            log.warning("%s: not exported: %s", folder, e)
+            continue
         path = folder / key
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(str(value), encoding="utf-8")
@@ -111,7 +118,8 @@ def write_logged_models(store: FileStore, folders: dict[str, Path]) -> int:
     (``folders``: experiment id -> its exported folder); return how many."""
     count = 0
     for model in logged_models.all_models(store, None):
-        exp = folders.get(model.experiment_id)
+        # the model's files are in its run, in the run's experiment folder
+        exp = folders.get(store.get_run(model.source_run_id).info.experiment_id)
         if exp is None:
             continue
         _write_model(exp, model)

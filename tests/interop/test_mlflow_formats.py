@@ -19,7 +19,7 @@ from mltrail.store.logged_models import LinkedPoint
 #: on them), no path separators (a key is a file name).
 _WORD = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Z")), min_size=1, max_size=12
-).filter(lambda t: not any(c.isspace() for c in t) and "/" not in t and t not in {".", ".."})
+).filter(lambda t: not any(c.isspace() or c in "/\\" for c in t) and t not in {".", ".."})
 _POINT = st.builds(
     LinkedPoint,
     key=_WORD,
@@ -66,3 +66,12 @@ def test_linked_metrics_exported_for_mlflow_import_back_the_same(
     bare = {"dataset_name": None, "dataset_digest": None}
     whole = [p if p.dataset_name and p.dataset_digest else replace(p, **bare) for p in points]
     assert sorted(back, key=repr) == sorted(whole, key=repr)
+
+
+def test_export_writes_no_key_outside_its_folder(tmp_path: Path) -> None:
+    """A hostile store's param or tag key cannot make the export write elsewhere."""
+    folder = tmp_path / "dest" / "params"
+    keys = {"../../escape": "x", "/abs": "x", "a/../../b": "x", "ok/nested": "y"}
+    export_models.write_values(folder, keys)
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == ["dest/params/ok/nested"]

@@ -3,6 +3,7 @@ MLflow 3.17.2 (file store, SQLite, a live ``mlflow server``): every field compar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -156,6 +157,10 @@ def test_importing_again_adds_only_new_runs(
     assert _log(tmp_path / "repo")[0].startswith("Import 1 run from MLflow")
 
 
+def exp_id(ml: Any, made: dict[str, str]) -> str:
+    return str(ml.get_run(made["trained"]).info.experiment_id)
+
+
 def test_export_is_read_by_mlflow_and_comes_back_the_same(
     mlruns: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -183,6 +188,16 @@ def test_export_is_read_by_mlflow_and_comes_back_the_same(
     assert list(loaded.predict([[0.0], [3.0]])) == [0, 1]
     with open(dest / ".trash" / made["old_experiment"] / "meta.yaml") as f:
         assert "deleted" in f.read()
+    # what `mlflow ui` shows: its server answers the logged model, its files, the inputs
+    with mlflow_server(dest.as_uri(), tmp_path) as url:
+        ui = mlflow_client(url)
+        (shown,) = ui.search_logged_models(experiment_ids=[exp_id(ml, made)])
+        assert (shown.model_id, shown.model_type) == (made["model_id"], "classifier")
+        assert {f.path for f in ui.list_logged_model_artifacts(made["model_id"])} >= {"MLmodel"}
+        run = ui.get_run(made["trained"])
+        assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["train-set"]
+        assert [m.model_id for m in run.outputs.model_outputs] == [made["model_id"]]
+    mlflow_client(dest.as_uri())
     # and back: a fresh store from the export equals the original
     again = _store(tmp_path / "again")
     import_mlflow(again, str(dest))
@@ -212,34 +227,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    work = tmp_path_factory.mktemp("mlflow-server")
+@contextlib.contextmanager
+def mlflow_server(backend: str, work: Path, *more: str) -> Iterator[str]:
+    """A real ``mlflow server`` on a free port of 127.0.0.1 over ``backend``; its URL."""
     port = _free_port()
     mlflow_bin = MLFLOW_VENV / "mlflow"
     if not mlflow_bin.exists():
         mlflow_bin = Path(sys.executable).with_name("mlflow")
     proc = subprocess.Popen(
-        [
-            str(mlflow_bin),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{work / 'server.db'}",
-            "--artifacts-destination",
-            str(work / "artifacts"),
-            "--workers",
-            "1",
-        ],
+        [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", backend, "--workers", "1", *more],
         cwd=work,
         env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -248,11 +250,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
                 break
             except OSError:
                 time.sleep(0.3)
-        made = make_store(url, work / "client", 500)
-        yield url, made
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    work = tmp_path_factory.mktemp("mlflow-server")
+    backend = f"sqlite:///{work / 'server.db'}"
+    with mlflow_server(backend, work, "--artifacts-destination", str(work / "artifacts")) as url:
+        yield url, make_store(url, work / "client", 500)
 
 
 def test_a_live_server_comes_across(
