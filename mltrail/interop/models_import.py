@@ -112,21 +112,22 @@ def import_logged_model(
     """
     what = f"logged model {model.model_id} ({model.name}) of run {run.run_id}"
     run_path = store.run_path(run.run_id)
-    folder = files.model_dir(run_path, model.model_id)
     try:
+        folder = files.model_dir(run_path, model.model_id)  # refuses an id that is no m-<id>
         if (folder / files.RECORD).is_file():
             rec = files.read_record(folder / files.RECORD, run.run_id)
             report.logged_models_present += 1
             added = _write_links(folder, model.metrics, report, missing_only=True)
             return {model.model_id: f"runs:/{run.run_id}/{rec['artifact_path']}"}, added
+        copied_before = report.artifacts
         where = _place_files(store, source, run, model, report, scratch, fresh)
         if where is None:
-            return {}, False
+            return {}, report.artifacts > copied_before
         uri = {model.model_id: f"runs:/{run.run_id}/{where}"}
         wrong = _record_problem(model)
         if wrong:
             report.skip(what, f"{wrong}; its files are in the run at {where!r}")
-            return uri, True
+            return uri, report.artifacts > copied_before
         files.write_record(run_path, _record(run, model, experiment_id, where))
     except (MltrailError, OSError, ValueError) as e:
         report.skip(what, str(e))

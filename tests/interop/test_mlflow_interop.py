@@ -279,13 +279,21 @@ def test_a_live_server_comes_across(
     assert _client(store).get_model_version_by_alias("churn-model", "challenger").version == 1
 
 
-def test_one_corrupt_run_costs_only_itself(
+def _small_copy(
     mlruns: tuple[Path, dict[str, str]], tmp_path: Path
-) -> None:
+) -> tuple[Path, dict[str, str], Path]:
+    """A copy of the file store without its long history: the copy, the ids made, and
+    the folder of the experiment "churn"."""
     source = tmp_path / "copy"
     shutil.copytree(mlruns[0], source, ignore=shutil.ignore_patterns("loss"))
     made = mlruns[1]
-    exp = next(p for p in source.iterdir() if (p / made["failed"]).is_dir())
+    return source, made, next(p for p in source.iterdir() if (p / made["failed"]).is_dir())
+
+
+def test_one_corrupt_run_costs_only_itself(
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    source, made, exp = _small_copy(mlruns, tmp_path)
     (exp / made["failed"] / "meta.yaml").write_text("run_id: [unclosed\n")
     (exp / "models" / made["model_id"] / "meta.yaml").write_text("model_id: [unclosed\n")
     # a hostile artifact: a link out of the store is never followed
@@ -355,3 +363,24 @@ def _check_corrupt_model(store: Any, report: Any, made: dict[str, str]) -> None:
     assert _client(store).get_run(made["trained"]).data.params["C"] == "1.0"
     skipped = [what for what, why in report.not_imported if "is not in a run" in why]
     assert skipped == ["version 1 of model 'churn-model'", "version 2 of model 'churn-model'"]
+
+
+def test_a_deleted_logged_model_brings_its_files_not_its_record(
+    mlruns: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    source, made, exp = _small_copy(mlruns, tmp_path)
+    meta = exp / "models" / made["model_id"] / "meta.yaml"
+    meta.write_text(meta.read_text().replace("status: 2", "status: 2\nlifecycle_stage: deleted"))
+    store = _store(tmp_path / "repo")
+    report = import_mlflow(store, str(source))
+    assert report.logged_models == 0
+    assert [why for what, why in report.not_imported if made["model_id"] in what] == [
+        "deleted in MLflow (mltrail keeps no deleted logged models); its files are in the "
+        "run at 'model'"
+    ]
+    # the versions registered from it still load its files
+    assert _client(store).get_model_version("churn-model", 2).source == (
+        f"runs:/{made['trained']}/model"
+    )
+    again = import_mlflow(store, str(source))
+    assert (again.artifacts, again.logged_models) == (0, 0)
