@@ -13,10 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from mltrail.entities import Experiment, LifecycleStage, Run, ViewType
 from mltrail.errors import InvalidParameterValue, MltrailError
+from mltrail.interop.export_models import (
+    write_logged_models,
+    write_meta,
+    write_run_io,
+    write_values,
+)
 from mltrail.interop.records import DELETED_STAGE, RUN_STATUS
 from mltrail.store import runs as run_records
 from mltrail.store.registry import VersionRecord
@@ -26,21 +30,6 @@ if TYPE_CHECKING:
 
 _STATUS_NUMBER = {name: number for number, name in RUN_STATUS.items()}
 _LOCAL_SOURCE = 4  # MLflow's SourceType.LOCAL, which its file store always writes
-
-
-def _write_yaml(folder: Path, data: dict[str, Any]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "meta.yaml").write_text(
-        yaml.safe_dump(data, default_flow_style=False, allow_unicode=True), encoding="utf-8"
-    )
-
-
-def _write_values(folder: Path, values: dict[str, str]) -> None:
-    """One file per key, as MLflow keeps params and tags (``a/b`` in a sub-folder)."""
-    for key, value in values.items():
-        path = folder / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(str(value), encoding="utf-8")
 
 
 def export_mlflow(
@@ -69,10 +58,11 @@ def export_mlflow(
         _write_run(store, folders[run.info.experiment_id] / run.info.run_id, run)
     if progress:
         progress(len(runs), len(runs))
+    logged = write_logged_models(store, folders)
     models = _write_registry(store, dest, folders)
     return (
-        f"Exported {len(folders)} experiments, {len(runs)} runs and {models} registered "
-        f"models to {dest}."
+        f"Exported {len(folders)} experiments, {len(runs)} runs, {logged} logged models and "
+        f"{models} registered models to {dest}."
     )
 
 
@@ -87,8 +77,8 @@ def _write_experiment(dest: Path, exp: Experiment) -> Path:
         "lifecycle_stage": exp.lifecycle_stage,
         "name": exp.name,
     }
-    _write_yaml(folder, meta)
-    _write_values(folder / "tags", exp.tags)
+    write_meta(folder, meta)
+    write_values(folder / "tags", exp.tags)
     return folder
 
 
@@ -112,11 +102,11 @@ def _write_run(store: FileStore, folder: Path, run: Run) -> None:
         "user_id": info.user_id,
         "deleted_time": _deleted_time(store, info.run_id),
     }
-    _write_yaml(folder, meta)
+    write_meta(folder, meta)
     for sub in ("params", "tags", "metrics", "artifacts"):
         (folder / sub).mkdir(exist_ok=True)
-    _write_values(folder / "params", run.data.params)
-    _write_values(folder / "tags", run.data.tags)
+    write_values(folder / "params", run.data.params)
+    write_values(folder / "tags", run.data.tags)
     for key in run.data.metrics:
         path = folder / "metrics" / key
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +116,7 @@ def _write_run(store: FileStore, folder: Path, run: Run) -> None:
     artifacts = store.artifacts(info.run_id)
     if artifacts.list_dir(None):
         artifacts.download(None, folder / "artifacts")
+    write_run_io(store, info.run_id, folder)
 
 
 def _deleted_time(store: FileStore, run_id: str) -> int | None:
@@ -152,7 +143,7 @@ def _write_registry(store: FileStore, dest: Path, folders: dict[str, Path]) -> i
             if model
             else max(v.last_updated_timestamp for v in versions)
         )
-        _write_yaml(
+        write_meta(
             folder,
             {
                 "name": name,
@@ -161,20 +152,20 @@ def _write_registry(store: FileStore, dest: Path, folders: dict[str, Path]) -> i
                 "description": model.description if model else "",
             },
         )
-        _write_values(folder / "tags", model.tags if model else {})
+        write_values(folder / "tags", model.tags if model else {})
         seen: set[int] = set()
         for v in sorted(versions, key=lambda v: (v.version, v.creation_timestamp)):
             if v.version in seen:  # an unresolved merge of two clones: the earlier one
                 continue
             seen.add(v.version)
-            _write_yaml(folder / f"version-{v.version}", _version_meta(store, folders, v))
-            _write_values(folder / f"version-{v.version}" / "tags", v.tags)
+            write_meta(folder / f"version-{v.version}", _version_meta(store, folders, v))
+            write_values(folder / f"version-{v.version}" / "tags", v.tags)
         by_id = {v.version_id: v.version for v in versions}
         aliases = {
             a.alias: str(by_id.get(a.version_id or "", a.version))
             for a in files.read_aliases(model_path)
         }
-        _write_values(folder / "aliases", aliases)
+        write_values(folder / "aliases", aliases)
         count += 1
     return count
 
@@ -203,4 +194,5 @@ def _version_meta(store: FileStore, folders: dict[str, Path], v: VersionRecord) 
         "storage_location": location,
         "user_id": v.user_id,
         "version": v.version,
+        **({"model_id": v.model_id} if v.model_id else {}),
     }

@@ -19,9 +19,11 @@ from mltrail.errors import StoreError
 from mltrail.interop import local
 from mltrail.interop.records import (
     DELETED_STAGE,
+    MODEL_STATUS,
     RUN_STATUS,
     Artifact,
     BadRun,
+    DatasetIn,
     ExperimentIn,
     LoggedModelIn,
     ModelIn,
@@ -30,6 +32,7 @@ from mltrail.interop.records import (
     VersionIn,
 )
 from mltrail.store import formats
+from mltrail.store.logged_models import LinkedPoint
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _TRASH = ".trash"
@@ -116,7 +119,7 @@ class FileStoreSource:
             raise ValueError(f"run_id {run_id!r} in meta.yaml is not its folder's name")
         status = meta.get("status", 1)
         tags = local.read_values(path / "tags")
-        inputs = path / "inputs"
+        datasets, models = self._inputs(path)
         return RunIn(
             run_id=run_id,
             experiment_id=experiment_id,
@@ -131,8 +134,38 @@ class FileStoreSource:
             params=local.read_values(path / "params"),
             tags=tags,
             metric_keys=tuple(k for k, _ in local.key_files(path / "metrics")),
-            dataset_inputs=len(os.listdir(inputs)) if inputs.is_dir() else 0,
+            dataset_inputs=datasets,
+            model_inputs=models,
+            model_outputs={
+                str(m["source_id"]): int(m.get("step") or 0)
+                for m in _metas(path / "outputs")
+                if m.get("destination_type") == "MODEL_OUTPUT"
+            },
         )
+
+    def _inputs(self, path: Path) -> tuple[tuple[DatasetIn, ...], tuple[str, ...]]:
+        """The datasets (``<experiment>/datasets/<id>/meta.yaml``) and logged models a
+        run's ``inputs/<id>/meta.yaml`` name."""
+        datasets, models = [], []
+        for meta in _metas(path / "inputs"):
+            kind, source_id = meta.get("source_type"), str(meta.get("source_id"))
+            if kind == "MODEL":
+                models.append(source_id)
+            elif kind == "DATASET" and _RUN_ID.fullmatch(source_id):
+                d = _meta(path.parent / "datasets" / source_id)
+                tags = meta.get("tags") or {}
+                datasets.append(
+                    DatasetIn(
+                        str(d["name"]),
+                        str(d["digest"]),
+                        str(d["source_type"]),
+                        str(d["source"]),
+                        _text(d.get("schema")),
+                        _text(d.get("profile")),
+                        {str(k): str(v) for k, v in tags.items()},
+                    )
+                )
+        return tuple(datasets), tuple(models)
 
     def _run_path(self, run: RunIn) -> Path:
         return self._exp_dirs[run.experiment_id] / run.run_id
@@ -159,21 +192,38 @@ class FileStoreSource:
             return None
         meta = _meta(path)
         run_id = meta.get("source_run_id")
-        return LoggedModelIn(model_id, str(meta.get("name") or model_id), run_id and str(run_id))
+        status = meta.get("status", 2)
+        created = int(meta["creation_timestamp"])
+        return LoggedModelIn(
+            model_id,
+            str(meta.get("name") or model_id),
+            run_id and str(run_id),
+            experiment_id=str(meta.get("experiment_id") or ""),
+            status=MODEL_STATUS.get(status, str(status)),
+            status_message=_text(meta.get("status_message")),
+            model_type=_text(meta.get("model_type")),
+            creation_timestamp=created,
+            last_updated_timestamp=_int(meta.get("last_updated_timestamp")) or created,
+            params=local.read_values(path / "params"),
+            tags=local.read_values(path / "tags"),
+            metrics=tuple(_linked(path / "metrics")),
+            deleted=meta.get("lifecycle_stage") == "deleted",
+        )
 
     def logged_model_artifacts(self, model_id: str) -> Iterator[Artifact | BadRun]:
         path = self._logged_model_dir(model_id)
         return iter(()) if path is None else local.artifact_files(path / "artifacts")
 
-    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn]:
+    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn | BadRun]:
         base = self._exp_dirs[experiment.experiment_id] / _MODELS
         names = sorted(os.listdir(base)) if base.is_dir() and not base.is_symlink() else []
-        found = []
+        found: list[LoggedModelIn | BadRun] = []
         for name in names:
             try:
                 model = self.logged_model(name)
-            except ValueError:
-                continue  # its meta.yaml is unreadable: counted as not imported by the caller
+            except (KeyError, ValueError, TypeError, OSError, UnicodeDecodeError) as e:
+                found.append(BadRun(name, str(e)))
+                continue
             if model is not None:
                 found.append(model)
         return found
@@ -227,7 +277,35 @@ class FileStoreSource:
             status=str(meta.get("status") or "READY"),
             tags=local.read_values(folder / "tags"),
             deleted=stage == DELETED_STAGE,
+            model_id=_text(meta.get("model_id")),
         )
 
     def close(self) -> None:
         return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _metas(folder: Path) -> Iterator[dict[str, Any]]:
+    """The ``meta.yaml`` of every sub-folder (a run's ``inputs/`` or ``outputs/``)."""
+    names = sorted(os.listdir(folder)) if folder.is_dir() and not folder.is_symlink() else []
+    for name in names:
+        if (folder / name / _META).is_file():
+            yield _meta(folder / name)
+
+
+def _linked(folder: Path) -> Iterator[LinkedPoint]:
+    """A logged model's ``metrics/<key>`` files: ``timestamp value step run_id`` lines,
+    and the dataset's name and digest when the value was on one."""
+    for key, path in local.key_files(folder):
+        for parts in local.stream_lines(path):
+            if len(parts) not in (4, 6):
+                continue
+            try:
+                ts, value, step = int(parts[0]), float(parts[1]), int(parts[2])
+            except ValueError:
+                continue
+            dataset = (parts[4], parts[5]) if len(parts) == 6 else (None, None)
+            yield LinkedPoint(key, value, ts, step, parts[3], *dataset)

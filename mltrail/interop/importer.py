@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mltrail.entities import RunStatus
 from mltrail.errors import InvalidParameterValue, MltrailError, ResourceAlreadyExists
-from mltrail.interop import registry_import
+from mltrail.interop import models_import, registry_import
+from mltrail.interop.copying import copy_artifacts
 from mltrail.interop.records import BadRun, ExperimentIn, LoggedModelIn, RunIn, Source
 from mltrail.interop.report import ImportReport
 from mltrail.store import runs as run_records
@@ -53,19 +54,24 @@ def import_source(
     scratch.mkdir(parents=True, exist_ok=True)
     try:
         todo = _runs(source, [e for e in chosen if e.experiment_id in placed], report)
-        models = _logged_models(source, [e for e in chosen if e.experiment_id in placed])
+        models = _logged_models(source, [e for e in chosen if e.experiment_id in placed], report)
         sources: dict[str, str] = {}
         for done, run in enumerate(todo):
             if progress:
                 progress(done, len(todo))
-            path = _import_run(store, source, run, placed[run.experiment_id], report, scratch)
+            eid = placed[run.experiment_id]
+            path = _import_run(store, source, run, eid, report, scratch)
             if path is not None:
                 paths.append(path)
             if path is not None or store.run_path(run.run_id).exists():
-                for model in models.get(run.run_id, []):
-                    fresh = path is not None
-                    found = _logged_model(store, source, run, model, fresh, report, scratch)
-                    sources.update(found)
+                found, wrote = models_import.import_run_models(
+                    store, source, run, models.pop(run.run_id, []), eid, path is not None,
+                    report, scratch,
+                )  # fmt: skip
+                sources.update(found)
+                if wrote and path is None:
+                    paths.append(store.run_path(run.run_id))
+        _runless(models, report)
         if progress:
             progress(len(todo), len(todo))
         if not experiments:
@@ -126,13 +132,30 @@ def _runs(source: Source, chosen: list[ExperimentIn], report: ImportReport) -> l
     return sorted(found, key=lambda r: (r.start_time, r.run_id))
 
 
-def _logged_models(source: Source, chosen: list[ExperimentIn]) -> dict[str, list[LoggedModelIn]]:
+def _logged_models(
+    source: Source, chosen: list[ExperimentIn], report: ImportReport
+) -> dict[str, list[LoggedModelIn]]:
+    """The readable logged models by source run id ("" for those without a run)."""
     by_run: dict[str, list[LoggedModelIn]] = {}
     for exp in chosen:
         for model in source.logged_models(exp):
-            if model.source_run_id:
-                by_run.setdefault(model.source_run_id, []).append(model)
+            if isinstance(model, BadRun):
+                report.skip(f"logged model {model.where}", model.why)
+            else:
+                by_run.setdefault(model.source_run_id or "", []).append(model)
     return by_run
+
+
+def _runless(left: dict[str, list[LoggedModelIn]], report: ImportReport) -> None:
+    """Report the logged models whose source run did not come across."""
+    for run_id, models in sorted(left.items()):
+        why = (
+            f"its source run {run_id} was not imported"
+            if run_id
+            else "it has no source run (mltrail keeps a logged model in its run's folder)"
+        )
+        for model in models:
+            report.skip(f"logged model {model.model_id} ({model.name})", why)
 
 
 def run_record(run: RunIn, experiment_id: str, label: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -192,7 +215,8 @@ def _import_run(
             for timestamp, value, step in source.metric_history(run, key):
                 writer.log_metric(key, value, step, timestamp)
                 points += 1
-        _copy_artifacts(store, run.run_id, source.artifacts(run), "", report, scratch)
+        copy_artifacts(store, run.run_id, source.artifacts(run), "", report, scratch)
+        models_import.write_inputs(store, store.run_path(run.run_id), run, report)
         path = store.finish_import(run.run_id)
     except (MltrailError, OSError, ValueError) as e:
         store.abort_import(run.run_id)
@@ -200,89 +224,7 @@ def _import_run(
         return None
     report.runs += 1
     report.metric_points += points
-    if run.dataset_inputs:
-        report.skip(
-            f"{run.dataset_inputs} dataset input(s) of run {run.run_id}",
-            "mltrail has no datasets yet (MLflow 3 run inputs)",
-        )
     return path
-
-
-def _copy_artifacts(
-    store: FileStore,
-    run_id: str,
-    found: Any,
-    prefix: str,
-    report: ImportReport,
-    scratch: Path,
-) -> int:
-    """Copy artifacts into the run with mltrail's artifact writer (large ones go to the
-    artifact store); each one that fails is reported and costs only itself."""
-    arts = store.artifacts(run_id)
-    copied = 0
-    for art in found:
-        if isinstance(art, BadRun):
-            report.skip(f"artifact {art.where} of run {run_id}", art.why)
-            continue
-        rel = PurePosixPath(prefix, art.path) if prefix else PurePosixPath(art.path)
-        try:
-            _check_room(store, art.size)
-            with art.local(scratch) as local:
-                parent = str(rel.parent)
-                arts.log_file(local, None if parent == "." else parent, rel.name)
-        except (MltrailError, OSError, ValueError) as e:
-            report.skip(f"artifact {str(rel)!r} of run {run_id}", str(e))
-            continue
-        copied += 1
-        report.artifacts += 1
-        report.artifact_bytes += art.size or 0
-    return copied
-
-
-def _check_room(store: FileStore, size: int | None) -> None:
-    """Refuse a file larger than the free space where it would go (an absurd size)."""
-    if size is None:
-        return
-    free = shutil.disk_usage(store.root).free
-    if size > free:
-        raise ValueError(f"{size} bytes, more than the {free} bytes free in the store")
-
-
-def _logged_model(
-    store: FileStore,
-    source: Source,
-    run: RunIn,
-    model: LoggedModelIn,
-    fresh: bool,
-    report: ImportReport,
-    scratch: Path,
-) -> dict[str, str]:
-    """Copy an MLflow 3 logged model's files into its run (where MLflow 2 kept them),
-    under its name, or ``logged_models/<id>`` when the run has that path already;
-    return its id -> the ``runs:/`` URI of the copy. A run already in the store (not
-    ``fresh``) got its copies when it came: only the URI is looked up."""
-    arts = store.artifacts(run.run_id)
-    candidates = (model.name, f"logged_models/{model.model_id}")
-    try:
-        if not fresh:
-            where = next((c for c in candidates if arts.exists(f"{c}/MLmodel")), None)
-            return {} if where is None else {model.model_id: f"runs:/{run.run_id}/{where}"}
-        where = next((c for c in candidates if not arts.exists(c)), None)
-    except MltrailError as e:  # a name that is no artifact path
-        report.skip(f"logged model {model.model_id} of run {run.run_id}", str(e))
-        return {}
-    if where is None:
-        report.skip(f"logged model {model.model_id} of run {run.run_id}", "no free path")
-        return {}
-    found = source.logged_model_artifacts(model.model_id)
-    if _copy_artifacts(store, run.run_id, found, where, report, scratch):
-        report.logged_model_files += 1
-    report.skip(
-        f"logged model {model.model_id} ({model.name}) of run {run.run_id}",
-        f"its files are in the run at {where!r}; its id, params, metrics and tags are not "
-        "(mltrail has no logged models yet)",
-    )
-    return {model.model_id: f"runs:/{run.run_id}/{where}"}
 
 
 def _commit(store: FileStore, paths: list[Path], report: ImportReport) -> None:

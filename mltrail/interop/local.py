@@ -75,18 +75,27 @@ def stream_points(path: Path) -> Iterator[tuple[int, float, int]]:
     Lines that are not two or three numbers (or five: MLflow 3 adds a dataset) are
     skipped, as a reader of a crashed write would.
     """
+    for parts in stream_lines(path):
+        if len(parts) not in (2, 3, 5):
+            continue
+        try:
+            step = int(parts[2]) if len(parts) >= 3 else 0
+            yield int(parts[0]), float(parts[1]), step
+        except ValueError:
+            continue
+
+
+def stream_lines(path: Path) -> Iterator[list[str]]:
+    """The whitespace-separated fields of each line of a plain file (never a link),
+    streamed; a line that is not UTF-8 is skipped."""
     fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
     with open(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise ValueError(f"{path} is not a plain file")
         for line in f:
-            parts = line.split()
-            if len(parts) not in (2, 3, 5):
-                continue
             try:
-                step = int(parts[2]) if len(parts) >= 3 else 0
-                yield int(parts[0]), float(parts[1]), step
-            except ValueError:
+                yield line.decode("utf-8").split()
+            except UnicodeDecodeError:
                 continue
 
 

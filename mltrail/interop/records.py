@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mltrail.errors import MltrailError
+from mltrail.store.logged_models import LinkedPoint
 
 #: MLflow's run statuses by their number in a file store's ``meta.yaml``.
 RUN_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
@@ -39,6 +40,20 @@ class ExperimentIn:
 
 
 @dataclass(frozen=True)
+class DatasetIn:
+    """A dataset a run used, with the tags of that use (``mlflow.data.context`` ...);
+    ``source``, ``schema`` and ``profile`` are JSON text, as MLflow keeps them."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None
+    profile: str | None
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
 class RunIn:
     """An MLflow run, without its metric histories and artifacts (read on demand)."""
 
@@ -55,8 +70,12 @@ class RunIn:
     params: dict[str, str]
     tags: dict[str, str]
     metric_keys: tuple[str, ...]
-    #: How many dataset inputs the run has (MLflow 3 datasets: not imported).
-    dataset_inputs: int = 0
+    #: The datasets the run used (MLflow 3 ``log_input``).
+    dataset_inputs: tuple[DatasetIn, ...] = ()
+    #: Ids of the logged models the run used.
+    model_inputs: tuple[str, ...] = ()
+    #: Logged model id -> the step the run logged it at.
+    model_outputs: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,8 @@ class VersionIn:
     status: str
     tags: dict[str, str]
     deleted: bool = False
+    #: The MLflow 3 logged model registered (``models:/m-...``), if the store says.
+    model_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,13 +120,28 @@ class ModelIn:
     aliases: dict[str, int] = field(default_factory=dict)
 
 
+#: MLflow's logged model statuses by their number (file store ``meta.yaml``, SQL rows).
+MODEL_STATUS = {0: "UNSPECIFIED", 1: "PENDING", 2: "READY", 3: "FAILED"}
+
+
 @dataclass(frozen=True)
 class LoggedModelIn:
-    """An MLflow 3 logged model (``models:/m-...``): its files are imported into its run."""
+    """An MLflow 3 logged model (``models:/m-...``), its files read on demand."""
 
     model_id: str
     name: str
     source_run_id: str | None
+    experiment_id: str = ""
+    status: str = "READY"
+    status_message: str | None = None
+    model_type: str | None = None
+    creation_timestamp: int = 0
+    last_updated_timestamp: int = 0
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    #: Metric values runs linked to it (a run id each, a dataset's name and digest or None).
+    metrics: tuple[LinkedPoint, ...] = ()
+    deleted: bool = False
 
 
 class Artifact(Protocol):
@@ -139,7 +175,7 @@ class Source(Protocol):
 
     def logged_model_artifacts(self, model_id: str) -> Iterator[Artifact | BadRun]: ...
 
-    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn]: ...
+    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn | BadRun]: ...
 
     def models(self) -> Iterator[ModelIn | BadRun]: ...
 

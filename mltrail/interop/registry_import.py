@@ -31,6 +31,7 @@ _LOGGED = re.compile(r"^models:/(m-[0-9a-f]+)/?$")
 class _Target:
     source: str
     run_id: str
+    model_id: str | None = None
 
 
 def import_registry(
@@ -117,6 +118,7 @@ def _version(
         run_link=version.run_link,
         status=version.status,
         tags=names.check_tags(version.tags),
+        model_id=(version.model_id or target.model_id) if target else None,
         deleted_timestamp=version.last_updated_timestamp if version.deleted else None,
     )
 
@@ -130,6 +132,7 @@ def _target(store: FileStore, version: VersionIn, logged: dict[str, str]) -> _Ta
     """
     uri = version.source
     match = _LOGGED.match(uri)
+    model_id = match.group(1) if match else None
     if match:
         uri = logged.get(match.group(1), "")
     elif not uri.startswith("runs:/"):
@@ -143,4 +146,4 @@ def _target(store: FileStore, version: VersionIn, logged: dict[str, str]) -> _Ta
             return None
     except MltrailError:
         return None
-    return _Target(f"runs:/{run_id}/{path.strip('/')}", run_id)
+    return _Target(f"runs:/{run_id}/{path.strip('/')}", run_id, model_id)

@@ -18,7 +18,11 @@ class ImportReport:
     metric_points: int = 0
     artifacts: int = 0
     artifact_bytes: int = 0
-    logged_model_files: int = 0
+    logged_models: int = 0
+    logged_models_present: int = 0
+    linked_metrics: int = 0
+    datasets: int = 0
+    model_inputs: int = 0
     models_created: int = 0
     versions: int = 0
     aliases: int = 0
@@ -37,6 +41,10 @@ class ImportReport:
             or self.models_created
             or self.versions
             or self.aliases
+            or self.logged_models
+            or self.linked_metrics
+            or self.datasets
+            or self.model_inputs
         )
 
     def title(self) -> str:
@@ -45,6 +53,9 @@ class ImportReport:
         if self.experiments_created:
             n = len(self.experiments_created)
             parts.append(f"{n} experiment{'s' * (n != 1)}")
+        if self.logged_models:
+            n = self.logged_models
+            parts.append(f"{n} logged model{'s' * (n != 1)}")
         if self.versions or self.models_created:
             parts.append(f"{self.versions} model version{'s' * (self.versions != 1)}")
         return f"Import {', '.join(parts)} from MLflow {self.source}"
@@ -60,7 +71,10 @@ class ImportReport:
             f"aliases: {self.aliases}",
         ]
         out += [f"experiment {a} is now {b}" for a, b in sorted(self.experiment_ids.items())]
-        if self.logged_model_files:
-            out.append(f"logged models whose files went into their runs: {self.logged_model_files}")
+        out.append(
+            f"logged models imported: {self.logged_models} ({self.linked_metrics} linked metric "
+            f"values); already in the store: {self.logged_models_present}"
+        )
+        out.append(f"run inputs: {self.datasets} datasets, {self.model_inputs} logged models used")
         out += [f"not imported: {what}: {why}" for what, why in self.not_imported]
         return out

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode, urlparse
 from mltrail.interop.records import (
     Artifact,
     BadRun,
+    DatasetIn,
     ExperimentIn,
     LoggedModelIn,
     ModelIn,
@@ -30,6 +31,7 @@ from mltrail.interop.records import (
     SourceError,
     VersionIn,
 )
+from mltrail.store.logged_models import LinkedPoint
 
 _TIMEOUT = 30
 _PAGE = 1000
@@ -141,6 +143,8 @@ class RestSource:
         for run in self._pages("POST", "runs/search", args, "runs"):
             info, data = run.get("info", {}), run.get("data", {})
             try:
+                # runs/search answers dataset inputs only; runs/get the models too
+                run = self.call("GET", "runs/get", {"run_id": info["run_id"]}).get("run", {})
                 yield RunIn(
                     run_id=info["run_id"],
                     experiment_id=experiment.experiment_id,
@@ -155,7 +159,16 @@ class RestSource:
                     params=_tags(data.get("params")),
                     tags=_tags(data.get("tags")),
                     metric_keys=tuple(sorted({m["key"] for m in data.get("metrics", [])})),
-                    dataset_inputs=len(run.get("inputs", {}).get("dataset_inputs", [])),
+                    dataset_inputs=tuple(
+                        _dataset(d) for d in run.get("inputs", {}).get("dataset_inputs", [])
+                    ),
+                    model_inputs=tuple(
+                        m["model_id"] for m in run.get("inputs", {}).get("model_inputs", [])
+                    ),
+                    model_outputs={
+                        m["model_id"]: int(m.get("step", 0))
+                        for m in run.get("outputs", {}).get("model_outputs", [])
+                    },
                 )
             except (KeyError, TypeError, ValueError) as e:
                 yield BadRun(f"run {info.get('run_id')} at {self.base}", f"bad record ({e})")
@@ -211,19 +224,22 @@ class RestSource:
                     yield RemoteArtifact(f["path"], _opt_int(f.get("file_size")), url, self)
 
     # -- MLflow 3 logged models ---------------------------------------------------------
-    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn]:
+    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn | BadRun]:
         args = {"experiment_ids": [experiment.experiment_id], "max_results": 100}
-        found = []
+        found: list[LoggedModelIn | BadRun] = []
         try:
             models = list(self._pages("POST", "logged-models/search", args, "models"))
         except SourceError:
             return []  # a server older than MLflow 3
         for m in models:
-            info = m.get("info", {})
-            self._locations[info["model_id"]] = info.get("artifact_uri", "")
-            found.append(
-                LoggedModelIn(info["model_id"], info.get("name", ""), info.get("source_run_id"))
-            )
+            try:
+                model = _logged_model(m)
+            except (KeyError, TypeError, ValueError) as e:
+                where = m.get("info", {}).get("model_id") if isinstance(m, dict) else None
+                found.append(BadRun(f"logged model {where} at {self.base}", f"bad record ({e})"))
+                continue
+            self._locations[model.model_id] = m["info"].get("artifact_uri", "")
+            found.append(model)
         return found
 
     def logged_model_artifacts(self, model_id: str) -> Iterator[Artifact | BadRun]:
@@ -274,8 +290,61 @@ def _version(v: dict[str, Any]) -> VersionIn:
         run_link=v.get("run_link") or None,
         status=v.get("status", "READY"),
         tags=_tags(v.get("tags")),
+        model_id=v.get("model_id") or None,
     )
 
 
 def _opt_int(value: Any) -> int | None:
     return None if value is None or value == "" else int(value)
+
+
+#: The proto names of MLflow's logged model statuses.
+_MODEL_STATUS = {
+    "LOGGED_MODEL_PENDING": "PENDING",
+    "LOGGED_MODEL_READY": "READY",
+    "LOGGED_MODEL_UPLOAD_FAILED": "FAILED",
+}
+
+
+def _logged_model(m: dict[str, Any]) -> LoggedModelIn:
+    info, data = m["info"], m.get("data", {})
+    created = int(info["creation_timestamp_ms"])
+    status = info.get("status", "LOGGED_MODEL_READY")
+    return LoggedModelIn(
+        info["model_id"],
+        info.get("name", ""),
+        info.get("source_run_id"),
+        experiment_id=str(info.get("experiment_id", "")),
+        status=_MODEL_STATUS.get(status, status),
+        status_message=info.get("status_message"),
+        model_type=info.get("model_type"),
+        creation_timestamp=created,
+        last_updated_timestamp=int(info.get("last_updated_timestamp_ms", created)),
+        params=_tags(data.get("params")),
+        tags=_tags(info.get("tags")),
+        metrics=tuple(
+            LinkedPoint(
+                x["key"],
+                float(x["value"]),
+                int(x.get("timestamp", 0)),
+                int(x.get("step", 0)),
+                x.get("run_id", ""),
+                x.get("dataset_name"),
+                x.get("dataset_digest"),
+            )
+            for x in data.get("metrics", [])
+        ),
+    )
+
+
+def _dataset(d: dict[str, Any]) -> DatasetIn:
+    ds = d["dataset"]
+    return DatasetIn(
+        ds["name"],
+        ds["digest"],
+        ds["source_type"],
+        ds["source"],
+        ds.get("schema"),
+        ds.get("profile"),
+        _tags(d.get("tags")),
+    )

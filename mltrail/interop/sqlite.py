@@ -19,8 +19,10 @@ from urllib.parse import unquote, urlparse
 from mltrail.interop import local
 from mltrail.interop.records import (
     DELETED_STAGE,
+    MODEL_STATUS,
     Artifact,
     BadRun,
+    DatasetIn,
     ExperimentIn,
     LoggedModelIn,
     ModelIn,
@@ -28,9 +30,41 @@ from mltrail.interop.records import (
     SourceError,
     VersionIn,
 )
+from mltrail.store.logged_models import LinkedPoint
 
 _MODEL_TAGS = "SELECT key, value FROM registered_model_tags WHERE name = ?"
 _TABLES = {"experiments", "runs", "metrics", "params", "tags", "experiment_tags"}
+_MODEL_TABLES = {
+    "logged_models",
+    "logged_model_params",
+    "logged_model_tags",
+    "logged_model_metrics",
+}
+_LOGGED_MODELS = (
+    "SELECT model_id, name, source_run_id, status, status_message, model_type, "
+    "creation_timestamp_ms, last_updated_timestamp_ms, lifecycle_stage FROM logged_models "
+    "WHERE experiment_id = ? ORDER BY model_id"
+)
+_MODEL_METRICS = (
+    "SELECT metric_name, metric_value, metric_timestamp_ms, metric_step, run_id, dataset_name, "
+    "dataset_digest FROM logged_model_metrics WHERE model_id = ? "
+    "ORDER BY run_id, metric_timestamp_ms, metric_step, metric_name"
+)
+_DATASETS = (
+    "SELECT i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, "
+    "d.dataset_schema, d.dataset_profile FROM inputs i JOIN datasets d "
+    "ON d.dataset_uuid = i.source_id WHERE i.destination_id = ? AND i.source_type = 'DATASET' "
+    "AND i.destination_type = 'RUN' ORDER BY d.name, d.digest, i.input_uuid"
+)
+#: MLflow 3 writes a model input as run -> model, and an output as run -> model with a step.
+_MODEL_INPUTS = (
+    "SELECT destination_id FROM inputs WHERE source_id = ? AND source_type = 'RUN_INPUT' "
+    "AND destination_type = 'MODEL_INPUT' ORDER BY destination_id"
+)
+_MODEL_OUTPUTS = (
+    "SELECT destination_id, step FROM inputs WHERE source_id = ? AND source_type = 'RUN_OUTPUT' "
+    "AND destination_type = 'MODEL_OUTPUT' ORDER BY destination_id"
+)
 
 
 class SqliteSource:
@@ -102,7 +136,11 @@ class SqliteSource:
                             run_id,
                         )
                     ),
-                    dataset_inputs=self._inputs(run_id),
+                    dataset_inputs=self._datasets(run_id),
+                    model_inputs=tuple(str(r[0]) for r in self._edges(_MODEL_INPUTS, run_id)),
+                    model_outputs={
+                        str(m): int(step or 0) for m, step in self._edges(_MODEL_OUTPUTS, run_id)
+                    },
                 )
             except (TypeError, ValueError) as e:
                 yield BadRun(f"{self.path} run {run_id}", str(e))
@@ -111,11 +149,18 @@ class SqliteSource:
         sql = f"SELECT key, value FROM {table} WHERE run_uuid = ?"
         return {k: v or "" for k, v in self._rows(sql, run_id)}
 
-    def _inputs(self, run_id: str) -> int:
-        if "inputs" not in self._tables:
-            return 0
-        sql = "SELECT COUNT(*) FROM inputs WHERE destination_id = ? AND source_type = 'DATASET'"
-        return int(self._rows(sql, run_id)[0][0])
+    def _edges(self, sql: str, run_id: str) -> list[tuple[Any, ...]]:
+        return self._rows(sql, run_id) if "inputs" in self._tables else []
+
+    def _datasets(self, run_id: str) -> tuple[DatasetIn, ...]:
+        """The run's dataset inputs (``inputs`` -> ``datasets``, tags in ``input_tags``)."""
+        if not {"inputs", "datasets", "input_tags"} <= self._tables:
+            return ()
+        found = []
+        for uuid, name, digest, kind, source, schema, profile in self._rows(_DATASETS, run_id):
+            tags = self._rows("SELECT name, value FROM input_tags WHERE input_uuid = ?", uuid)
+            found.append(DatasetIn(name, digest, kind, source, schema, profile, dict(sorted(tags))))
+        return tuple(found)
 
     def metric_history(self, run: RunIn, key: str) -> Iterator[tuple[int, float, int]]:
         cursor = self.db.execute(
@@ -149,14 +194,38 @@ class SqliteSource:
             return
         yield from local.artifact_files(path)
 
-    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn]:
-        if "logged_models" not in self._tables:
+    def logged_models(self, experiment: ExperimentIn) -> list[LoggedModelIn | BadRun]:
+        if not self._tables >= _MODEL_TABLES:
             return []
-        rows = self._rows(
-            "SELECT model_id, name, source_run_id FROM logged_models WHERE experiment_id = ?",
-            int(experiment.experiment_id),
-        )
-        return [LoggedModelIn(str(m), str(n or m), r and str(r)) for m, n, r in rows]
+        rows = self._rows(_LOGGED_MODELS, int(experiment.experiment_id))
+        found: list[LoggedModelIn | BadRun] = []
+        for mid, name, run_id, status, message, kind, created, updated, stage in rows:
+            params = "SELECT param_key, param_value FROM logged_model_params WHERE model_id = ?"
+            tags = "SELECT tag_key, tag_value FROM logged_model_tags WHERE model_id = ?"
+            try:
+                found.append(
+                    LoggedModelIn(
+                        str(mid),
+                        str(name or mid),
+                        run_id and str(run_id),
+                        experiment_id=experiment.experiment_id,
+                        status=MODEL_STATUS.get(status, str(status)),
+                        status_message=message,
+                        model_type=kind,
+                        creation_timestamp=int(created),
+                        last_updated_timestamp=int(updated or created),
+                        params=dict(self._rows(params, mid)),
+                        tags=dict(self._rows(tags, mid)),
+                        metrics=tuple(
+                            LinkedPoint(k, _float(v), int(t), int(s), str(r), dn, dd)
+                            for k, v, t, s, r, dn, dd in self._rows(_MODEL_METRICS, mid)
+                        ),
+                        deleted=stage == "deleted",
+                    )
+                )
+            except (TypeError, ValueError) as e:
+                found.append(BadRun(f"{self.path} logged model {mid}", str(e)))
+        return found
 
     def logged_model_artifacts(self, model_id: str) -> Iterator[Artifact | BadRun]:
         rows = self._rows(
@@ -221,3 +290,8 @@ class SqliteSource:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _float(value: Any) -> float:
+    """A SQL ``FLOAT`` (MLflow stores NaN as NULL)."""
+    return float("nan") if value is None else float(value)

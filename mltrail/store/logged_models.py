@@ -36,7 +36,7 @@ RECORD = "model.yaml"
 LINKS_DIR = "metrics"
 INDEX_FILE = "logged-models.json"
 MODEL_ID = re.compile(r"m-[A-Za-z0-9_-]{1,64}")
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 STATUSES = ("PENDING", "READY", "FAILED")
 _TEXT_FIELDS = ("name", "experiment_id", "source_run_id", "artifact_path", "status")
 #: Characters written as %XX in the text fields of a links line.
@@ -121,8 +121,9 @@ def _problem(path: Path, rec: dict[str, Any], run_id: str) -> str | None:
     for name in ("creation_timestamp", "last_updated_timestamp", "step"):
         if type(rec.get(name)) is not int:
             return f"{name} must be an integer"
-    if rec.get("model_type") is not None and not isinstance(rec["model_type"], str):
-        return "model_type must be text or null"
+    for name in ("model_type", "status_message"):
+        if rec.get(name) is not None and not isinstance(rec[name], str):
+            return f"{name} must be text or null"
     for name in ("params", "tags"):
         value = rec.get(name, {})
         if not isinstance(value, dict) or not all(
@@ -263,7 +264,7 @@ def read_links(model_path: Path) -> list[LinkedPoint]:
     points: list[LinkedPoint] = []
     for name in names:
         run_id = name[: -len(".tsv")]
-        if not name.endswith(".tsv") or not _RUN_ID.fullmatch(run_id):
+        if not name.endswith(".tsv") or not RUN_ID.fullmatch(run_id):
             continue
         try:
             data = formats.read_bytes(folder / name)
@@ -324,7 +325,7 @@ def _read_index(root: Path) -> dict[str, str]:
         if isinstance(k, str)
         and isinstance(v, str)
         and MODEL_ID.fullmatch(k)
-        and _RUN_ID.fullmatch(v)
+        and RUN_ID.fullmatch(v)
     }
 
 

@@ -187,6 +187,7 @@ def _entity(run_path: Path, rec: dict[str, Any]) -> LoggedModel:
         last_updated_timestamp=rec["last_updated_timestamp"],
         status=rec["status"],
         model_type=rec.get("model_type"),
+        status_message=rec.get("status_message"),
         tags=dict(rec.get("tags") or {}),
         params=dict(rec.get("params") or {}),
         metrics=metrics,

@@ -61,12 +61,30 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [0, 0, 1, 1]})
+    train = mlflow.data.from_pandas(frame, source="data/train.csv", name="train-set", targets="y")
     with mlflow.start_run(run_name="trained") as trained:
         mlflow.log_param("C", "1.0")
-        info = mlflow.sklearn.log_model(model, name="model")
+        mlflow.log_input(train, context="training", tags={"split": "a"})
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            params={"solver": "lbfgs"},
+            tags={"team": "growth"},
+            model_type="classifier",
+        )
+        mlflow.log_metric("accuracy", 0.75, step=1, model_id=info.model_id, dataset=train)
+        mlflow.log_metric("accuracy", 0.875, step=2, model_id=info.model_id, dataset=train)
+        mlflow.log_metric("loss", 0.25, step=2, model_id=info.model_id)
         mlflow.log_text("x", "extra/x.txt")
     made["trained"] = trained.info.run_id
     made["model_id"] = info.model_id
+    with mlflow.start_run(run_name="evaluated") as evaluated:
+        # another run that evaluates the model: a model input, its own linked metrics
+        mlflow.log_metric("auc", 0.5, model_id=info.model_id, dataset=train)
+    made["evaluated"] = evaluated.info.run_id
     with mlflow.start_run(run_name="failed") as failed:
         mlflow.log_metric("loss", 9.0)
     client.set_terminated(failed.info.run_id, "FAILED")
