@@ -135,7 +135,13 @@ class RunArtifacts:
     """
 
     def __init__(
-        self, run_path: Path, blobs: Blobs | Path, threshold: int, *, all_to_store: bool = False
+        self,
+        run_path: Path,
+        blobs: Blobs | Path,
+        threshold: int,
+        *,
+        all_to_store: bool = False,
+        offline: bool = False,
     ) -> None:
         self.base = run_path / layout.ARTIFACTS_DIR
         #: Where large artifacts' bytes go (a folder is a :class:`LocalBlobs`).
@@ -143,6 +149,8 @@ class RunArtifacts:
         self.threshold = threshold
         #: Every file goes to the blob store, however small (``artifact_store_files: all``).
         self.all_to_store = all_to_store
+        #: Never reach a remote blob store: its blobs read as absent (the site's default).
+        self.offline = offline
 
     def goes_to_store(self, size: int) -> bool:
         """Whether a file of ``size`` bytes is kept in the blob store (behind a pointer)."""
@@ -358,6 +366,8 @@ class RunArtifacts:
         pointer = self._pointer(rel, src)
         if pointer is None:
             return src, None
+        if self.offline and self.blobs.remote:
+            return None, pointer
         return self.blobs.fetch(pointer.sha256, pointer.size), pointer
 
     def remote_uri(self, path: str) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -45,6 +46,7 @@ REMOTE_SCHEMES: dict[str, tuple[str, str]] = {
     "abfs": ("azure", "adlfs"),
     "abfss": ("azure", "adlfs"),
 }
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 _SUPPORTED = ", ".join(["a folder path", "file://", *(f"{s}://" for s in REMOTE_SCHEMES)])
 
 
@@ -66,8 +68,8 @@ def blob_name(digest: str) -> str:
 
 def scheme_of(location: str) -> str:
     """The URL scheme of ``location`` ('' for a plain path, also a Windows drive path)."""
-    scheme = urlsplit(location).scheme.lower()
-    return "" if len(scheme) <= 1 else scheme
+    found = _SCHEME.match(location)
+    return found.group(1).lower() if found else ""
 
 
 def check_location(location: Any, what: str) -> str:
@@ -90,7 +92,10 @@ def check_location(location: Any, what: str) -> str:
         raise InvalidParameterValue(
             f"{what}: unsupported URL scheme {scheme!r} in {location!r}; use {_SUPPORTED}."
         )
-    parts = urlsplit(location)
+    try:
+        parts = urlsplit(location)
+    except ValueError as e:  # e.g. an unbalanced '[' in the host
+        raise InvalidParameterValue(f"{what}: {location!r} is not a valid URL ({e}).") from e
     if "@" in parts.netloc or parts.query or parts.fragment or parts.password:
         raise InvalidParameterValue(
             f"{what}: {scheme}:// URLs may not hold credentials or options; give "

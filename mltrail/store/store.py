@@ -244,22 +244,27 @@ class FileStore:
             return found
 
     def artifacts(
-        self, run_id: str, artifact_store: Path | blobs.Blobs | None = None
+        self, run_id: str, artifact_store: Path | None = None, *, offline: bool = False
     ) -> RunArtifacts:
-        """The artifacts of a run, their large files in the blob store of the run's
-        experiment (its ``artifact_location``), else ``artifact_store`` if given (a
-        folder or blob store), else the store's ``artifact_store``."""
+        """The artifacts of a run.
+
+        Their large files are in the blob store of the run's experiment (its
+        ``artifact_location``), else in the store's ``artifact_store``; when that is a
+        folder, ``artifact_store`` replaces it if given. ``offline``: remote blobs read
+        as absent, and nothing touches the network.
+        """
         path = self._existing_run_path(run_id)
         own = self._experiment_blobs(path)
-        if own is not None or artifact_store is None:
-            store: Path | blobs.Blobs = self.blob_store(own)
-        else:
+        found = self.blob_store(own)
+        store: Path | blobs.Blobs = found
+        if artifact_store is not None and own is None and not found.remote:
             store = artifact_store
         return RunArtifacts(
             path,
             store,
             self.config.large_artifact_threshold,
             all_to_store=self.config.artifact_store_files == "all",
+            offline=offline,
         )
 
     def _experiment_blobs(self, run_path: Path) -> str | None:
