@@ -110,8 +110,8 @@ def check_location(location: Any, what: str) -> str:
 def local_folder(location: str, root: Path) -> Path | None:
     """The folder of a local location (relative ones resolved against ``root``), else None."""
     scheme = scheme_of(location)
-    if scheme == "file":
-        return Path(unquote(urlsplit(location).path))
+    if scheme == "file":  # file:///abs/path (a host before the path is ignored)
+        return Path(unquote("/" + location.split("://", 1)[1].partition("/")[2]))
     if scheme:
         return None
     path = Path(os.path.expanduser(location))
