@@ -70,6 +70,21 @@ class ProjectSettings:
 
 
 @dataclass(frozen=True)
+class RemoteArtifactSettings:
+    """What run pages show of artifacts whose bytes are in a remote artifact store."""
+
+    #: False: their URL and size only (no network, no credentials); True: a copy in the
+    #: site (download and preview) of each one up to ``max_bytes``.
+    copy: bool = False
+    max_bytes: int = 1024 * 1024
+
+    @property
+    def copy_limit(self) -> int | None:
+        """The largest remote artifact copied into the site (None: none is)."""
+        return self.max_bytes if self.copy else None
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     title: str = "mltrail"
     description: str = ""
@@ -81,6 +96,7 @@ class SiteConfig:
     #: Settings per experiment name, as (name, settings) pairs sorted by name.
     experiments: tuple[tuple[str, ExperimentSettings], ...] = ()
     projects: ProjectSettings = ProjectSettings()
+    remote_artifacts: RemoteArtifactSettings = RemoteArtifactSettings()
     #: The file the config came from (None: defaults only).
     source: Path | None = field(default=None, compare=False)
 
@@ -99,6 +115,7 @@ class SiteConfig:
                 [name, s.primary_metric, s.lower_is_better] for name, s in self.experiments
             ],
             "projects": {"docs": list(self.projects.docs)},
+            "remote_artifacts": self.remote_artifacts.copy_limit,
         }
 
 
@@ -112,6 +129,7 @@ _TOP_KEYS = (
     "nav",
     "experiments",
     "projects",
+    "remote_artifacts",
 )
 
 
@@ -224,6 +242,7 @@ def _convert(data: dict[str, Any], c: _Checker) -> SiteConfig:
         "nav": lambda v: _nav(c, v),
         "experiments": lambda v: _experiments(c, v),
         "projects": lambda v: _projects(c, v),
+        "remote_artifacts": lambda v: _remote_artifacts(c, v),
     }
     values = {}
     for key, convert in converters.items():
@@ -377,3 +396,19 @@ def _projects(c: _Checker, value: Any) -> ProjectSettings | None:
         if normal is not None and normal not in found:
             found.append(normal)
     return ProjectSettings(tuple(found))
+
+
+def _remote_artifacts(c: _Checker, value: Any) -> RemoteArtifactSettings | None:
+    if not _entry(c, "remote_artifacts", value, ("copy", "max_bytes")):
+        return None
+    default = RemoteArtifactSettings()
+    copy = c.typed("remote_artifacts.copy", value.get("copy", default.copy), bool, "true or false")
+    limit = c.typed(
+        "remote_artifacts.max_bytes", value.get("max_bytes", default.max_bytes), int, "bytes"
+    )
+    if isinstance(limit, int) and limit < 0:
+        c.error("remote_artifacts.max_bytes", f"expected a number of bytes >= 0, got {limit}")
+        return None
+    if copy is None or limit is None:
+        return None
+    return RemoteArtifactSettings(copy, limit)

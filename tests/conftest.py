@@ -35,6 +35,7 @@ ScriptRunner = Callable[..., subprocess.CompletedProcess[str]]
 STEERING_ENV_VARS = (
     "MLTRAIL_TRACKING_URI",
     "MLTRAIL_AUTO_COMMIT",
+    "MLTRAIL_ARTIFACT_CACHE",
     "MLTRAIL_EXPERIMENT_ID",
     "MLTRAIL_EXPERIMENT_NAME",
     "MLTRAIL_RUN_ID",

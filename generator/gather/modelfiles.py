@@ -56,7 +56,7 @@ def read_model_files(
         return ModelFiles(None, problem=lineage.problem or "the version has no run source")
     base = lineage.artifact_path.strip("/")
     try:
-        arts = store.artifacts(lineage.run_id, artifact_store)
+        arts = store.artifacts(lineage.run_id, artifact_store, offline=True)
         text, _ = _read(arts, _join(base, MLMODEL), MLMODEL_BYTES)
     except (ResourceNotFound, InvalidParameterValue, StoreError, OSError) as e:
         return ModelFiles(None, problem=f"no {MLMODEL} file: {e}")

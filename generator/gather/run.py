@@ -100,6 +100,8 @@ class ArtifactNode:
     source: Path | None
     preview: Preview | None
     children: tuple[ArtifactNode, ...]
+    #: The URL of its blob in a remote artifact store, when the site holds no copy.
+    remote_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,20 @@ class RunDetail:
     inputs: RunInputs = field(default_factory=RunInputs)
 
 
-def gather_run(store: FileStore, run: Run, artifact_store: Path | None = None) -> RunDetail:
+def gather_run(
+    store: FileStore,
+    run: Run,
+    artifact_store: Path | None = None,
+    remote_copy_limit: int | None = None,
+) -> RunDetail:
+    """One run in full. Artifacts in a remote artifact store are copied (fetched) only
+    up to ``remote_copy_limit`` bytes each; by default (None) none is, and nothing
+    reaches the network."""
     run_id = run.info.run_id
     record = read_run_record(store.run_path(run_id))
-    arts = store.artifacts(run_id, artifact_store)
+    arts = store.artifacts(run_id, artifact_store, offline=remote_copy_limit is None)
     budget = [MAX_PREVIEWS]
-    tree = _tree(arts, "", budget)
+    tree = _tree(arts, "", budget, remote_copy_limit)
     diff_source = find_node(tree, DIFF_ARTIFACT)
     diff = None
     if diff_source is not None and diff_source.source is not None:
@@ -174,7 +184,7 @@ def _history(store: FileStore, run_id: str, key: str) -> MetricHistory:
 
 
 def _tree(
-    arts: RunArtifacts, rel: str, budget: list[int], depth: int = 0
+    arts: RunArtifacts, rel: str, budget: list[int], limit: int | None, depth: int = 0
 ) -> tuple[ArtifactNode, ...]:
     """The artifact tree under ``rel``; links and invalid pointers are left out, warned
     about by name (a store may come from anyone: one bad file costs only its own entry)."""
@@ -195,13 +205,12 @@ def _tree(
     for info in listing:
         name = PurePosixPath(info.path).name
         if info.is_dir:
-            children = _tree(arts, info.path, budget, depth + 1)
+            children = _tree(arts, info.path, budget, limit, depth + 1)
             nodes.append(ArtifactNode(info.path, name, True, None, None, None, children))
             continue
         try:
-            source = arts.content_path(info.path)
-        except ResourceNotFound:
-            source = None
+            remote = arts.remote_uri(info.path)
+            source = _content(arts, info.path, remote, limit, info.file_size or 0)
         except (StoreError, InvalidParameterValue) as e:  # a link or bad pointer: skip it
             log.warning("Skipped artifact %r of run %s: %s", info.path, arts.base.parent.name, e)
             continue
@@ -209,8 +218,31 @@ def _tree(
         if source is not None and budget[0] > 0:
             preview = make_preview(source, name, info.file_size or 0)
             budget[0] -= preview is not None
-        nodes.append(ArtifactNode(info.path, name, False, info.file_size, source, preview, ()))
+        shown_uri = remote if source is None else None
+        node = ArtifactNode(info.path, name, False, info.file_size, source, preview, (), shown_uri)
+        nodes.append(node)
     return tuple(nodes)
+
+
+def _content(
+    arts: RunArtifacts, path: str, remote: str | None, limit: int | None, size: int
+) -> Path | None:
+    """The file with artifact ``path``'s bytes for the site, or None (not copied).
+
+    A remote one is fetched only when its size is within ``limit``; a failed fetch is
+    warned about and leaves its URL on the page.
+    """
+    if remote is not None and (limit is None or size > limit):
+        return None
+    try:
+        return arts.content_path(path)
+    except ResourceNotFound:
+        return None
+    except StoreError as e:
+        if remote is None:
+            raise
+        log.warning("Could not copy remote artifact %r: %s", path, e)
+        return None
 
 
 def find_node(nodes: Sequence[ArtifactNode], path: str) -> ArtifactNode | None:

@@ -121,6 +121,9 @@ class ArtifactView:
     rows: tuple[tuple[str, ...], ...] = doc("csv preview: header and first rows")
     truncated: bool = doc("True when the preview shows only the start of the file")
     children: tuple[ArtifactView, ...] = doc("contents of a folder")
+    remote_uri: str | None = doc(
+        "the URL of its bytes in a remote artifact store when this site holds no copy, or None"
+    )
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,7 @@ def _artifact_view(run_id: str, node: ArtifactNode) -> ArtifactView:
         rows=preview.rows if preview else (),
         truncated=preview.truncated if preview else False,
         children=tuple(_artifact_view(run_id, c) for c in node.children),
+        remote_uri=node.remote_uri,
     )
 
 
@@ -447,10 +451,17 @@ class RenderSetup:
 
     store_root: Path
     artifact_store: Path
+    #: The largest remote artifact copied into the site (None: none, no network).
+    remote_copy_limit: int | None
     out: Path
     theme: Theme
     info: SiteInfo
     site: SiteData
+
+
+def _setup(b: Build, out: Path) -> RenderSetup:
+    limit = b.config.remote_artifacts.copy_limit
+    return RenderSetup(b.store.root, b.artifact_store, limit, out, b.theme, b.info, b.site)
 
 
 class _Renderer:
@@ -462,7 +473,7 @@ class _Renderer:
     @staticmethod
     def of(b: Build, out: Path = Path()) -> _Renderer:
         """The renderer of this process, using the build's environment and store."""
-        setup = RenderSetup(b.store.root, b.artifact_store, out, b.theme, b.info, b.site)
+        setup = _setup(b, out)
         return _Renderer(setup, b.env, b.store)
 
     def render(self, job: Job[str]) -> PageResult:
@@ -480,7 +491,9 @@ class _Renderer:
 
     def _write(self, rid: str, writer: PageWriter) -> None:
         setup = self.setup
-        detail = gather_run(self.store, setup.site.runs[rid], setup.artifact_store)
+        detail = gather_run(
+            self.store, setup.site.runs[rid], setup.artifact_store, setup.remote_copy_limit
+        )
         ctx = context(detail, setup.site, setup.info)
         writer.write(urls.run_page(rid), render(self.env, KIND.candidates(rid), ctx))
         writer.write(
@@ -514,7 +527,7 @@ def write_all(
             if progress:
                 progress(i, len(jobs))
         return results
-    setup = RenderSetup(b.store.root, b.artifact_store, out, b.theme, b.info, b.site)
+    setup = _setup(b, out)
     return _render_in_pool(setup, list(jobs), workers, progress)
 
 

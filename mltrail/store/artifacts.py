@@ -1,8 +1,11 @@
 """Run artifacts: small files in the run folder, large ones content-addressed outside git.
 
-A file larger than the store's ``large_artifact_threshold`` is copied once into the
-artifact store under its SHA-256 (``<artifact_store>/sha256/ab/abcdef...``) and the run
-folder keeps a small YAML pointer ``<name>.mltrail-pointer`` (hash, size, name).
+A file larger than the store's ``large_artifact_threshold`` (or every file, when the
+store sends all to its artifact store) is stored once in a blob store
+(:mod:`mltrail.store.blobs`: a folder, or an fsspec URL such as ``s3://``) under its
+SHA-256 (``<artifact_store>/sha256/ab/abcdef...``) and the run folder keeps a small YAML
+pointer ``<name>.mltrail-pointer`` (hash, size, name), written only once the blob is
+stored and verified.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import errno
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from mltrail.entities import FileInfo
 from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
 from mltrail.store import formats, layout
+from mltrail.store.blobs import Blobs, LocalBlobs, copy_atomic, store_all
 from mltrail.store.pointers import Pointer, format_pointer, read_pointer
 
 log = logging.getLogger(__name__)
@@ -104,16 +107,6 @@ def _remove_empty(folders: list[Path]) -> None:
             return  # not empty: another writer uses it
 
 
-def _copy_atomic(src: Path, dest: Path) -> None:
-    """Copy ``src`` to ``dest`` through a temporary file: never a half-written ``dest``."""
-    tmp = dest.with_name(f".mltrail-{uuid.uuid4().hex}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _copy_verified(blob: Path, dest: Path, pointer: Pointer, where: str) -> None:
     """Copy a blob to ``dest`` checking its SHA-256; a mismatch leaves no ``dest``."""
     h = hashlib.sha256()
@@ -141,10 +134,27 @@ class RunArtifacts:
     checked (:mod:`mltrail.store.pointers`) before their hash names a file.
     """
 
-    def __init__(self, run_path: Path, cas_root: Path, threshold: int) -> None:
+    def __init__(
+        self,
+        run_path: Path,
+        blobs: Blobs | Path,
+        threshold: int,
+        *,
+        all_to_store: bool = False,
+        offline: bool = False,
+    ) -> None:
         self.base = run_path / layout.ARTIFACTS_DIR
-        self.cas_root = cas_root
+        #: Where large artifacts' bytes go (a folder is a :class:`LocalBlobs`).
+        self.blobs = LocalBlobs(blobs) if isinstance(blobs, Path) else blobs
         self.threshold = threshold
+        #: Every file goes to the blob store, however small (``artifact_store_files: all``).
+        self.all_to_store = all_to_store
+        #: Never reach a remote blob store: its blobs read as absent (the site's default).
+        self.offline = offline
+
+    def goes_to_store(self, size: int) -> bool:
+        """Whether a file of ``size`` bytes is kept in the blob store (behind a pointer)."""
+        return self.all_to_store or size > self.threshold
 
     def _target(self, rel: str) -> Path:
         if self.base.is_symlink():
@@ -187,12 +197,19 @@ class RunArtifacts:
         if not local_path.is_file():
             raise ResourceNotFound(f"Cannot log artifact {str(local_path)!r}: no such file.")
         rel = self._checked_rel(artifact_path, name or local_path.name)
+        stored = {}
+        if self.goes_to_store(local_path.stat().st_size):
+            stored = store_all(self.blobs, [local_path])  # before anything is written
+        return self._place(local_path, rel, stored.get(local_path))
+
+    def _place(self, local_path: Path, rel: str, digest: str | None) -> str:
+        """Write ``local_path`` at ``rel``: a copy, or (``digest``: its stored blob) a pointer."""
         with _name_errors("artifact path", rel):
             dest = self._target(rel)
             created = _missing_parents(dest.parent)
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                self._write(local_path, dest)
+                self._write(local_path, dest, digest)
             except OSError:
                 _remove_empty(created)  # nothing half-written: not even empty folders
                 raise
@@ -211,18 +228,17 @@ class RunArtifacts:
             raise _too_long("artifact path", rel)
         return rel
 
-    def _write(self, local_path: Path, dest: Path) -> None:
+    def _write(self, local_path: Path, dest: Path, digest: str | None) -> None:
         pointer_path = dest.with_name(dest.name + layout.POINTER_SUFFIX)
         size = local_path.stat().st_size
-        if size <= self.threshold:
-            _copy_atomic(local_path, dest)
+        if digest is None:
+            copy_atomic(local_path, dest)
             try:
                 pointer_path.unlink(missing_ok=True)  # the file replaces a large one
             except OSError as e:
                 if e.errno != errno.ENAMETOOLONG:  # then there cannot be such a pointer
                     raise
             return
-        digest = self._store_large(local_path)
         formats.write_atomic(pointer_path, format_pointer(Pointer(digest, size, dest.name)))
         dest.unlink(missing_ok=True)
 
@@ -238,9 +254,11 @@ class RunArtifacts:
             sub = Path(root).relative_to(local_dir).as_posix()
             dest_dir = "/".join(p for p in (prefix, "" if sub == "." else sub) if p)
             for name in sorted(files):
-                self._checked_rel(dest_dir, name)  # all checked before any is written
-                todo.append((Path(root) / name, dest_dir))
-        return [self.log_file(local, dest_dir) for local, dest_dir in todo]
+                rel = self._checked_rel(dest_dir, name)  # all checked before any is written
+                todo.append((Path(root) / name, rel))
+        large = [local for local, _ in todo if self.goes_to_store(local.stat().st_size)]
+        stored = store_all(self.blobs, large)  # all uploaded and verified, in parallel
+        return [self._place(local, rel, stored.get(local)) for local, rel in todo]
 
     def write_bytes(self, artifact_file: str, data: bytes) -> str:
         rel = safe_relpath(artifact_file, "artifact file")
@@ -255,23 +273,11 @@ class RunArtifacts:
             parent = str(PurePosixPath(rel).parent)
             return self.log_file(local, None if parent == "." else parent)
 
-    def _store_large(self, local_path: Path) -> str:
-        h = hashlib.sha256()
-        with open(local_path, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                h.update(chunk)
-        digest = h.hexdigest()
-        blob = self.blob_path(digest)
-        if not blob.exists():
-            blob.parent.mkdir(parents=True, exist_ok=True)
-            _copy_atomic(local_path, blob)
-        return digest
-
     def blob_path(self, digest: str) -> Path:
-        """Where the content with SHA-256 ``digest`` (64 lowercase hex digits) is kept."""
-        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            raise InvalidParameterValue(f"Invalid sha256 {digest[:80]!r}: not 64 hex digits.")
-        return self.cas_root / "sha256" / digest[:2] / digest
+        """Where the content with SHA-256 ``digest`` is kept, for a local blob store."""
+        if not isinstance(self.blobs, LocalBlobs):
+            raise StoreError(f"The artifact store of {self.base.parent} is not a local folder.")
+        return self.blobs.path(digest)
 
     def list_dir(self, path: str | None = None) -> list[FileInfo]:
         """The files and folders directly in artifact folder ``path``.
@@ -327,33 +333,53 @@ class RunArtifacts:
             source, pointer = self._source(rel, src)
             if source is None:
                 raise ResourceNotFound(
-                    f"Artifact {rel!r} is stored as sha256 {pointer and pointer.sha256} in "
-                    f"{self.cas_root}, but that file is missing there; fetch the artifact store "
-                    "or point the store's `artifact_store` setting at a copy."
+                    f"Artifact {rel!r} is stored as "
+                    f"{self.blobs.uri(pointer.sha256) if pointer else rel}, but that file is "
+                    "missing there; fetch the artifact store or point the store's "
+                    "`artifact_store` setting at a copy."
                 )
             out.parent.mkdir(parents=True, exist_ok=True)
             if pointer is None:
-                _copy_atomic(source, out)
+                copy_atomic(source, out)
             else:
                 _copy_verified(source, out, pointer, f"artifact {rel!r}")
         return out
 
-    def _source(self, rel: str, src: Path) -> tuple[Path | None, Pointer | None]:
-        """The file holding ``rel``'s bytes (None: its blob is absent) and its pointer."""
+    def _pointer(self, rel: str, src: Path) -> Pointer | None:
+        """The checked pointer of file ``rel`` (None: it is a plain file in the run folder)."""
         if src.is_symlink():
             raise _link_error(src)
         if src.is_file():
-            return src, None
+            return None
         pointer_path = src.with_name(src.name + layout.POINTER_SUFFIX)
         if pointer_path.is_symlink():
             raise _link_error(pointer_path)
         if not pointer_path.is_file():
             raise ResourceNotFound(f"No artifact {rel!r} in run folder {self.base.parent}.")
-        pointer = read_pointer(pointer_path)
-        blob = self.blob_path(pointer.sha256)
-        if blob.is_symlink():
-            raise _link_error(blob)
-        return (blob if blob.is_file() else None), pointer
+        return read_pointer(pointer_path)
+
+    def _source(self, rel: str, src: Path) -> tuple[Path | None, Pointer | None]:
+        """The file holding ``rel``'s bytes (None: its blob is absent) and its pointer.
+
+        A blob in a remote store is fetched into the local cache (verified) first.
+        """
+        pointer = self._pointer(rel, src)
+        if pointer is None:
+            return src, None
+        if self.offline and self.blobs.remote:
+            return None, pointer
+        return self.blobs.fetch(pointer.sha256, pointer.size), pointer
+
+    def remote_uri(self, path: str) -> str | None:
+        """The URL of artifact ``path``'s blob if it lives in a remote store, else None.
+
+        Reads only the run folder (no network): the site shows this for remote blobs.
+        """
+        if not self.blobs.remote:
+            return None
+        rel = safe_relpath(path)
+        pointer = self._pointer(rel, self._target(rel))
+        return None if pointer is None else self.blobs.uri(pointer.sha256)
 
     def content_path(self, path: str) -> Path | None:
         """The file holding artifact ``path``'s bytes (its blob for a pointer); None if absent.

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mltrail.errors import StoreError
+from mltrail.errors import InvalidParameterValue, StoreError
 from mltrail.store import formats, layout
+from mltrail.store.blobs import check_location
 
 DEFAULT_THRESHOLD = 10 * 1024 * 1024
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+#: ``artifact_store_files``: which artifact files go to the artifact store.
+ARTIFACT_STORE_FILES = ("large", "all")
 
 
 @dataclass(frozen=True)
@@ -20,15 +23,20 @@ class StoreConfig:
     auto_commit: bool = True
     artifact_store: str = layout.DEFAULT_ARTIFACT_STORE
     large_artifact_threshold: int = DEFAULT_THRESHOLD
+    #: ``large``: files over the threshold go to the artifact store; ``all``: every file.
+    artifact_store_files: str = "large"
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        rec = {
             "format": layout.FORMAT_NAME,
             "format_version": layout.FORMAT_VERSION,
             "auto_commit": self.auto_commit,
             "artifact_store": self.artifact_store,
             "large_artifact_threshold": self.large_artifact_threshold,
         }
+        if self.artifact_store_files != "large":  # new stores keep the short marker
+            rec["artifact_store_files"] = self.artifact_store_files
+        return rec
 
 
 def load_config(root: Path) -> StoreConfig:
@@ -48,12 +56,17 @@ def load_config(root: Path) -> StoreConfig:
     if not isinstance(auto, bool):
         problems.append(f"'auto_commit' must be true or false, not {auto!r}")
     store = rec.get("artifact_store", layout.DEFAULT_ARTIFACT_STORE)
-    if not isinstance(store, str) or not store:
-        problems.append(f"'artifact_store' must be a folder path, not {store!r}")
+    try:
+        check_location(store, "'artifact_store'")
+    except InvalidParameterValue as e:
+        problems.append(str(e).rstrip("."))
     threshold = rec.get("large_artifact_threshold", DEFAULT_THRESHOLD)
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
         problems.append(f"'large_artifact_threshold' must be a number of bytes, not {threshold!r}")
-    known = set(StoreConfig().to_record())
+    files = rec.get("artifact_store_files", "large")
+    if files not in ARTIFACT_STORE_FILES:
+        problems.append(f"'artifact_store_files' must be 'large' or 'all', not {files!r}")
+    known = {*StoreConfig().to_record(), "artifact_store_files"}
     problems.extend(f"unknown key {k!r}" for k in sorted(set(rec) - known))
     if problems:
         raise StoreError(f"{path}: " + "; ".join(problems) + ".")
@@ -62,4 +75,9 @@ def load_config(root: Path) -> StoreConfig:
         auto = False
     elif env in _TRUE:
         auto = True
-    return StoreConfig(auto_commit=auto, artifact_store=store, large_artifact_threshold=threshold)
+    return StoreConfig(
+        auto_commit=auto,
+        artifact_store=store,
+        large_artifact_threshold=threshold,
+        artifact_store_files=files,
+    )

@@ -19,6 +19,7 @@ from mltrail.errors import (
     ResourceNotFound,
 )
 from mltrail.store import formats, layout, locks
+from mltrail.store.blobs import experiment_location
 
 log = logging.getLogger(__name__)
 NOTE_TAG = "mltrail.note.content"
@@ -85,13 +86,30 @@ class ExperimentStore:
         return Experiment(
             experiment_id=str(eid),
             name=name,
-            artifact_location=(self.root / layout.RUNS_DIR).as_uri(),
+            artifact_location=self._location(rec),
             lifecycle_stage=stage,
             tags=tags,
             creation_time=_optional(rec, "creation_time", int, None),
             last_update_time=_optional(rec, "last_update_time", int, None),
             description=description,
         )
+
+    def _location(self, rec: dict[str, Any]) -> str:
+        """The record's ``artifact_location`` as a URL (default: the runs folder)."""
+        raw = rec.get("artifact_location")
+        if raw is None:
+            return (self.root / layout.RUNS_DIR).as_uri()
+        try:
+            text = experiment_location(raw, self.root, "'artifact_location'")
+        except InvalidParameterValue as e:
+            raise ValueError(str(e)) from e
+        return text if "://" in text else (self.root / text).as_uri()
+
+    def blob_location(self, experiment_id: str) -> str | None:
+        """The experiment's own artifact store (a URL), or None: the store's default."""
+        exp = self.get(experiment_id)
+        default = (self.root / layout.RUNS_DIR).as_uri()
+        return None if exp.artifact_location == default else exp.artifact_location
 
     def get(self, experiment_id: str) -> Experiment:
         """The experiment ``experiment_id``; an id merged into another gives that one."""
@@ -181,14 +199,21 @@ class ExperimentStore:
         *,
         lifecycle_stage: str = LifecycleStage.ACTIVE,
         last_update_time: int | None = None,
+        artifact_location: str | None = None,
     ) -> Experiment:
         """Write a new experiment record.
+
+        ``artifact_location`` (checked: a supported URL or a folder inside the store) is
+        where its runs' large artifacts go instead of the store's ``artifact_store``.
 
         ``experiment_id``, ``now_ms`` (its creation time), ``lifecycle_stage`` and
         ``last_update_time`` are for records brought from elsewhere (the default
         experiment, ``mltrail import mlflow``): a given id must be free.
         """
         validation.validate_experiment_name(name)
+        location = None
+        if artifact_location is not None:
+            location = experiment_location(artifact_location, self.root, "artifact_location")
         with self._lock():  # the name check and the write, one writer at a time
             existing = self.get_by_name(name)
             if existing is not None:
@@ -216,6 +241,8 @@ class ExperimentStore:
                 "tags": {},
             }
             rec.update(_split_tags(tags or {}))
+            if location is not None:
+                rec["artifact_location"] = location
             path = layout.experiment_dir(self.root, eid) / layout.EXPERIMENT_FILE
             path.parent.mkdir(parents=True, exist_ok=True)
             formats.write_yaml(path, rec)

@@ -23,7 +23,7 @@ from mltrail.errors import (
     ResourceNotFound,
     StoreError,
 )
-from mltrail.store import formats, layout, locks, runs, signatures
+from mltrail.store import blobs, formats, layout, locks, runs, signatures
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
 from mltrail.store.config import StoreConfig, load_config
@@ -60,6 +60,8 @@ class FileStore:
         #: Runs started or resumed by this process and not ended yet.
         self._live: set[str] = set()
         self.repo_root = git.find_repo_root(root)
+        #: Blob stores by location, made on first use (a remote one keeps its connections).
+        self._blob_stores: dict[str, blobs.Blobs] = {}
 
     @classmethod
     def open_read_only(cls, root: Path, *, keep_cache: bool = True) -> FileStore:
@@ -116,9 +118,11 @@ class FileStore:
         )
 
     # -- experiments -------------------------------------------------------------
-    def create_experiment(self, name: str, tags: dict[str, Any] | None = None) -> Experiment:
+    def create_experiment(
+        self, name: str, tags: dict[str, Any] | None = None, artifact_location: str | None = None
+    ) -> Experiment:
         self._check_writable()
-        exp = self.experiments.create(name, tags)
+        exp = self.experiments.create(name, tags, artifact_location=artifact_location)
         self._experiment_changed(exp, f"Create experiment {exp.name!r} ({exp.experiment_id})")
         return exp
 
@@ -222,17 +226,54 @@ class FileStore:
 
     @property
     def artifact_store_path(self) -> Path:
-        """The folder of large artifacts (``artifact_store``, resolved against the root)."""
-        cas = Path(os.path.expanduser(self.config.artifact_store))
-        return cas if cas.is_absolute() else self.root / cas
+        """The folder of large artifacts (``artifact_store``, resolved against the root);
+        for a remote ``artifact_store``, the local cache of its blobs."""
+        folder = blobs.local_folder(self.config.artifact_store, self.root)
+        return blobs.cache_folder(self.root) if folder is None else folder
 
-    def artifacts(self, run_id: str, artifact_store: Path | None = None) -> RunArtifacts:
-        """The artifacts of a run; ``artifact_store`` replaces the store's blob folder."""
+    def blob_store(self, location: str | None = None) -> blobs.Blobs:
+        """The blob store at ``location`` (default: the store's ``artifact_store``).
+
+        Opening one touches no network; a remote one is reached on its first read or write.
+        """
+        loc = location or self.config.artifact_store
+        with self._writers_lock:
+            found = self._blob_stores.get(loc)
+            if found is None:
+                found = self._blob_stores[loc] = blobs.open_blobs(loc, self.root)
+            return found
+
+    def artifacts(
+        self, run_id: str, artifact_store: Path | None = None, *, offline: bool = False
+    ) -> RunArtifacts:
+        """The artifacts of a run.
+
+        Their large files are in the blob store of the run's experiment (its
+        ``artifact_location``), else in the store's ``artifact_store``; when that is a
+        folder, ``artifact_store`` replaces it if given. ``offline``: remote blobs read
+        as absent, and nothing touches the network.
+        """
+        path = self._existing_run_path(run_id)
+        own = self._experiment_blobs(path)
+        found = self.blob_store(own)
+        store: Path | blobs.Blobs = found
+        if artifact_store is not None and own is None and not found.remote:
+            store = artifact_store
         return RunArtifacts(
-            self._existing_run_path(run_id),
-            artifact_store or self.artifact_store_path,
+            path,
+            store,
             self.config.large_artifact_threshold,
+            all_to_store=self.config.artifact_store_files == "all",
+            offline=offline,
         )
+
+    def _experiment_blobs(self, run_path: Path) -> str | None:
+        """The own artifact location of the experiment of the run at ``run_path``."""
+        eid = runs.read_run_record(run_path).get("experiment_id")
+        try:
+            return self.experiments.blob_location(str(eid))
+        except ResourceNotFound:
+            return None
 
     # -- runs: writing ---------------------------------------------------------------
     def create_run(self, experiment_id: str, record: dict[str, Any], tags: dict[str, str]) -> Run:

@@ -99,8 +99,9 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
 
         Args:
             name: the experiment's name, unique in the store.
-            artifact_location: accepted for MLflow's sake; a value warns, as run artifacts
-                always live in the store.
+            artifact_location: where the large artifacts of its runs go instead of the
+                store's ``artifact_store``: a URL (``s3://bucket/prefix``, ``gs://``,
+                ``az://``, ``file://``) or a folder inside the store (docs/TEAMS.md).
             tags: tags of the experiment.
 
         Returns:
@@ -108,6 +109,7 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
 
         Raises:
             ResourceAlreadyExists: an experiment has this name already.
+            InvalidParameterValue: ``artifact_location`` is unsupported or leaves the store.
 
         Example:
             >>> import mltrail
@@ -116,8 +118,7 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
             >>> client.get_experiment(experiment_id).name
             'churn'
         """
-        warn_ignored("MlflowClient.create_experiment", artifact_location=artifact_location)
-        return str(self._store.create_experiment(name, tags).experiment_id)
+        return str(self._store.create_experiment(name, tags, artifact_location).experiment_id)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """Read the experiment ``experiment_id``.

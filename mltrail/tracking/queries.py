@@ -95,8 +95,9 @@ def create_experiment(
 
     Args:
         name: the experiment's name, unique in the store.
-        artifact_location: accepted for MLflow's sake; a value warns, as run artifacts
-            always live in the store.
+        artifact_location: where the large artifacts of its runs go instead of the
+            store's ``artifact_store``: a URL (``s3://bucket/prefix``, ``gs://``,
+            ``az://``, ``file://``) or a folder inside the store (docs/TEAMS.md).
         tags: tags of the experiment.
         trace_location: accepted for MLflow's sake; a value warns (mltrail records no
             traces).
@@ -113,12 +114,8 @@ def create_experiment(
         >>> mltrail.get_experiment(experiment_id).tags
         {'team': 'growth'}
     """
-    warn_ignored(
-        "mltrail.create_experiment",
-        artifact_location=artifact_location,
-        trace_location=trace_location,
-    )
-    return _client().create_experiment(name, None, tags)
+    warn_ignored("mltrail.create_experiment", trace_location=trace_location)
+    return _client().create_experiment(name, artifact_location, tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:

@@ -55,9 +55,6 @@ REASONS: dict[str, _Ignored] = {
     "dataset_name": _Ignored("mltrail records no dataset inputs yet"),
     "dataset_digest": _Ignored("mltrail records no dataset inputs yet"),
     "trace_location": _Ignored("mltrail records no traces"),
-    "artifact_location": _Ignored(
-        "run artifacts always live in the store's run folders (or its configured artifact store)"
-    ),
     "log_system_metrics": _Ignored("mltrail collects no system metrics", (None, False)),
     "registry_uri": _Ignored("the registry always lives in the tracking store"),
     "workspace_store_uri": _Ignored("mltrail has no workspaces"),

@@ -264,10 +264,6 @@ def _client_calls() -> list[tuple[Callable[..., Any], str]]:
         (run_call("set_tag", "t", 1, synchronous=False), "synchronous"),
         (run_call("log_batch", synchronous=False), "synchronous"),
         (
-            lambda: client().create_experiment(_new(), artifact_location="s3://b"),
-            "artifact_location",
-        ),
-        (
             lambda: client().create_registered_model(_new(), deployment_job_id="7"),
             "deployment_job_id",
         ),
@@ -294,7 +290,6 @@ def _fluent_calls() -> list[tuple[Callable[..., Any], str]]:
         (in_run(mltrail.set_tag, "t", 1, synchronous=False), "synchronous"),
         (in_run(mltrail.set_tags, {"t": 1}, synchronous=False), "synchronous"),
         (lambda: _start_and_end(log_system_metrics=True), "log_system_metrics"),
-        (lambda: mltrail.create_experiment(_new(), artifact_location="/x"), "artifact_location"),
         (lambda: mltrail.create_experiment(_new(), trace_location=object()), "trace_location"),
         (lambda: mltrail.set_experiment("e", trace_location=object()), "trace_location"),
     ]
