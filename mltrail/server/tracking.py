@@ -47,7 +47,10 @@ def _run_id(f: Fields) -> str:
 # -- experiments -----------------------------------------------------------------------
 def create_experiment(client: Client, f: Fields) -> dict[str, Any]:
     name = f.need("name")
-    experiment_id = client.create_experiment(name, tags=f.pairs("tags") or None)
+    # Where the experiment's blobs go (an object-store URL or a folder of the store); the
+    # client keeps uploading through this server's artifact proxy.
+    location = f.text("artifact_location") or None
+    experiment_id = client.create_experiment(name, location, tags=f.pairs("tags") or None)
     return {"experiment_id": experiment_id}
 
 

@@ -100,3 +100,19 @@ def test_a_token_is_required_when_set(guarded: Server) -> None:
 def test_the_mlflow_client_sends_the_token(guarded: Server) -> None:
     out = run_client(guarded, "token_client.py", env={"MLFLOW_TRACKING_TOKEN": "s3cret"})
     assert out == {"name": "Default"}
+
+
+def test_an_experiments_artifact_location_is_kept_and_checked(server: Server) -> None:
+    """MLflow's client sends ``artifact_location`` with ``create_experiment``: kept as the
+    experiment's blob location (uploads still go through the proxy), checked as mltrail's
+    own ``create_experiment`` checks it."""
+    got, answer = server.request(
+        "POST", f"{API}/experiments/create", {"name": "to-s3", "artifact_location": "s3://b/p"}
+    )
+    assert got == 200, answer
+    exp = mltrail.MlflowClient(str(server.store)).get_experiment(answer["experiment_id"])
+    assert exp.artifact_location == "s3://b/p"
+    got, answer = server.request(
+        "POST", f"{API}/experiments/create", {"name": "escape", "artifact_location": "../../etc"}
+    )
+    assert (got, answer["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), answer
