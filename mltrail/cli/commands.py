@@ -64,3 +64,24 @@ def gc(store_path: Path | None, older_than: float) -> None:
     for run_id in purged:
         click.echo(f"purged {run_id}")
     click.echo(f"Purged {len(purged)} deleted run{'s' if len(purged) != 1 else ''}.")
+
+
+@click.command()
+@store_option
+@click.option(
+    "--remote",
+    help="The git remote to sync with (default: the branch's upstream remote, else origin).",
+)
+def sync(store_path: Path | None, remote: str | None) -> None:
+    """Share the store through a git remote: fetch, merge, upload artifacts, push.
+
+    The remote's commits are merged into the current branch (a merge commit; your
+    commits are never rebased), touching only the files they change; a push that
+    another machine beat is retried. Nothing changes when the repository is in the
+    middle of a merge or rebase, has conflicts, or the merge would conflict.
+    """
+    from mltrail.store.sync import sync_store
+
+    store = open_store(store_path)
+    click.echo(f"Syncing the store {store.root} ...", err=True)
+    click.echo(sync_store(store, remote).describe())

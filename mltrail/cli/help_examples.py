@@ -47,6 +47,7 @@ EXAMPLES: dict[str, str] = {
     "runs restore": "mltrail runs restore 0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4",
     "runs show": "mltrail runs show 0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4 --json",
     "server": "mltrail server --store runs --port 5000 --token s3cret",
+    "sync": "mltrail sync --store runs --remote origin",
     "ui": "mltrail ui runs --port 5001 --no-open",
 }
 

@@ -13,6 +13,8 @@ from mltrail.store import formats, layout
 DEFAULT_THRESHOLD = 10 * 1024 * 1024
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+#: Values of `sync`: `manual` (only `mltrail sync` pushes) or `auto` (each run's end too).
+SYNC_MODES = ("manual", "auto")
 
 
 @dataclass(frozen=True)
@@ -20,14 +22,17 @@ class StoreConfig:
     auto_commit: bool = True
     artifact_store: str = layout.DEFAULT_ARTIFACT_STORE
     large_artifact_threshold: int = DEFAULT_THRESHOLD
+    sync: str = "manual"
 
     def to_record(self) -> dict[str, Any]:
+        sync = {} if self.sync == "manual" else {"sync": self.sync}  # new stores: as before
         return {
             "format": layout.FORMAT_NAME,
             "format_version": layout.FORMAT_VERSION,
             "auto_commit": self.auto_commit,
             "artifact_store": self.artifact_store,
             "large_artifact_threshold": self.large_artifact_threshold,
+            **sync,
         }
 
 
@@ -53,7 +58,10 @@ def load_config(root: Path) -> StoreConfig:
     threshold = rec.get("large_artifact_threshold", DEFAULT_THRESHOLD)
     if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
         problems.append(f"'large_artifact_threshold' must be a number of bytes, not {threshold!r}")
-    known = set(StoreConfig().to_record())
+    sync = rec.get("sync", "manual")
+    if sync not in SYNC_MODES:
+        problems.append(f"'sync' must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
+    known = {*StoreConfig().to_record(), "sync"}
     problems.extend(f"unknown key {k!r}" for k in sorted(set(rec) - known))
     if problems:
         raise StoreError(f"{path}: " + "; ".join(problems) + ".")
@@ -62,4 +70,6 @@ def load_config(root: Path) -> StoreConfig:
         auto = False
     elif env in _TRUE:
         auto = True
-    return StoreConfig(auto_commit=auto, artifact_store=store, large_artifact_threshold=threshold)
+    return StoreConfig(
+        auto_commit=auto, artifact_store=store, large_artifact_threshold=threshold, sync=sync
+    )
