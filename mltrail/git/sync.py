@@ -29,8 +29,9 @@ _IN_PROGRESS = {
     "rebase-apply": "a rebase or `git am`",
     "BISECT_LOG": "a bisect",
 }
-#: Lines of `git push --porcelain` for a ref the remote refused because it moved meanwhile.
-_MOVED = re.compile(r"^!\t.*(fetch first|non-fast-forward|stale info|failed to lock|cannot lock)")
+#: What `git push` says (porcelain status or the remote's error) when the remote's branch
+#: moved meanwhile: another machine pushed first, or is pushing right now.
+_MOVED = re.compile(r"fetch first|non-fast-forward|stale info|failed to lock|cannot lock ref")
 _NO_REMOTE_REF = re.compile(r"couldn't find remote ref", re.IGNORECASE)
 #: Conflicting paths named in an error before "and N more".
 _SHOWN = 5
@@ -243,7 +244,7 @@ def push(repo: Path, target: SyncTarget, commit: str) -> bool:
         with contextlib.suppress(GitError):  # what we know the remote now holds
             _git(repo, ["update-ref", target.tracking_ref, commit])
         return True
-    if any(_MOVED.match(line) for line in proc.stdout.splitlines()):
+    if _MOVED.search(proc.stdout) or _MOVED.search(proc.stderr):
         return False
     raise _failure(repo, args, proc)
 
