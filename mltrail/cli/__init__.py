@@ -59,6 +59,9 @@ def build_cli() -> click.Group:
     from mltrail.cli.server import server
 
     cli.add_command(server)
+    from mltrail.cli.pages import pages
+
+    cli.add_command(pages)
     help_examples.add_examples(cli)
     return cli
 

@@ -3,10 +3,13 @@
 The user's branch is integrated with a **merge commit**, never a rebase: a rebase would
 rewrite the user's unpushed commits (their ids change, signatures are lost, other
 branches built on them diverge). The merge is computed without the work tree
-(`git merge-tree --write-tree`); the user's index and work tree are then moved from the
-old HEAD to the merge with a two-tree `git read-tree -m -u`, which changes only the paths
-the merge brought and refuses, before changing anything, when one of those paths has
-uncommitted changes. Staged and unstaged changes elsewhere stay as they are.
+(`git merge-tree --write-tree`) and checked (`git read-tree -n`), pushed, and only then
+applied: HEAD moves by compare-and-swap and the user's index and work tree with a
+two-tree `git read-tree -m -u`, which changes only the paths the merge brought and
+refuses, before changing anything, when one of those paths has uncommitted changes.
+Staged and unstaged changes elsewhere stay as they are. Pushing before applying keeps
+the time between fetch and push short, so that a machine far behind (many files to
+write) is not beaten, round after round, by machines that push often.
 """
 
 from __future__ import annotations
@@ -57,8 +60,8 @@ class SyncTarget:
 
 @dataclass(frozen=True)
 class Integration:
-    """What integrating the remote's branch did: `kind` is `up to date`, `fast-forward`
-    or `merge`; HEAD moved from `old` to `new` (equal when up to date)."""
+    """How the remote's branch comes in: `kind` is `up to date`, `fast-forward` or
+    `merge`; HEAD moves from `old` to `new` (equal when up to date)."""
 
     kind: str
     old: str | None
@@ -70,12 +73,22 @@ def _config(repo: Path, key: str) -> str | None:
     return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
+def current_branch(repo: Path) -> str | None:
+    """The branch HEAD names, or None when HEAD is detached."""
+    proc = _run(repo, ["symbolic-ref", "-q", "--short", "HEAD"])
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def remote_url(repo: Path, remote: str = "origin") -> str | None:
+    """The URL of `remote` as configured, or None when there is no such remote."""
+    return _config(repo, f"remote.{remote}.url")
+
+
 def sync_target(repo: Path, remote: str | None = None) -> SyncTarget:
     """The branch to sync and its remote: `remote`, else the branch's upstream remote,
     else `origin`. GitError naming what to do on a detached HEAD or an unknown remote."""
-    proc = _run(repo, ["symbolic-ref", "-q", "--short", "HEAD"])
-    branch = proc.stdout.strip()
-    if proc.returncode != 0 or not branch:
+    branch = current_branch(repo)
+    if branch is None:
         raise GitError(
             f"{repo} has a detached HEAD, so there is no branch to sync; switch to a branch "
             "(`git switch NAME`, or `git switch -c NAME` to keep these commits) and run "
@@ -98,13 +111,16 @@ def sync_target(repo: Path, remote: str | None = None) -> SyncTarget:
 __all__ = [
     "Integration",
     "SyncTarget",
+    "apply",
     "changed_paths",
     "check_work_tree",
+    "current_branch",
     "fetch",
     "head_commit",
-    "integrate",
     "pending_paths",
+    "prepare",
     "push",
+    "remote_url",
     "sync_target",
 ]
 
@@ -164,22 +180,41 @@ def _is_ancestor(repo: Path, older: str, newer: str) -> bool:
     return proc.returncode == 0
 
 
-def integrate(repo: Path, target: SyncTarget, theirs: str) -> Integration:
-    """Bring the fetched commit `theirs` into the current branch: nothing when it is
-    already there, a fast-forward when the branch has nothing of its own, else a merge
-    commit. GitError, with nothing changed, on a conflict or when a path the merge changes
-    has uncommitted changes of the user's."""
+def prepare(repo: Path, target: SyncTarget, theirs: str) -> Integration:
+    """How the fetched commit `theirs` comes into the current branch, made but not applied:
+    nothing when the branch has it, a fast-forward when the branch has nothing of its own,
+    else a merge commit (on no branch yet). GitError, with nothing changed, on a conflict
+    or when a path it changes has uncommitted changes of the user's.
+
+    The merge is pushed before it is applied (:func:`apply`), so that the time between
+    the fetch and the push, when another machine's push makes this one start over, holds
+    no work-tree update."""
+    old = _head(repo)
+    if old is not None and _is_ancestor(repo, theirs, old):
+        return Integration("up to date", old, old)
+    if old is None or _is_ancestor(repo, old, theirs):
+        kind, new = "fast-forward", theirs
+    else:
+        kind, new = "merge", _merge_commit(repo, target, old, theirs)
+    _run(repo, ["update-index", "-q", "--refresh"])  # stat data only: file times to trust
+    proc = _run(repo, _read_tree(old, new, "-n"))
+    if proc.returncode != 0:
+        raise _refused(repo, proc.stderr)
+    return Integration(kind, old, new)
+
+
+def apply(repo: Path, done: Integration) -> bool:
+    """Move HEAD, the index and the work tree from `done.old` to `done.new`; False (and
+    nothing changed) when HEAD moved since :func:`prepare` (a commit landed meanwhile)."""
+    if done.new is None or done.new == done.old:
+        return True
     with _commit_lock(repo):  # mltrail's own committers on this machine wait meanwhile
-        while True:
-            old = _head(repo)
-            if old is not None and _is_ancestor(repo, theirs, old):
-                return Integration("up to date", old, old)
-            if old is None or _is_ancestor(repo, old, theirs):
-                kind, new = "fast-forward", theirs
-            else:
-                kind, new = "merge", _merge_commit(repo, target, old, theirs)
-            if _move_head(repo, old, new):
-                return Integration(kind, old, new)
+        return _move_head(repo, done.old, done.new)
+
+
+def _read_tree(old: str | None, new: str, *flags: str) -> list[str]:
+    """A two-tree `git read-tree` from `old` to `new` (one tree on an unborn branch)."""
+    return ["read-tree", "-m", "-u", *flags, *([old] if old else []), new]
 
 
 def _merge_commit(repo: Path, target: SyncTarget, ours: str, theirs: str) -> str:
@@ -202,16 +237,10 @@ def _merge_commit(repo: Path, target: SyncTarget, ours: str, theirs: str) -> str
 
 def _move_head(repo: Path, old: str | None, new: str) -> bool:
     """Move HEAD from `old` to `new` with the index and work tree; False if HEAD moved."""
-    _run(repo, ["update-index", "-q", "--refresh"])  # stat data only: file times to trust
-    check = ["read-tree", "-m", "-u", "-n", *([old] if old else []), new]
-    proc = _run(repo, check)
-    if proc.returncode != 0:
-        raise _refused(repo, proc.stderr)
     ref = ["update-ref", "-m", "mltrail sync", "HEAD", new, old or "0" * len(new)]
     if _run(repo, ref).returncode != 0:
         return False  # HEAD moved meanwhile (a commit of the user's): start again
-    update = ["read-tree", "-m", "-u", *([old] if old else []), new]
-    proc = _run(repo, update)
+    proc = _run(repo, _read_tree(old, new))
     if proc.returncode != 0:  # changed since the check: put HEAD back, touch nothing
         undo = (
             ["update-ref", "-m", "mltrail sync: undo", "HEAD", old]

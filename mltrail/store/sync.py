@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mltrail.errors import GitError, MltrailError, StoreError
 from mltrail.git import sync as gitsync
@@ -33,7 +33,9 @@ from mltrail.store.uploads import upload_pending_artifacts
 log = logging.getLogger(__name__)
 
 #: Fetch-integrate-push rounds before a sync gives up on a remote that keeps moving.
-ATTEMPTS = 20
+ATTEMPTS = 40
+#: Longest wait, in seconds, between two rounds.
+BACKOFF_CAP = 0.25
 #: Seconds the process waits at exit for a background sync under way (then leaves it).
 EXIT_WAIT = 15.0
 
@@ -97,32 +99,60 @@ def sync_store(
     store.flush()
     target = gitsync.sync_target(repo, remote)
     gitsync.check_work_tree(repo)
-    under = os.path.relpath(store.root / layout.RUNS_DIR, repo)
-    received, kind = 0, "up to date"
+    moves: list[gitsync.Integration] = []
     for attempt in range(1, attempts + 1):
-        theirs = gitsync.fetch(repo, target)
-        if theirs is not None:
-            done = gitsync.integrate(repo, target, theirs)
-            if done.new != done.old and done.new is not None:
-                added = gitsync.changed_paths(repo, done.old, done.new, under)
-                received += sum(p.endswith("/" + layout.RUN_FILE) for p in added)
-                kind = done.kind
-        uploaded = upload_pending_artifacts(store.root, store.config)
-        head = gitsync.head_commit(repo)
-        if head is None or head == theirs:
-            pushed = None
+        began = time.monotonic()
+        done = _round(store, repo, target)
+        log.debug(
+            "sync round %d: %.3f s, pushed=%s", attempt, time.monotonic() - began, done.pushed
+        )
+        if done.integration is not None and done.integration.new != done.integration.old:
+            moves.append(done.integration)
+        if not done.beaten:
             break
-        if gitsync.push(repo, target, head):
-            pushed = head
-            break
-        time.sleep(random.uniform(0.05, 0.2) * min(attempt, 5))  # let the other push land
+        # Another machine pushed first: wait a little (longer each time, at random, so
+        # that machines retrying together spread out), then fetch and merge again.
+        time.sleep(random.uniform(0, min(BACKOFF_CAP, 0.02 * 2**attempt)))
     else:
         raise GitError(
             f"{target.remote} kept moving: another machine pushed first {attempts} times in a "
-            f"row; run `mltrail sync` again. Your commits are merged locally and kept."
+            "row; run `mltrail sync` again. Your commits are merged locally and kept."
         )
+    under = os.path.relpath(store.root / layout.RUNS_DIR, repo)
+    added = [p for m in moves if m.new for p in gitsync.changed_paths(repo, m.old, m.new, under)]
+    received = sum(p.endswith("/" + layout.RUN_FILE) for p in added)
+    kind = (
+        "merge"
+        if any(m.kind == "merge" for m in moves)
+        else moves[-1].kind
+        if moves
+        else "up to date"
+    )
     pending = len(gitsync.pending_paths(repo, store.root))
-    return SyncResult(target, kind, received, uploaded, pushed, attempt, pending)
+    return SyncResult(target, kind, received, done.uploaded, done.pushed, attempt, pending)
+
+
+class _Round(NamedTuple):
+    """One fetch-integrate-upload-push: `pushed` is None when there was nothing to push;
+    `beaten` when another machine pushed first."""
+
+    integration: gitsync.Integration | None
+    uploaded: int
+    pushed: str | None
+    beaten: bool
+
+
+def _round(store: SyncableStore, repo: Path, target: gitsync.SyncTarget) -> _Round:
+    theirs = gitsync.fetch(repo, target)
+    plan = gitsync.prepare(repo, target, theirs) if theirs is not None else None
+    uploaded = upload_pending_artifacts(store.root, store.config)
+    new = plan.new if plan is not None else gitsync.head_commit(repo)
+    if new is not None and new != theirs and not gitsync.push(repo, target, new):
+        return _Round(None, uploaded, None, beaten=True)
+    if plan is not None and not gitsync.apply(repo, plan):
+        return _Round(None, uploaded, None, beaten=True)  # a commit landed: merge it too
+    pushed = new if new is not None and new != theirs else None
+    return _Round(plan, uploaded, pushed, beaten=False)
 
 
 def _call_alive(ref: weakref.ref[AutoSync], method: Callable[[AutoSync], object]) -> None:
