@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mltrail.cli.common import open_store, store_option
+
+if TYPE_CHECKING:
+    from mltrail.store import FileStore
 
 
 @click.command()
@@ -84,4 +88,24 @@ def sync(store_path: Path | None, remote: str | None) -> None:
 
     store = open_store(store_path)
     click.echo(f"Syncing the store {store.root} ...", err=True)
-    click.echo(sync_store(store, remote).describe())
+    result = sync_store(store, remote)
+    click.echo(result.describe())
+    if result.received_registry_files:
+        _warn_duplicate_versions(store)
+
+
+def _warn_duplicate_versions(store: FileStore) -> None:
+    """After a merge: models whose versions two clones numbered alike (docs/TEAMS.md)."""
+    from mltrail import registry
+
+    for model in registry.list_models(store):
+        numbers = registry.duplicate_versions(store, model.name)
+        if numbers:
+            listed = ", ".join(f"v{n}" for n in numbers)
+            click.secho(
+                f"Warning: model {model.name!r} has two registrations numbered {listed} (one "
+                f"from each clone); run `mltrail models resolve {model.name}`, then "
+                "`mltrail sync`.",
+                fg="yellow",
+                err=True,
+            )

@@ -57,6 +57,8 @@ class SyncResult:
     target: gitsync.SyncTarget
     integration: str
     received_runs: int
+    #: Registry files (models, versions, aliases) the merge added.
+    received_registry_files: int
     uploaded: int
     pushed: str | None
     attempts: int
@@ -116,20 +118,30 @@ def sync_store(
     else:
         raise GitError(
             f"{target.remote} kept moving: another machine pushed first {attempts} times in a "
-            "row; run `mltrail sync` again. Your commits are merged locally and kept."
+            "row; nothing of yours was changed: run `mltrail sync` again."
         )
-    under = os.path.relpath(store.root / layout.RUNS_DIR, repo)
-    added = [p for m in moves if m.new for p in gitsync.changed_paths(repo, m.old, m.new, under)]
-    received = sum(p.endswith("/" + layout.RUN_FILE) for p in added)
-    kind = (
-        "merge"
-        if any(m.kind == "merge" for m in moves)
-        else moves[-1].kind
-        if moves
-        else "up to date"
+    runs, registry = _added(
+        repo, moves, store.root / layout.RUNS_DIR, store.root / layout.MODELS_DIR
     )
+    received = sum(p.endswith("/" + layout.RUN_FILE) for p in runs)
+    kind = moves[-1].kind if moves else "up to date"
     pending = len(gitsync.pending_paths(repo, store.root))
-    return SyncResult(target, kind, received, done.uploaded, done.pushed, attempt, pending)
+    return SyncResult(
+        target, kind, received, len(registry), done.uploaded, done.pushed, attempt, pending
+    )
+
+
+def _added(repo: Path, moves: list[gitsync.Integration], *folders: Path) -> list[list[str]]:
+    """For each folder, the paths below it that `moves` added."""
+    return [
+        [
+            path
+            for m in moves
+            if m.new
+            for path in gitsync.changed_paths(repo, m.old, m.new, os.path.relpath(folder, repo))
+        ]
+        for folder in folders
+    ]
 
 
 class _Round(NamedTuple):

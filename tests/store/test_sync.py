@@ -191,7 +191,10 @@ def test_two_clones_registering_one_model(hub: Path, tmp_path: Path) -> None:
         assert registered.exit_code == 0, registered.output
         client._store.flush()
     assert sync(a).exit_code == 0
-    assert sync(b).exit_code == 0
+    merged = sync(b)
+    assert merged.exit_code == 0
+    assert "model 'churn' has two registrations numbered v1" in merged.stderr
+    assert "mltrail models resolve churn" in merged.stderr
     assert sync(a).exit_code == 0
     runner, cli = CliRunner(), build_cli()
     shown = runner.invoke(cli, ["models", "resolve", "churn", "--store", str(a / "runs")])
