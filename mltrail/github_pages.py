@@ -127,7 +127,7 @@ def github_base_url(repository: str) -> str:
         >>> github_base_url("acme/churn")
         'https://acme.github.io/churn/'
     """
-    if not _REPOSITORY.match(repository):
+    if not _REPOSITORY.match(repository) or not repository.partition("/")[2].strip("."):
         raise InvalidParameterValue(
             f"{repository!r} is not a GitHub repository name; give it as OWNER/NAME, e.g. "
             "--repository acme/churn."
@@ -140,7 +140,9 @@ def github_base_url(repository: str) -> str:
 def repository_of(url: str | None) -> str | None:
     """`owner/name` of a GitHub remote URL, or None for any other URL."""
     found = _GITHUB_URL.match(url or "")
-    return f"{found['owner']}/{found['name']}" if found else None
+    if found is None or not found["name"].strip("."):  # `.` and `..` name no repository
+        return None
+    return f"{found['owner']}/{found['name']}"
 
 
 def plan_workflow(

@@ -8,6 +8,7 @@ whose origin is on GitHub; the site it writes is served under the project's sub-
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mltrail.cli import build_cli
 from mltrail.github_pages import github_base_url, repository_of
@@ -101,6 +104,7 @@ def test_a_remote_off_github_needs_the_repository_named(project: Path) -> None:
         ("https://gitlab.com/acme/churn.git", None),
         ("https://github.com.evil.example/acme/churn.git", None),
         ("/srv/git/churn.git", None),
+        ("https://github.com/acme/..", None),
     ],
 )
 def test_repository_of_a_remote_url(url: str, repository: str | None) -> None:
@@ -164,3 +168,27 @@ def test_build_warns_once_above_the_github_pages_limit(
     assert big.exit_code == 0
     assert big.stderr.count("Warning:") == 1 and "more than the 1e-06 GB GitHub" in big.stderr
     assert "GitHub Pages" not in big.stdout and "MB." in big.stdout
+
+
+_OWNER = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}", fullmatch=True)
+_NAME = st.from_regex(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,40}", fullmatch=True).filter(
+    lambda n: not n.endswith(".git")
+)
+
+
+@given(owner=_OWNER, name=_NAME, form=st.sampled_from(["https", "scp", "ssh"]))
+def test_every_form_of_a_github_url_gives_its_repository(owner: str, name: str, form: str) -> None:
+    url = {
+        "https": f"https://github.com/{owner}/{name}.git",
+        "scp": f"git@github.com:{owner}/{name}",
+        "ssh": f"ssh://git@github.com/{owner}/{name}.git",
+    }[form]
+    assert repository_of(url) == f"{owner}/{name}"
+    base = github_base_url(f"{owner}/{name}")
+    assert base.startswith(f"https://{owner.lower()}.github.io/") and base.endswith("/")
+
+
+@given(st.text())
+def test_any_remote_url_gives_a_safe_repository_name_or_none(url: str) -> None:
+    found = repository_of(url)
+    assert found is None or re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+", found)
