@@ -33,7 +33,7 @@ from mltrail.store.uploads import upload_pending_artifacts
 log = logging.getLogger(__name__)
 
 #: Fetch-integrate-push rounds before a sync gives up on a remote that keeps moving.
-ATTEMPTS = 40
+ATTEMPTS = 60
 #: Longest wait, in seconds, between two rounds.
 BACKOFF_CAP = 0.25
 #: Seconds the process waits at exit for a background sync under way (then leaves it).
