@@ -15,6 +15,7 @@ write) is not beaten, round after round, by machines that push often.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ class SyncTarget:
     branch: str
     remote: str
     remote_branch: str
+    #: No prompt may wait for a person (a background sync): ssh runs in batch mode.
+    batch: bool = False
 
     @property
     def tracking_ref(self) -> str:
@@ -84,7 +87,7 @@ def remote_url(repo: Path, remote: str = "origin") -> str | None:
     return _config(repo, f"remote.{remote}.url")
 
 
-def sync_target(repo: Path, remote: str | None = None) -> SyncTarget:
+def sync_target(repo: Path, remote: str | None = None, batch: bool = False) -> SyncTarget:
     """The branch to sync and its remote: `remote`, else the branch's upstream remote,
     else `origin`. GitError naming what to do on a detached HEAD or an unknown remote."""
     branch = current_branch(repo)
@@ -105,7 +108,19 @@ def sync_target(repo: Path, remote: str | None = None) -> SyncTarget:
         )
     merge = _config(repo, f"branch.{branch}.merge") if name == upstream else None
     remote_branch = merge.removeprefix("refs/heads/") if merge else branch
-    return SyncTarget(branch=branch, remote=name, remote_branch=remote_branch)
+    return SyncTarget(branch=branch, remote=name, remote_branch=remote_branch, batch=batch)
+
+
+#: ssh for a sync nobody watches: fail rather than ask for a passphrase or a host key.
+_BATCH_SSH = "ssh -o BatchMode=yes -o ConnectTimeout=20"
+
+
+def _network_env(repo: Path, target: SyncTarget) -> dict[str, str] | None:
+    """The environment of a fetch or push: ssh in batch mode for a batch target, unless
+    the user chose the ssh command (GIT_SSH_COMMAND, GIT_SSH or core.sshCommand)."""
+    if not target.batch or any(v in os.environ for v in ("GIT_SSH_COMMAND", "GIT_SSH")):
+        return None
+    return None if _config(repo, "core.sshCommand") else _env({"GIT_SSH_COMMAND": _BATCH_SSH})
 
 
 __all__ = [
@@ -164,7 +179,7 @@ def fetch(repo: Path, target: SyncTarget) -> str | None:
     the remote has no such branch yet (a new, empty remote)."""
     spec = f"+refs/heads/{target.remote_branch}:{target.tracking_ref}"
     args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", target.remote, spec]
-    proc = _run(repo, args)
+    proc = _run(repo, args, _network_env(repo, target))
     if proc.returncode != 0:
         if _NO_REMOTE_REF.search(proc.stderr):
             return None
@@ -268,7 +283,7 @@ def push(repo: Path, target: SyncTarget, commit: str) -> bool:
     and integrate again), GitError on any other failure (unreachable, refused by a hook)."""
     dest = f"{commit}:refs/heads/{target.remote_branch}"
     args = ["push", "--porcelain", "--quiet", target.remote, dest]
-    proc = _run(repo, args)
+    proc = _run(repo, args, _network_env(repo, target))
     if proc.returncode == 0:
         with contextlib.suppress(GitError):  # what we know the remote now holds
             _git(repo, ["update-ref", target.tracking_ref, commit])

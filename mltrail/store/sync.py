@@ -84,13 +84,18 @@ class SyncResult:
 
 
 def sync_store(
-    store: SyncableStore, remote: str | None = None, *, attempts: int = ATTEMPTS
+    store: SyncableStore,
+    remote: str | None = None,
+    *,
+    attempts: int = ATTEMPTS,
+    batch: bool = False,
 ) -> SyncResult:
     """Fetch, integrate, upload pending artifacts and push the store's git repository.
 
     GitError (nothing of the user's changed) when the repository is mid-merge, rebase,
     cherry-pick or has unmerged paths, when the merge conflicts, or when the remote
-    cannot be reached; StoreError when the store is not in git.
+    cannot be reached; StoreError when the store is not in git. `batch`: nobody can
+    answer a prompt (ssh runs with BatchMode).
     """
     repo = store.repo_root
     if repo is None:
@@ -99,7 +104,7 @@ def sync_store(
             "sync; run `git init` there and add a remote (`git remote add origin URL`)."
         )
     store.flush()
-    target = gitsync.sync_target(repo, remote)
+    target = gitsync.sync_target(repo, remote, batch)
     gitsync.check_work_tree(repo)
     moves: list[gitsync.Integration] = []
     for attempt in range(1, attempts + 1):
@@ -223,7 +228,7 @@ class AutoSync:
 
     def _sync(self) -> None:
         try:
-            result = sync_store(self.store)
+            result = sync_store(self.store, batch=True)  # no prompt: nobody is watching
         except (MltrailError, OSError) as e:
             self._failures.report(
                 e,

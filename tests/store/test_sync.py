@@ -7,6 +7,7 @@ test also checks that sync leaves the user's work as it was.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from pathlib import Path
 
@@ -205,14 +206,26 @@ def test_two_clones_registering_one_model(hub: Path, tmp_path: Path) -> None:
     assert sorted(int(v.version) for v in versions) == [1, 2]
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("unreachable", ["missing folder", "ssh, nobody listening"])
 def test_auto_sync_never_blocks_and_warns_once(
-    hub: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    hub: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, unreachable: str
 ) -> None:
     a = clone(hub, tmp_path / "a")
     marker = a / "runs" / layout.MARKER
     marker.write_text(marker.read_text() + "sync: auto\n")
     run_git(a, "commit", "-q", "-am", "Sync automatically")
-    run_git(a, "remote", "set-url", "origin", str(tmp_path / "gone.git"))  # unreachable
+    gone = (
+        str(tmp_path / "gone.git")
+        if unreachable == "missing folder"
+        else f"ssh://git@127.0.0.1:{free_port()}/hub.git"
+    )
+    run_git(a, "remote", "set-url", "origin", gone)
     client = MlflowClient(str(a / "runs"))
     store = client._store
     caplog.set_level(logging.WARNING)
@@ -240,3 +253,13 @@ def test_auto_sync_pushes_a_runs_end(hub: Path, tmp_path: Path) -> None:
     client.set_terminated(run.info.run_id)
     assert client._store.wait_for_sync(60)
     assert run.info.run_id in run_git(hub, "log", "-1", "--format=%s", "main")
+
+
+def test_an_unknown_sync_setting_is_a_clear_error(tmp_path: Path, clean_env: None) -> None:
+    store, _ = init_store(tmp_path / "runs")
+    marker = store.root / layout.MARKER
+    marker.write_text(marker.read_text() + "sync: sometimes\n")
+    result = CliRunner().invoke(build_cli(), ["sync", "--store", str(store.root)])
+    assert result.exit_code != 0
+    assert "'sync' must be one of manual, auto, not 'sometimes'" in result.output
+    assert "mltrail-store.yaml" in result.output
