@@ -88,7 +88,7 @@ def sync(store_path: Path | None, remote: str | None) -> None:
 
     store = open_store(store_path)
     click.echo(f"Syncing the store {store.root} ...", err=True)
-    result = sync_store(store, remote)
+    result = sync_store(store, remote, progress=lambda line: click.echo(line, err=True))
     click.echo(result.describe())
     if result.received_registry_files:
         _warn_duplicate_versions(store)

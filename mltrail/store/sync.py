@@ -40,6 +40,10 @@ BACKOFF_CAP = 0.25
 EXIT_WAIT = 15.0
 
 
+#: How the summary line says what integrating did.
+_DONE = {"up to date": "already up to date", "fast-forward": "fast-forwarded", "merge": "merged"}
+
+
 class SyncableStore(Protocol):
     """What a sync needs of a store (a :class:`~mltrail.store.FileStore`)."""
 
@@ -66,7 +70,9 @@ class SyncResult:
 
     def describe(self) -> str:
         """One line for people: what came in, what went out."""
-        parts = [f"Synced {self.target.describe()}: {self.integration}"]
+        parts = [
+            f"Synced {self.target.describe()}: {_DONE.get(self.integration, self.integration)}"
+        ]
         if self.received_runs:
             parts.append(f"{self.received_runs} new run{'s' if self.received_runs > 1 else ''}")
         if self.uploaded:
@@ -89,13 +95,14 @@ def sync_store(
     *,
     attempts: int = ATTEMPTS,
     batch: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> SyncResult:
     """Fetch, integrate, upload pending artifacts and push the store's git repository.
 
     GitError (nothing of the user's changed) when the repository is mid-merge, rebase,
     cherry-pick or has unmerged paths, when the merge conflicts, or when the remote
     cannot be reached; StoreError when the store is not in git. `batch`: nobody can
-    answer a prompt (ssh runs with BatchMode).
+    answer a prompt (ssh runs with BatchMode). `progress` is told of each new round.
     """
     repo = store.repo_root
     if repo is None:
@@ -117,6 +124,8 @@ def sync_store(
             moves.append(done.integration)
         if not done.beaten:
             break
+        if progress is not None:
+            progress(f"{target.remote} moved meanwhile: fetching again (round {attempt + 1}).")
         # Another machine pushed first: wait a little (longer each time, at random, so
         # that machines retrying together spread out), then fetch and merge again.
         time.sleep(random.uniform(0, min(BACKOFF_CAP, 0.02 * 2**attempt)))

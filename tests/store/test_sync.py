@@ -69,7 +69,7 @@ def test_two_clones_share_their_runs(hub: Path, tmp_path: Path) -> None:
     assert sync(a).exit_code == 0
     result = sync(b)
     assert result.exit_code == 0, result.output
-    assert "1 new run" in result.output
+    assert "Synced main with origin/main: merged, 1 new run, pushed " in result.output
     # b's own commit is kept as it was (no rebase): the merge has both as parents.
     parents = run_git(b, "log", "-1", "--format=%P").split()
     assert len(parents) == 2
