@@ -176,9 +176,14 @@ def plan_workflow(
         )
     rel = Path(os.path.relpath(store, repo)).as_posix()
     version = importlib.metadata.version("mltrail")
-    return PagesWorkflow(
-        store=rel, branch=branch, base_url=base_url, pip=pip or f"mltrail=={version}"
-    )
+    pip = pip or f"mltrail=={version}"
+    for what, value in (("store path", rel), ("--base-url", base_url), ("--pip-install", pip)):
+        if "${{" in value:  # GitHub would evaluate it as an expression in the step
+            raise InvalidParameterValue(
+                f"The {what} {value!r} holds '${{{{', which GitHub Actions would run as an "
+                "expression; rename it or give another value."
+            )
+    return PagesWorkflow(store=rel, branch=branch, base_url=base_url, pip=pip)
 
 
 def write_workflow(repo: Path, workflow: PagesWorkflow, name: str, force: bool = False) -> Path:

@@ -187,12 +187,13 @@ def fetch(repo: Path, target: SyncTarget) -> str | None:
     return _git(repo, ["rev-parse", "--verify", "-q", target.tracking_ref + "^{commit}"]).strip()
 
 
-def _is_ancestor(repo: Path, older: str, newer: str) -> bool:
-    args = ["merge-base", "--is-ancestor", older, newer]
+def _merge_base(repo: Path, ours: str, theirs: str) -> str | None:
+    """The best common ancestor of two commits, or None when they share no history."""
+    args = ["merge-base", ours, theirs]
     proc = _run(repo, args)
     if proc.returncode not in (0, 1):
         raise _failure(repo, args, proc)
-    return proc.returncode == 0
+    return proc.stdout.strip() or None
 
 
 def prepare(repo: Path, target: SyncTarget, theirs: str) -> Integration:
@@ -205,9 +206,15 @@ def prepare(repo: Path, target: SyncTarget, theirs: str) -> Integration:
     the fetch and the push, when another machine's push makes this one start over, holds
     no work-tree update."""
     old = _head(repo)
-    if old is not None and _is_ancestor(repo, theirs, old):
+    base = _merge_base(repo, old, theirs) if old is not None else None
+    if base == theirs:
         return Integration("up to date", old, old)
-    if old is None or _is_ancestor(repo, old, theirs):
+    if old is not None and base is None:
+        raise GitError(
+            f"{target.describe()} share no history (the remote holds another project?), so "
+            "`mltrail sync` changed nothing; check the remote with `git remote -v`."
+        )
+    if old is None or base == old:
         kind, new = "fast-forward", theirs
     else:
         kind, new = "merge", _merge_commit(repo, target, old, theirs)

@@ -91,6 +91,10 @@ def test_a_remote_off_github_needs_the_repository_named(project: Path) -> None:
     assert "--base-url https://acme.github.io/churn/" in (project / WORKFLOW).read_text()
     bad = pages_init(project, "--force", "--base-url", "https://x/\nname: injected")
     assert bad.exit_code == 2 and "is not a URL" in bad.output
+    expression = pages_init(
+        project, "--force", "--repository", "acme/churn", "--pip-install", "x${{ secrets.TOKEN }}"
+    )
+    assert expression.exit_code == 2 and "as an expression" in expression.output
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,18 @@ def test_first_sync_into_an_empty_hub(tmp_path: Path, clean_env: None) -> None:
     assert run_git(hub, "rev-parse", "main").strip() == head(project)
 
 
+def test_refuses_a_remote_of_another_project(hub: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    run_git(tmp_path, "init", "-q", "-b", "main", str(other))
+    configure_identity(other)
+    init_store(other / "runs")  # its first commit: no history shared with the hub
+    run_git(other, "remote", "add", "origin", str(hub))
+    before = head(other)
+    result = sync(other)
+    assert result.exit_code == 1 and "share no history" in result.output
+    assert head(other) == before
+
+
 def test_clear_errors_for_no_remote_and_detached_head(tmp_path: Path, clean_env: None) -> None:
     project = make_repo(tmp_path / "project")
     init_store(project / "runs")
