@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from mltrail.cli import build_cli
 from mltrail.store import init_store, layout
 from mltrail.tracking.client import MlflowClient
-from tests.conftest import configure_identity, make_repo, run_git
+from tests.conftest import ScriptRunner, configure_identity, make_repo, run_git
 
 
 def make_hub(tmp_path: Path) -> Path:
@@ -275,3 +275,22 @@ def test_an_unknown_sync_setting_is_a_clear_error(tmp_path: Path, clean_env: Non
     assert result.exit_code != 0
     assert "'sync' must be one of manual, auto, not 'sometimes'" in result.output
     assert "mltrail-store.yaml" in result.output
+
+
+def test_auto_sync_pushes_before_a_script_exits(
+    hub: Path, tmp_path: Path, run_script: ScriptRunner
+) -> None:
+    a = clone(hub, tmp_path / "a")
+    marker = a / "runs" / layout.MARKER
+    marker.write_text(marker.read_text() + "sync: auto\n")
+    run_git(a, "commit", "-q", "-am", "Sync automatically")
+    script = """
+        import mltrail
+        mltrail.set_tracking_uri("runs")
+        with mltrail.start_run(run_name="scripted") as run:
+            mltrail.log_metric("loss", 0.1)
+        print(run.info.run_id)
+    """
+    proc = run_script(script, cwd=a, name="train.py", check=True)
+    assert proc.stdout.strip() in run_git(hub, "log", "-1", "--format=%s", "main")
+    assert "Could not sync" not in proc.stderr
