@@ -294,3 +294,16 @@ def test_auto_sync_pushes_before_a_script_exits(
     proc = run_script(script, cwd=a, name="train.py", check=True)
     assert proc.stdout.strip() in run_git(hub, "log", "-1", "--format=%s", "main")
     assert "Could not sync" not in proc.stderr
+
+
+def test_says_what_is_not_committed_and_so_not_shared(
+    hub: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = clone(hub, tmp_path / "a")
+    monkeypatch.setenv("MLTRAIL_AUTO_COMMIT", "0")
+    run_id = log_run(a, "kept-local")
+    result = sync(a)
+    assert result.exit_code == 0, result.output
+    assert "store files are not committed, so they were not shared" in result.output
+    assert "mltrail commit" in result.output
+    assert run_id not in run_git(hub, "ls-tree", "-r", "--name-only", "main")
