@@ -276,7 +276,8 @@ def _move_head(repo: Path, old: str | None, new: str) -> bool:
 
 
 def _refused(repo: Path, stderr: str) -> GitError:
-    paths = re.findall(r"^error: Entry '(.+)' ", stderr, re.MULTILINE)
+    # "Entry 'x' not uptodate", "Untracked working tree file 'x' would be overwritten"
+    paths = re.findall(r"^error: [^'\n]*'(.+?)'", stderr, re.MULTILINE)
     paths += [line.strip() for line in stderr.splitlines() if line.startswith("\t")]
     what = _list(paths) if paths else stderr.strip().splitlines()[0] if stderr.strip() else "?"
     return GitError(

@@ -158,6 +158,22 @@ def test_refuses_to_overwrite_uncommitted_changes(hub: Path, tmp_path: Path) -> 
     assert (b / "README.md").read_text() == "my uncommitted edit\n"
 
 
+def test_refuses_to_overwrite_an_untracked_file(hub: Path, tmp_path: Path) -> None:
+    a, b = clone(hub, tmp_path / "a"), clone(hub, tmp_path / "b")
+    (a / "train.py").write_text("print('theirs')\n")
+    run_git(a, "add", "train.py")
+    run_git(a, "commit", "-q", "-m", "Add the training script")
+    sync(a)
+    log_run(b, "from-b")
+    (b / "train.py").write_text("print('mine, not yet added')\n")
+    before = head(b)
+    result = sync(b)
+    assert result.exit_code == 1
+    assert "would overwrite uncommitted changes" in result.output and "train.py" in result.output
+    assert head(b) == before and (b / "train.py").read_text() == "print('mine, not yet added')\n"
+    assert run_git(hub, "rev-parse", "main").strip() == head(a)  # nothing pushed either
+
+
 def test_first_sync_into_an_empty_hub(tmp_path: Path, clean_env: None) -> None:
     hub = tmp_path / "hub.git"
     run_git(tmp_path, "init", "-q", "--bare", str(hub))
