@@ -143,34 +143,20 @@ def test_refuses_unrelated_conflicts_touching_nothing(hub: Path, tmp_path: Path)
     assert (b / "README.md").read_text() == "b's readme\n"
 
 
-def test_refuses_to_overwrite_uncommitted_changes(hub: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", ["README.md", "train.py"])  # tracked edit, untracked file
+def test_refuses_to_overwrite_uncommitted_work(hub: Path, tmp_path: Path, path: str) -> None:
     a, b = clone(hub, tmp_path / "a"), clone(hub, tmp_path / "b")
-    (a / "README.md").write_text("a's readme\n")
-    run_git(a, "commit", "-q", "-am", "Edit the readme")
+    (a / path).write_text("theirs\n")
+    run_git(a, "add", path)
+    run_git(a, "commit", "-q", "-m", f"Change {path}")
     sync(a)
     log_run(b, "from-b")
-    (b / "README.md").write_text("my uncommitted edit\n")
+    (b / path).write_text("mine, not committed\n")
     before = head(b)
     result = sync(b)
     assert result.exit_code == 1
-    assert "uncommitted changes" in result.output and "README.md" in result.output
-    assert head(b) == before
-    assert (b / "README.md").read_text() == "my uncommitted edit\n"
-
-
-def test_refuses_to_overwrite_an_untracked_file(hub: Path, tmp_path: Path) -> None:
-    a, b = clone(hub, tmp_path / "a"), clone(hub, tmp_path / "b")
-    (a / "train.py").write_text("print('theirs')\n")
-    run_git(a, "add", "train.py")
-    run_git(a, "commit", "-q", "-m", "Add the training script")
-    sync(a)
-    log_run(b, "from-b")
-    (b / "train.py").write_text("print('mine, not yet added')\n")
-    before = head(b)
-    result = sync(b)
-    assert result.exit_code == 1
-    assert "would overwrite uncommitted changes" in result.output and "train.py" in result.output
-    assert head(b) == before and (b / "train.py").read_text() == "print('mine, not yet added')\n"
+    assert "would overwrite uncommitted changes" in result.output and path in result.output
+    assert head(b) == before and (b / path).read_text() == "mine, not committed\n"
     assert run_git(hub, "rev-parse", "main").strip() == head(a)  # nothing pushed either
 
 
