@@ -7,6 +7,7 @@ whose origin is on GitHub; the site it writes is served under the project's sub-
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
@@ -61,7 +62,7 @@ def test_the_workflow_builds_on_push_and_deploys_with_githubs_actions(project: P
     assert uses[-1] == "actions/upload-pages-artifact"
     assert build["steps"][-1]["with"]["path"] == "${{ runner.temp }}/site"
     runs = [step["run"] for step in build["steps"] if "run" in step]
-    assert runs[0] == "python -m pip install mltrail==0.1.0"
+    assert runs[0] == f"python -m pip install mltrail=={importlib.metadata.version('mltrail')}"
     assert runs[1].startswith("mltrail build runs ")
     assert runs[1].endswith("--base-url https://acme.github.io/churn/")
     assert deploy["needs"] == "build"
