@@ -35,6 +35,9 @@ from .pages.base import Build, Job, Part, Progress, digest, site_info
 from .theme.loader import load_theme, page_assets, static_files, theme_digest
 from .theme.render import environment
 
+#: GitHub Pages publishes sites of at most 1 GB; a bigger site gets a warning.
+PAGES_LIMIT_BYTES = 1_000_000_000
+
 
 @dataclass(frozen=True)
 class BuildSummary:
@@ -52,6 +55,17 @@ class BuildSummary:
             f"Built {self.output}: {self.pages_written} pages written, "
             f"{self.pages_unchanged} unchanged, {self.files_removed} files removed, "
             f"{self.seconds:.1f} s, {size:.1f} MB."
+        )
+
+    def size_warning(self) -> str | None:
+        """A warning when the site is larger than GitHub Pages publishes, else None."""
+        if self.site_bytes <= PAGES_LIMIT_BYTES:
+            return None
+        return (
+            f"{self.output} holds {self.site_bytes / 1_000_000:.1f} MB, more than the "
+            f"{PAGES_LIMIT_BYTES / 1_000_000_000:g} GB GitHub Pages publishes: deploying it "
+            "there will fail. Publish it on another static host, or make the site smaller "
+            '(docs/TEAMS.md, "Publishing the dashboard on GitHub Pages").'
         )
 
 

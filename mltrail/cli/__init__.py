@@ -37,7 +37,14 @@ def build_cli() -> click.Group:
     """The ``mltrail`` group with every command registered (tests invoke it directly)."""
     from mltrail.cli import commands, experiments, help_examples, projects, runs, site
 
-    for command in (commands.init, commands.commit, commands.gc, site.build, site.ui):
+    for command in (
+        commands.init,
+        commands.commit,
+        commands.gc,
+        commands.sync,
+        site.build,
+        site.ui,
+    ):
         cli.add_command(command)
     cli.add_command(experiments.experiments)
     cli.add_command(runs.runs)
@@ -52,6 +59,9 @@ def build_cli() -> click.Group:
     from mltrail.cli.server import server
 
     cli.add_command(server)
+    from mltrail.cli.pages import pages
+
+    cli.add_command(pages)
     help_examples.add_examples(cli)
     return cli
 

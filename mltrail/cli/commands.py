@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mltrail.cli.common import open_store, store_option
+
+if TYPE_CHECKING:
+    from mltrail.store import FileStore
 
 
 @click.command()
@@ -64,3 +68,44 @@ def gc(store_path: Path | None, older_than: float) -> None:
     for run_id in purged:
         click.echo(f"purged {run_id}")
     click.echo(f"Purged {len(purged)} deleted run{'s' if len(purged) != 1 else ''}.")
+
+
+@click.command()
+@store_option
+@click.option(
+    "--remote",
+    help="The git remote to sync with (default: the branch's upstream remote, else origin).",
+)
+def sync(store_path: Path | None, remote: str | None) -> None:
+    """Share the store through a git remote: fetch, merge, upload artifacts, push.
+
+    The remote's commits are merged into the current branch (a merge commit; your
+    commits are never rebased), touching only the files they change; a push that
+    another machine beat is retried. Nothing changes when the repository is in the
+    middle of a merge or rebase, has conflicts, or the merge would conflict.
+    """
+    from mltrail.store.sync import sync_store
+
+    store = open_store(store_path)
+    click.echo(f"Syncing the store {store.root} ...", err=True)
+    result = sync_store(store, remote, progress=lambda line: click.echo(line, err=True))
+    click.echo(result.describe())
+    if result.received_registry_files:
+        _warn_duplicate_versions(store)
+
+
+def _warn_duplicate_versions(store: FileStore) -> None:
+    """After a merge: models whose versions two clones numbered alike (docs/TEAMS.md)."""
+    from mltrail import registry
+
+    for model in registry.list_models(store):
+        numbers = registry.duplicate_versions(store, model.name)
+        if numbers:
+            listed = ", ".join(f"v{n}" for n in numbers)
+            click.secho(
+                f"Warning: model {model.name!r} has two registrations numbered {listed} (one "
+                f"from each clone); run `mltrail models resolve {model.name}`, then "
+                "`mltrail sync`.",
+                fg="yellow",
+                err=True,
+            )

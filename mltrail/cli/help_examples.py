@@ -40,6 +40,8 @@ EXAMPLES: dict[str, str] = {
     "models serve": "mltrail models serve -m models:/churn@champion -p 5001 --follow",
     "models show": "mltrail models show churn --history 5",
     "models transition": "mltrail models transition churn 3 Production --archive-existing",
+    "pages": "mltrail pages init --repository acme/churn",
+    "pages init": "mltrail pages init --store runs --branch main",
     "run": "mltrail run . -e train -P alpha=0.5 --experiment-name churn",
     "runs": "mltrail runs list --experiment churn --max 10",
     "runs delete": "mltrail runs delete 0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4",
@@ -47,6 +49,7 @@ EXAMPLES: dict[str, str] = {
     "runs restore": "mltrail runs restore 0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4",
     "runs show": "mltrail runs show 0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4 --json",
     "server": "mltrail server --store runs --port 5000 --token s3cret",
+    "sync": "mltrail sync --store runs --remote origin",
     "ui": "mltrail ui runs --port 5001 --no-open",
 }
 

@@ -63,6 +63,9 @@ def build(store: str | None, output: str, **options: Any) -> None:
     with _progress() as progress:
         summary = build_site(root, Path(output), progress=progress, **options)
     click.echo(summary.describe())
+    warning = summary.size_warning()
+    if warning:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
 
 
 @click.command()

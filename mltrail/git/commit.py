@@ -170,11 +170,18 @@ def _commit(
 
 
 def _commit_tree(
-    repo: Path, tree: str, parent: str | None, message: str, env: dict[str, str]
+    repo: Path,
+    tree: str,
+    parent: str | None,
+    message: str,
+    env: dict[str, str],
+    merged: Sequence[str] = (),
 ) -> str:
-    """The commit object of `tree`, signed (`-S`) when the repository's config asks."""
+    """The commit object of `tree` (a merge of `merged` too), signed (`-S`) when the
+    repository's config asks."""
     sign = policy.signs_commits(repo)
-    args = ["commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-"]
+    parents = [p for commit in (parent, *merged) if commit for p in ("-p", commit)]
+    args = ["commit-tree", tree, *parents, "-F", "-"]
     proc = _run(repo, [*args, "-S"] if sign else args, env, message)
     if proc.returncode != 0:
         raise policy.signing_failure(repo, proc) if sign else _failure(repo, args, proc)

@@ -31,6 +31,22 @@ def _call_alive(ref: weakref.ref[Committer], method: Callable[[Committer], objec
         method(committer)
 
 
+class FirstFailure:
+    """Warns about the first failure of a background job; later ones are debug messages."""
+
+    def __init__(self, job: str) -> None:
+        self.job = job
+        self.warned = False
+
+    def report(self, error: BaseException, message: str, *args: object) -> None:
+        """Log `message % args` as a warning the first time, `error` at debug level after."""
+        if self.warned:
+            log.debug("%s failed again: %s", self.job, error)
+            return
+        self.warned = True
+        log.warning(message, *args)
+
+
 class Committer:
     """Commits on one background thread, folding submissions queued meanwhile into one commit.
 
@@ -40,7 +56,7 @@ class Committer:
     def __init__(self, repo_root: Path) -> None:
         self.repo_root = repo_root
         self._identity: dict[str, str] | None = None
-        self._warned = False
+        self._failures = FirstFailure("git commit of the store")
         self._reset()
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=functools.partial(_call_alive, ref, Committer._reset))
@@ -119,11 +135,8 @@ class Committer:
             self._identity = self._identity or git.identity_env(self.repo_root)
             git.commit_paths(self.repo_root, paths, message, self._identity)
         except (GitError, OSError, subprocess.SubprocessError) as e:
-            if self._warned:
-                log.debug("git commit of the store failed again: %s", e)
-                return
-            self._warned = True
-            log.warning(
+            self._failures.report(
+                e,
                 "Could not commit the mltrail store to git: %s. The files stay on disk; "
                 "`mltrail commit` will commit them later.",
                 e,

@@ -16,6 +16,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 #: ``artifact_store_files``: which artifact files go to the artifact store.
 ARTIFACT_STORE_FILES = ("large", "all")
+#: Values of `sync`: `manual` (only `mltrail sync` pushes) or `auto` (each run's end too).
+SYNC_MODES = ("manual", "auto")
 
 
 @dataclass(frozen=True)
@@ -25,17 +27,21 @@ class StoreConfig:
     large_artifact_threshold: int = DEFAULT_THRESHOLD
     #: ``large``: files over the threshold go to the artifact store; ``all``: every file.
     artifact_store_files: str = "large"
+    sync: str = "manual"
 
     def to_record(self) -> dict[str, Any]:
-        rec = {
+        rec: dict[str, Any] = {
             "format": layout.FORMAT_NAME,
             "format_version": layout.FORMAT_VERSION,
             "auto_commit": self.auto_commit,
             "artifact_store": self.artifact_store,
             "large_artifact_threshold": self.large_artifact_threshold,
         }
-        if self.artifact_store_files != "large":  # new stores keep the short marker
+        # New stores keep the short marker: optional keys only when not their default.
+        if self.artifact_store_files != "large":
             rec["artifact_store_files"] = self.artifact_store_files
+        if self.sync != "manual":
+            rec["sync"] = self.sync
         return rec
 
 
@@ -66,7 +72,10 @@ def load_config(root: Path) -> StoreConfig:
     files = rec.get("artifact_store_files", "large")
     if files not in ARTIFACT_STORE_FILES:
         problems.append(f"'artifact_store_files' must be 'large' or 'all', not {files!r}")
-    known = {*StoreConfig().to_record(), "artifact_store_files"}
+    sync = rec.get("sync", "manual")
+    if sync not in SYNC_MODES:
+        problems.append(f"'sync' must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
+    known = {*StoreConfig().to_record(), "artifact_store_files", "sync"}
     problems.extend(f"unknown key {k!r}" for k in sorted(set(rec) - known))
     if problems:
         raise StoreError(f"{path}: " + "; ".join(problems) + ".")
@@ -80,4 +89,5 @@ def load_config(root: Path) -> StoreConfig:
         artifact_store=store,
         large_artifact_threshold=threshold,
         artifact_store_files=files,
+        sync=sync,
     )

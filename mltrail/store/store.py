@@ -30,6 +30,7 @@ from mltrail.store.config import StoreConfig, load_config
 from mltrail.store.experiments import ExperimentStore
 from mltrail.store.index import RunIndex, read_only_index_cache
 from mltrail.store.registry import RegistryFiles
+from mltrail.store.sync import AutoSync
 from mltrail.store.writer import RunWriter
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class FileStore:
         self._writers: dict[str, RunWriter] = {}
         self._writers_lock = threading.Lock()
         self._committer: Committer | None = None
+        self._autosync: AutoSync | None = None
         #: Runs started or resumed by this process and not ended yet.
         self._live: set[str] = set()
         self.repo_root = git.find_repo_root(root)
@@ -98,6 +100,10 @@ class FileStore:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait for background commits; False if they did not all finish."""
         return True if self._committer is None else self._committer.flush(timeout)
+
+    def wait_for_sync(self, timeout: float | None = None) -> bool:
+        """Wait for background syncs (`sync: auto`); False if they did not all finish."""
+        return True if self._autosync is None else self._autosync.wait(timeout)
 
     def commit_pending(self, message: str | None = None) -> str | None:
         """Commit every uncommitted change under the store (``mltrail commit``)."""
@@ -426,6 +432,15 @@ class FileStore:
         self.record_change(
             [path], f"Run {name} {status.lower()} ({run_id}, experiment {rec['experiment_id']})"
         )
+        self._sync_if_auto()
+
+    def _sync_if_auto(self) -> None:
+        """With `sync: auto` (and auto-commit), push the store in the background."""
+        if self.config.sync != "auto" or not self.config.auto_commit or self.repo_root is None:
+            return
+        if self._autosync is None:
+            self._autosync = AutoSync(self)
+        self._autosync.request()
 
     def _close_writer(self, run_id: str) -> None:
         with self._writers_lock:

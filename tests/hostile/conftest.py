@@ -97,13 +97,15 @@ def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sample
     script.write_text("# the sample's script, outside any git repository\n")
     sys.argv = [str(script)]
     try:
-        yield _build_sample(root)
-    finally:
+        sample = _build_sample(root)
+    finally:  # restored before any test runs: a session-long change would leak into
+        # every later test of this worker (auto-commit off for unrelated tests)
         sys.argv = argv
         if saved is None:
             os.environ.pop("MLTRAIL_AUTO_COMMIT", None)
         else:
             os.environ["MLTRAIL_AUTO_COMMIT"] = saved
+    yield sample
 
 
 def copy_sample(template: Sample, root: Path) -> Sample:
