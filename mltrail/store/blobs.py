@@ -136,6 +136,10 @@ class Blobs(Protocol):
         """A local file with the blob's bytes (None: the store does not have it)."""
         ...
 
+    def holds(self, digest: str, size: int) -> bool:
+        """Whether the store has the blob, of that size (one request for a remote one)."""
+        ...
+
 
 def copy_atomic(src: Path, dest: Path) -> None:
     """Copy ``src`` to ``dest`` through a temporary file: never a half-written ``dest``."""
@@ -185,6 +189,10 @@ class LocalBlobs:
                 "store. Replace it with the file itself, or remove it."
             )
         return blob if blob.is_file() else None
+
+    def holds(self, digest: str, size: int) -> bool:
+        blob = self.path(digest)
+        return blob.is_file() and not blob.is_symlink() and blob.stat().st_size == size
 
 
 class RemoteBlobs:
@@ -240,6 +248,16 @@ class RemoteBlobs:
                 f"Upload of {local.name} to {self.uri(digest)} did not verify (sha256 read "
                 f"back {got}, expected {digest}); the artifact was not logged, try again."
             )
+
+    def holds(self, digest: str, size: int) -> bool:
+        fs, base = self._filesystem()
+        try:
+            return _remote_size(fs, f"{base}/{blob_name(digest)}") == size
+        except Exception as e:  # any backend error (network, auth, bucket): one clear line
+            raise StoreError(
+                f"Could not reach {self.uri(digest)}: {_reason(e)}. Check that the bucket "
+                "exists and that credentials and endpoint are set in the environment."
+            ) from e
 
     def fetch(self, digest: str, size: int) -> Path | None:
         cached = self.cache / blob_name(digest)

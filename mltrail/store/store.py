@@ -273,6 +273,11 @@ class FileStore:
             offline=offline,
         )
 
+    def run_blob_store(self, run_path: Path) -> blobs.Blobs:
+        """The blob store of the run at ``run_path``: its experiment's own location, else
+        the store's ``artifact_store`` (no network)."""
+        return self.blob_store(self._experiment_blobs(run_path))
+
     def _experiment_blobs(self, run_path: Path) -> str | None:
         """The own artifact location of the experiment of the run at ``run_path``."""
         eid = runs.read_run_record(run_path).get("experiment_id")

@@ -28,7 +28,7 @@ from mltrail.git import sync as gitsync
 from mltrail.store import layout
 from mltrail.store.committer import FirstFailure
 from mltrail.store.config import StoreConfig
-from mltrail.store.uploads import upload_pending_artifacts
+from mltrail.store.uploads import UploadingStore, upload_pending_artifacts
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ EXIT_WAIT = 15.0
 _DONE = {"up to date": "already up to date", "fast-forward": "fast-forwarded", "merge": "merged"}
 
 
-class SyncableStore(Protocol):
+class SyncableStore(UploadingStore, Protocol):
     """What a sync needs of a store (a :class:`~mltrail.store.FileStore`)."""
 
     root: Path
@@ -171,8 +171,11 @@ class _Round(NamedTuple):
 def _round(store: SyncableStore, repo: Path, target: gitsync.SyncTarget) -> _Round:
     theirs = gitsync.fetch(repo, target)
     plan = gitsync.prepare(repo, target, theirs) if theirs is not None else None
-    uploaded = upload_pending_artifacts(store.root, store.config)
     new = plan.new if plan is not None else gitsync.head_commit(repo)
+    uploaded = 0
+    if new is not None and new != theirs:  # what this push adds must be readable by all
+        added = gitsync.changed_paths(repo, theirs, new, os.path.relpath(store.root, repo))
+        uploaded = upload_pending_artifacts(store, (repo / p for p in added))
     if new is not None and new != theirs and not gitsync.push(repo, target, new):
         return _Round(None, uploaded, None, beaten=True)
     if plan is not None and not gitsync.apply(repo, plan):
