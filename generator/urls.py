@@ -40,6 +40,11 @@ def experiment_data(experiment_id: str) -> str:
     return f"{experiment_dir(experiment_id)}/runs.js"
 
 
+def experiment_part(experiment_id: str, part: int) -> str:
+    """Part `part` of an experiment's run columns (a file next to ``runs.js``)."""
+    return f"{experiment_dir(experiment_id)}/runs-{part}.js"
+
+
 def run_dir(run_id: str) -> str:
     return f"runs/{run_id}"
 

@@ -58,7 +58,8 @@ def run_row(run: Run) -> dict[str, Any]:
     }
 
 
-def experiment_payload(record: ExperimentRecord) -> dict[str, Any]:
+def experiment_header(record: ExperimentRecord) -> dict[str, Any]:
+    """The experiment's fields of ``runs.js`` (its runs: ``output.runcolumns``)."""
     exp = record.experiment
     cols = record.columns
     return {
@@ -71,7 +72,6 @@ def experiment_payload(record: ExperimentRecord) -> dict[str, Any]:
             "metrics": list(cols.metrics),
             "tags": list(cols.tags),
         },
-        "runs": [run_row(r) for r in record.runs],
     }
 
 

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from .. import urls
 from ..gather.site import ExperimentRecord
-from ..output import datafiles
+from ..output import datafiles, runcolumns
 from ..output.files import PageWriter
 from ..theme.markdown import render_markdown
 from ..theme.render import render
@@ -41,7 +41,7 @@ class ExperimentView:
 class ExperimentPage(PageContext):
     experiment: ExperimentView = doc("the experiment")
     runs: tuple[RunRow, ...] = doc("the newest runs (at most 100) for the noscript table")
-    data_script: str = doc("runs.js: every run, for the client-side table and charts")
+    data_script: str = doc("runs.js: the newest runs and where the columns of all are")
     chart_scripts: tuple[str, ...] = doc("vega, vega-lite, vega-embed and chart specs")
 
 
@@ -91,10 +91,15 @@ def write(b: Build, job: Job[ExperimentRecord], writer: PageWriter) -> None:
         urls.experiment_page(exp.experiment_id),
         render(b.env, KIND.candidates(slug), context(b, record)),
     )
-    payload = datafiles.experiment_payload(record)
+    data = runcolumns.experiment_data(record, datafiles.experiment_header(record))
     writer.write(
-        urls.experiment_data(exp.experiment_id), datafiles.data_script("experimentData", payload)
+        urls.experiment_data(exp.experiment_id), datafiles.data_script("experimentData", data.head)
     )
+    for n, part in enumerate(data.parts):
+        writer.write(
+            urls.experiment_part(exp.experiment_id, n),
+            datafiles.data_script("experimentColumns", part),
+        )
 
 
 def _safe_slug(name: str) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mltrail.errors import GitError
-from mltrail.git import native, policy
+from mltrail.git import maintenance, native, policy
 from mltrail.git.run import (
     _FROM_STDIN,
     _NO_MATCH,
@@ -250,6 +250,7 @@ def commit_paths(
                     policy.refresh_index(repo_root, rels, sha)
         if sha:
             policy.warn_if_detached(repo_root)
+            maintenance.after_commit(repo_root)  # git's housekeeping, in the background
     except OSError as e:  # e.g. no room for the temporary index
         raise GitError(f"cannot commit to the git repository {repo_root}: {e}") from e
     return sha

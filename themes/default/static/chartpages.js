@@ -179,9 +179,14 @@
         });
         if (app.mltrailTable) runs = app.mltrailTable.shown;
       }
+      // The charts read every run's metrics and params: loaded once they come into view.
+      const fields = ["id", "name", ...metrics.map((k) => "metrics." + k)];
+      fields.push(...params.map((k) => "params." + k));
       C.whenVisible(holder, () => {
-        visible = true;
-        draw();
+        M.loadColumns(experiment, fields).then(() => {
+          visible = true;
+          draw();
+        });
       });
     });
   }

@@ -18,27 +18,28 @@
 
   /**
    * Every column of an experiment's runs table, in display order:
-   * {id, label, group, type: "text"|"number"|"time"|"duration", get(run), hidden (default),
-   *  fixed (cannot be hidden), primary}.
+   * {id, label, group, type: "text"|"number"|"time"|"duration", get(run), field (the run
+   *  data's field: runsdata.js loads it), hidden (default), fixed (cannot be hidden), primary}.
    */
   function columnsFor(experiment) {
-    const attribute = (name, label, type, get, more) => ({
+    const attribute = (name, label, type, field, more) => ({
       id: "attributes." + name,
       label,
       group: "run",
       type,
-      get,
+      field,
+      get: (r) => r[field],
       ...more,
     });
     const cols = [
-      attribute("run_name", "Run", "text", (r) => r.name, { fixed: true }),
-      attribute("status", "Status", "text", (r) => r.status),
-      attribute("start_time", "Started", "time", (r) => r.start),
-      attribute("duration", "Duration", "duration", (r) => r.duration),
-      attribute("user_id", "User", "text", (r) => r.user),
-      attribute("commit", "Commit", "text", (r) => r.commit),
-      attribute("run_id", "Run ID", "text", (r) => r.id, { hidden: true }),
-      attribute("parent", "Parent run", "text", (r) => r.parent, { hidden: true }),
+      attribute("run_name", "Run", "text", "name", { fixed: true }),
+      attribute("status", "Status", "text", "status"),
+      attribute("start_time", "Started", "time", "start"),
+      attribute("duration", "Duration", "duration", "duration"),
+      attribute("user_id", "User", "text", "user"),
+      attribute("commit", "Commit", "text", "commit"),
+      attribute("run_id", "Run ID", "text", "id", { hidden: true }),
+      attribute("parent", "Parent run", "text", "parent", { hidden: true }),
     ];
     const primary = experiment.primary_metric;
     const metrics = experiment.columns.metrics.slice();
@@ -49,6 +50,7 @@
     for (const key of metrics) {
       cols.push({
         id: "metrics." + key,
+        field: "metrics." + key,
         label: key,
         group: "metric",
         type: "number",
@@ -59,6 +61,7 @@
     for (const key of experiment.columns.params) {
       cols.push({
         id: "params." + key,
+        field: "params." + key,
         label: key,
         group: "param",
         type: "text",
@@ -68,6 +71,7 @@
     for (const key of experiment.columns.tags) {
       cols.push({
         id: "tags." + key,
+        field: "tags." + key,
         label: key,
         group: "tag",
         type: "text",

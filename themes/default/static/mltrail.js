@@ -67,9 +67,27 @@
     return run;
   }
 
+  /**
+   * runs.js: the experiment, its newest runs in full (`runs`), the number of runs
+   * (`count`) and `parts`: the fields each runs-<n>.js next to it holds for every run.
+   * Runs not in `runs` start empty ({id: null, ...}); runsdata.js fills them in as parts
+   * arrive (M.loadColumns). `loaded` holds the fields already there for every run.
+   */
   M.experimentData = function (experiment) {
     experiment.id = String(experiment.id);
-    experiment.runs = (experiment.runs || []).map(normalizeRun);
+    const runs = (experiment.runs || []).map(normalizeRun);
+    const whole = runs.length;
+    const count = Math.max(Number(experiment.count) || 0, whole);
+    for (const run of runs) run.complete = true;
+    for (let i = whole; i < count; i++) {
+      runs.push({ id: null, name: null, params: {}, metrics: {}, tags: {}, complete: false });
+    }
+    experiment.runs = runs;
+    experiment.parts = Array.isArray(experiment.parts) ? experiment.parts : [];
+    experiment.loaded = new Set(count > whole ? [] : ["*"]);
+    experiment.loadedParts = new Set();
+    const script = document.currentScript;
+    experiment.base = script && script.src ? script.src.replace(/runs\.js([?#].*)?$/, "") : "";
     const cols = experiment.columns || {};
     experiment.columns = {
       params: cols.params || [],

@@ -5,7 +5,9 @@
  * inline error, column chooser, run selection -> compare link. State lives in the URL
  * hash (sort, dir, q, filter, hide, show) so a view can be bookmarked and shared.
  * Rows are virtualized (rows.js: only the rows near the visible window are in the DOM),
- * and sort and filter work on arrays (columns.js), so 10,000 runs stay responsive.
+ * and sort and filter work on arrays (columns.js), so 100,000 runs stay responsive. The
+ * runs' columns arrive as needed (runsdata.js): the shown ones right after the first
+ * rows are drawn, a sort's or a filter's before it applies; cells not there yet show "…".
  * Every change of the shown runs is announced as a "mltrail:runs-view" event on the
  * app element ({detail: {experiment, runs}}) for the experiment charts.
  * A sweep's runs (children of a run tagged mltrail.sweep) are listed under it, in the
@@ -31,11 +33,54 @@
       this.selected = new Set();
       this.collapsed = new Set();
       this.sweeps = M.runs.sweeps(experiment);
+      this.sweepsDone = M.columnsLoaded(experiment, this.sweepFields());
       this.state = { filter: null, filterText: "", query: "", sort: null, descending: false };
       this.shown = this.runs;
+      this.waiting = 0;
       this.readHash();
       this.build();
+      M.onColumns(experiment, () => this.columnsArrived());
       this.refresh();
+    }
+
+    // ------------------------------------------------------------ columns as needed
+
+    /** The fields sweeps are found by (none when no run can be a sweep). */
+    sweepFields() {
+      if (!this.experiment.columns.tags.includes("mltrail.sweep")) return [];
+      const key = this.experiment.primary_metric;
+      return ["id", "parent", "tags.mltrail.sweep", key ? "metrics." + key : ""];
+    }
+
+    /** The fields the current sort and filters read (null: all of them). */
+    neededFields() {
+      if (this.state.filter || this.state.query) return null;
+      return this.state.sort ? [this.state.sort.field] : [];
+    }
+
+    /** Ask for the shown columns (and what sweeps need); cells fill in as they arrive. */
+    loadShown() {
+      const fields = ["id", ...this.visible.map((c) => c.field), ...this.sweepFields()];
+      M.loadColumns(this.experiment, fields).catch((err) => this.showLoadError(err));
+    }
+
+    columnsArrived() {
+      if (!this.sweepsDone && M.columnsLoaded(this.experiment, this.sweepFields())) {
+        this.sweeps = M.runs.sweeps(this.experiment);
+        this.sweepsDone = true;
+        this.refresh({ keepScroll: true });
+        return;
+      }
+      this.rows.range = null;
+      this.rows.schedule();
+    }
+
+    showLoadError(err) {
+      this.count.textContent = `Some runs could not be loaded: ${err.message}`;
+    }
+
+    hasField(run, field) {
+      return run.complete || this.experiment.loaded.has(field);
     }
 
     // ------------------------------------------------------------ state <-> hash
@@ -363,6 +408,17 @@
     // ------------------------------------------------------------ rendering
 
     refresh(options) {
+      const needed = this.neededFields();
+      const token = ++this.waiting; // a later refresh supersedes one still waiting
+      if (!M.columnsLoaded(this.experiment, needed)) {
+        this.app.setAttribute("aria-busy", "true");
+        M.loadColumns(this.experiment, needed).then(
+          () => token === this.waiting && this.refresh(options),
+          (err) => this.showLoadError(err),
+        );
+        return;
+      }
+      this.app.removeAttribute("aria-busy");
       const t0 = performance.now();
       this.visible = this.columns.filter((c) => !this.hidden.has(c.id));
       this.shown = M.runs.view(this.runs, this.state);
@@ -380,6 +436,7 @@
       this.chooserSummary.textContent = `Columns (${this.visible.length}/${this.columns.length})`;
       this.writeHash();
       this.lastRenderMs = performance.now() - t0;
+      this.loadShown();
       this.app.dispatchEvent(
         new CustomEvent("mltrail:runs-view", {
           bubbles: true,
@@ -446,15 +503,17 @@
     }
 
     renderRow(run, index) {
+      const key = run.id === null ? `pending-${index}` : run.id;
       const cells = [
         h(
           "td",
           { class: "mt-select-col" },
           h("input", {
             type: "checkbox",
+            disabled: run.id === null,
             checked: this.selected.has(run.id),
-            "aria-label": "Select run " + (run.name || run.id),
-            dataset: { runId: run.id },
+            "aria-label": "Select run " + (run.name || run.id || "(loading)"),
+            dataset: run.id === null ? {} : { runId: run.id },
             onchange: (event) => this.toggleRun(run.id, event.target.checked),
           }),
         ),
@@ -465,14 +524,19 @@
         {
           class: "mt-run",
           "aria-rowindex": String(index + 2),
-          "data-row-key": run.id,
-          dataset: { runId: run.id },
+          "data-row-key": key,
+          dataset: run.id === null ? {} : { runId: run.id },
         },
         cells,
       );
     }
 
     renderCell(col, run) {
+      const loaded = this.hasField(run, col.field) && (!col.fixed || this.hasField(run, "id"));
+      if (!loaded) {
+        const wait = h("span", { class: "mt-pending", title: "loading" }, "…");
+        return h("td", { class: "mt-type-" + col.type }, h("span", { class: "mt-cell" }, wait));
+      }
       const value = col.get(run);
       const missing = value === undefined || value === null || value === "";
       const classes =

@@ -1,0 +1,112 @@
+"""An experiment of a few thousand runs: its columns load as needed, from ``file://``.
+
+A store made with the real API, built by the generator, opened in Chromium: the table
+draws from ``runs.js`` alone, loads the parts of the columns it shows, leaves the others
+until something needs them (the column chooser, a filter), and sorts and filters every
+run the way ``mltrail.search_runs`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mltrail
+from mltrail.store import FileStore
+from mltrail_generator import build_site
+from mltrail_generator.output.runcolumns import HEAD_RUNS
+from tests.site.browse import Pages, site_base
+
+N_RUNS = 1_500
+PART = re.compile(r"/experiments/[^/]+/runs-(\d+)\.js$")
+
+
+def _log_runs() -> str:
+    experiment_id = mltrail.create_experiment("many")
+    for i in range(N_RUNS):
+        with mltrail.start_run(experiment_id=experiment_id, run_name=f"run-{i:04d}"):
+            mltrail.log_params({"lr": str([0.1, 0.01, 0.001][i % 3]), "depth": str(i % 7)})
+            mltrail.log_metrics({"loss": ((i * 7919) % 1000) / 1000, "acc": (i % 100) / 100})
+            mltrail.set_tag("mltrail.note", f"hidden-{i}")  # a hidden column's own part
+    return experiment_id
+
+
+@pytest.fixture
+def many_site(tracking: FileStore, store_config: Any, tmp_path: Path) -> tuple[Path, str]:
+    store_config(auto_commit=False)
+    experiment_id = _log_runs()
+    site = tmp_path / "site"
+    build_site(tracking.root, site)
+    return site, experiment_id
+
+
+def _parts_of(watch_requests: list[str]) -> set[int]:
+    return {int(m.group(1)) for url in watch_requests if (m := PART.search(url))}
+
+
+def _part_fields(site: Path, experiment_id: str) -> dict[int, list[str]]:
+    folder = site / "experiments" / experiment_id
+    fields = {}
+    for path in folder.glob("runs-*.js"):
+        names = re.findall(
+            r'"((?:attributes|metrics|params|tags)\.[^"]+|[a-z]+)":', path.read_text()
+        )
+        fields[int(path.stem.split("-")[1])] = names
+    return fields
+
+
+def test_columns_load_as_needed_and_sort_and_filter_every_run(
+    pages: Pages, many_site: tuple[Path, str]
+) -> None:
+    site, experiment_id = many_site
+    runs_js = (site / "experiments" / experiment_id / "runs.js").read_text()
+    assert runs_js.count('"status":') == HEAD_RUNS  # the newest runs in full, no more
+    page = pages.open(site_base(site), f"experiments/{experiment_id}/index.html")
+    page.wait_for_selector("#runs-app tbody tr.mt-run")
+    assert page.text_content(".mt-count") == f"{N_RUNS:,} runs"
+    table = "document.querySelector('#runs-app').mltrailTable"
+    shown = ["name", "metrics.loss", "params.lr"]
+    page.wait_for_function(
+        f"(fields) => fields.every((f) => {table}.experiment.loaded.has(f))", arg=shown
+    )
+    hidden_field = "tags.mltrail.note"
+    assert not page.evaluate(f"{table}.experiment.loaded.has('{hidden_field}')")
+    hidden_parts = {
+        n for n, names in _part_fields(site, experiment_id).items() if hidden_field in names
+    }
+    assert hidden_parts and not hidden_parts & _parts_of(pages.watch.requests)
+
+    # Sort by loss: every run takes part, in ascending order.
+    page.click('#runs-app th[data-column="metrics.loss"] button')
+    page.wait_for_selector('#runs-app th[data-column="metrics.loss"][aria-sort="ascending"]')
+    values = page.evaluate(f"() => {table}.tree.runs.map((r) => r.metrics.loss)")
+    assert len(values) == N_RUNS and values == sorted(values)
+
+    # Scrolled to the end, the last rows are drawn in full (no cell still loading).
+    page.eval_on_selector(".mt-table-scroll", "el => { el.scrollTop = el.scrollHeight; }")
+    last = str(N_RUNS + 1)
+    page.wait_for_selector(f'#runs-app tbody tr.mt-run[aria-rowindex="{last}"]')
+    page.wait_for_function("() => !document.querySelector('#runs-app .mt-pending')")
+
+    # A filter reads every column: the hidden ones are loaded, and the rows are search_runs'.
+    expression = "metrics.loss < 0.3 and params.lr = '0.01'"
+    expected = {
+        run.info.run_id
+        for run in mltrail.search_runs(
+            experiment_ids=[experiment_id], filter_string=expression, output_format="list"
+        )
+    }
+    assert 0 < len(expected) < N_RUNS
+    page.fill(".mt-filter-input", expression)
+    page.press(".mt-filter-input", "Enter")
+    page.wait_for_function(
+        "(n) => document.querySelector('.mt-count').textContent.startsWith(n + ' of')",
+        arg=f"{len(expected):,}",
+    )
+    shown = page.evaluate(f"() => {table}.shown.map((r) => r.id)")
+    assert set(shown) == expected
+    assert hidden_parts <= _parts_of(pages.watch.requests)
+    assert page.evaluate(f"{table}.experiment.runs.every((r) => r.id && r.complete)")
