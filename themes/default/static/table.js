@@ -58,10 +58,24 @@
       return this.state.sort ? [this.state.sort.field] : [];
     }
 
-    /** Ask for the shown columns (and what sweeps need); cells fill in as they arrive. */
+    /**
+     * Ask for the shown columns (and what sweeps need), one part at a time with a task
+     * boundary between parts, so a click (a sort asks for its own column at once) never
+     * waits for all of them; cells fill in as they arrive.
+     */
     loadShown() {
-      const fields = ["id", ...this.visible.map((c) => c.field), ...this.sweepFields()];
-      M.loadColumns(this.experiment, fields).catch((err) => this.showLoadError(err));
+      if (this.trickling) return;
+      const next = () => {
+        const fields = ["id", ...this.visible.map((c) => c.field), ...this.sweepFields()];
+        const missing = fields.find((f) => !M.columnsLoaded(this.experiment, [f]));
+        this.trickling = missing !== undefined;
+        if (!this.trickling) return;
+        M.loadColumns(this.experiment, [missing]).then(
+          () => setTimeout(next, 0),
+          (err) => this.showLoadError(err),
+        );
+      };
+      next();
     }
 
     columnsArrived() {
