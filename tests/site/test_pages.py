@@ -304,10 +304,15 @@ def test_a_runs_dataset_leads_to_every_run_that_used_it(
     sample_site: Path, sample: Sample, pages: Pages
 ) -> None:
     page = pages.open(site_base(sample_site), page_path("run-child-with-artifacts", sample))
+    # Charts and images above the section draw as they come into view: let them, so the
+    # click lands on the link and not where it was before the page grew.
+    draw_charts(page, CHARTS)
+    settle(page)
     datasets = "#datasets-heading ~ article.mt-dataset"
     link = page.locator(f"{datasets} h3 a", has_text="breast-cancer-test")
     assert page.text_content(f"{datasets} .mt-badge") == "training"
     link.click()
+    page.wait_for_url("**/datasets/*.html", wait_until="commit")
     page.wait_for_selector("body[data-page=dataset]")
     assert page.text_content("h1") == "breast-cancer-test"
     runs = page.locator("#runs-heading ~ div table tbody tr")
