@@ -311,6 +311,16 @@ def _logged_models(detail: RunDetail, site: SiteData) -> tuple[LoggedModelView, 
     rid = run.info.run_id
     tagged = {m.artifact_path.strip("/"): m for m in logged_models(run.data.tags)}
     versions = site.registry.by_run(rid)
+
+    def made_from(path: str, model_id: str | None = None) -> tuple[VersionLink, ...]:
+        """Registered versions made from the model at ``path`` (or with ``model_id``)."""
+        return tuple(
+            version_link(m, e)
+            for m, e in versions
+            if (model_id is not None and e.version.model_id == model_id)
+            or (e.lineage.artifact_path or "").strip("/") == path
+        )
+
     found = []
     for logged in detail.logged_models:
         rec = logged.record
@@ -322,12 +332,7 @@ def _logged_models(detail: RunDetail, site: SiteData) -> tuple[LoggedModelView, 
                 path,
                 older.flavors if older else (),
                 _utc_text(rec["creation_timestamp"]),
-                tuple(
-                    version_link(m, e)
-                    for m, e in versions
-                    if e.version.model_id == rec["model_id"]
-                    or (e.lineage.artifact_path or "").strip("/") == path
-                ),
+                made_from(path, rec["model_id"]),
                 model_id=rec["model_id"],
                 name=rec["name"],
                 model_type=rec.get("model_type"),
@@ -336,12 +341,7 @@ def _logged_models(detail: RunDetail, site: SiteData) -> tuple[LoggedModelView, 
             )
         )
     for path, older in tagged.items():
-        linked = tuple(
-            version_link(m, e)
-            for m, e in versions
-            if (e.lineage.artifact_path or "").strip("/") == path
-        )
-        found.append(_model_view(detail, path, older.flavors, older.created, linked))
+        found.append(_model_view(detail, path, older.flavors, older.created, made_from(path)))
     return tuple(found)
 
 
