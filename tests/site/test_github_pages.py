@@ -68,7 +68,7 @@ def test_the_workflow_builds_on_push_and_deploys_with_githubs_actions(project: P
     assert deploy["needs"] == "build"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"
-    assert deploy["steps"] == [{"id": "deployment", "uses": "actions/deploy-pages@v4"}]
+    assert deploy["steps"] == [{"id": "deployment", "uses": "actions/deploy-pages@v5"}]
 
 
 def test_refuses_to_overwrite_without_force(project: Path) -> None:
