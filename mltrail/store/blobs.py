@@ -10,7 +10,8 @@ Credentials never pass through here: each backend finds them itself (environment
 variables, its config files), and a location holding a user name, password or query
 string is refused. Remote blobs are uploaded in parallel, verified (size and SHA-256
 read back) before the caller writes a pointer, and read through a local
-content-addressed cache. Nothing here touches the network until a blob is written or read.
+content-addressed cache (kept under a size limit: ``blobcache``). Nothing here touches
+the network until a blob is written or read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from mltrail.errors import InvalidParameterValue, MltrailError, StoreError
+from mltrail.store import blobcache
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +264,9 @@ class RemoteBlobs:
     def fetch(self, digest: str, size: int) -> Path | None:
         cached = self.cache / blob_name(digest)
         if cached.is_file() and not cached.is_symlink() and cached.stat().st_size == size:
+            blobcache.mark_used(cached)
             return cached  # written only after its sha256 was checked
+        limit = blobcache.max_bytes()
         fs, base = self._filesystem()
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_name(f".mltrail-{uuid.uuid4().hex}.tmp")
@@ -278,6 +282,7 @@ class RemoteBlobs:
             os.replace(tmp, cached)
         finally:
             tmp.unlink(missing_ok=True)
+        blobcache.prune(self.cache, limit)
         return cached
 
 
