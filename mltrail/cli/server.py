@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mltrail.cli.common import open_store, store_option
+
+if TYPE_CHECKING:
+    from mltrail.server.server import ServerSettings
 
 
 @click.command()
@@ -29,16 +36,53 @@ def server(
     """Serve MLflow's tracking REST API and artifact proxy over the store, so unmodified
     MLflow clients log into it (MLFLOW_TRACKING_URI=http://127.0.0.1:5000). Runs end in
     git commits as when logged from Python. Ctrl-C stops it."""
-    from mltrail.server.server import ServerSettings, build_app, is_loopback, serve
+    from mltrail.server.server import ServerSettings
 
     root = open_store(store_path).root
-    site_dir = None
-    if site:
-        from mltrail_generator.serve import rebuild_in_background
+    with contextlib.ExitStack() as cleanup:
+        site_dir = None
+        if site:
+            from mltrail_generator.serve import rebuild_in_background
 
-        site_dir = tempfile.mkdtemp(prefix="mltrail-server-site-")
-        rebuild_in_background(root, Path(site_dir))
-    settings = ServerSettings(str(root), host, port, workers, token or None, site_dir)
+            # uvicorn ends by raising the SIGTERM it caught again: unwind through the
+            # cleanup first, then end by that signal as before.
+            cleanup.enter_context(_unwind_on(signal.SIGTERM))
+            site_dir = cleanup.enter_context(
+                tempfile.TemporaryDirectory(
+                    prefix="mltrail-server-site-", ignore_cleanup_errors=True
+                )
+            )
+            cleanup.callback(rebuild_in_background(root, Path(site_dir)).set)
+        _serve(ServerSettings(str(root), host, port, workers, token or None, site_dir))
+
+
+class _Signalled(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _unwind_on(signum: signal.Signals) -> Iterator[None]:
+    """Turn ``signum`` into an exception inside the block (so ``finally`` and exit
+    callbacks run), then end the process by that signal as its default action would."""
+
+    def handler(received: int, frame: object) -> None:
+        raise _Signalled(received)
+
+    previous = signal.signal(signum, handler)
+    try:
+        yield
+    except _Signalled:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+        raise
+    finally:
+        signal.signal(signum, previous)
+
+
+def _serve(settings: ServerSettings) -> None:
+    from mltrail.server.server import build_app, is_loopback, serve
+
+    host, port, workers, token = settings.host, settings.port, settings.workers, settings.token
     app = build_app(settings)
     if not is_loopback(host):
         click.secho(
@@ -46,6 +90,6 @@ def server(
             "write the store" + ("." if token else "; set --token to require a token."),
             fg="yellow", err=True,
         )  # fmt: skip
-    click.echo(f"Serving the store {root} on http://{host}:{port} with {workers} worker(s); "
-               "Ctrl-C to stop.", err=True)  # fmt: skip
+    click.echo(f"Serving the store {settings.store} on http://{host}:{port} with {workers} "
+               "worker(s); Ctrl-C to stop.", err=True)  # fmt: skip
     serve(settings, app if workers == 1 else None)

@@ -70,6 +70,19 @@ def test_site_is_served_at_root_and_shows_runs_logged_through_the_server(
         page_view.close()
 
 
+def test_the_site_folder_goes_when_the_server_stops(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    server = Server(new_store(tmp_path), "--site", env={"TMPDIR": str(temp)})
+    try:
+        assert server.request("GET", "/")[0] == 200
+        (site,) = temp.glob("mltrail-server-site-*")
+        assert (site / "index.html").is_file()
+    finally:
+        server.stop()  # SIGTERM, as a service manager stops it
+    assert not site.exists()
+
+
 def test_two_workers_and_many_clients_lose_nothing(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     server = Server(store, "--workers", "2")
