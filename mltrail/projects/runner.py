@@ -111,16 +111,39 @@ class SubmittedRun:
 
 
 def submit(
-    request: RunRequest, report: Callable[[str], None] = lambda _: None, echo: bool = True
+    request: RunRequest,
+    report: Callable[[str], None] = lambda _: None,
+    echo: bool = True,
+    started: Callable[[SubmittedRun], None] = lambda _: None,
 ) -> SubmittedRun:
     """Check, create and start the run of ``request`` (the command runs in the background;
-    its output is shown here too with ``echo``)."""
+    its output is shown here too with ``echo``). ``started`` is handed the run as soon as
+    its command runs, so a caller interrupted before this returns can still stop it."""
     import mltrail
     from mltrail.tracking import context
 
     checkout = fetch(request.uri, request.version)
     run_id: str | None = None
     process: subprocess.Popen[bytes] | None = None
+    submitted: SubmittedRun | None = None
+    copiers: list[threading.Thread] = []
+
+    def finish(code: int | None) -> str:
+        assert run_id is not None  # the run exists before its command starts
+        for copier in copiers:
+            copier.join()
+        status = "FINISHED" if code == 0 else "KILLED" if code is None or code < 0 else "FAILED"
+        try:
+            if code not in (0, None):
+                client.set_tag(run_id, EXIT_CODE_TAG, str(code))
+            if output.exists():  # gone when an interrupted finish is being redone
+                client.log_artifact(run_id, output, OUTPUT_ARTIFACT)
+            client.set_terminated(run_id, status)
+        finally:
+            shutil.rmtree(output.parent, ignore_errors=True)
+            checkout.cleanup()
+        return status
+
     try:
         project = load_project(checkout.directory)
         environment = prepare(project, request.env_manager, report)
@@ -155,7 +178,13 @@ def submit(
             raise ExecutionException(
                 f"The command of {entry.name!r} could not start: {e}"
             ) from None
+        copiers = _tee(process, output, echo)
+        submitted = SubmittedRun(run_id, process, finish)
+        started(submitted)
     except BaseException as e:  # interrupted or failed while starting: nothing stays RUNNING
+        if submitted is not None:
+            submitted.cancel()
+            raise
         if process is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
@@ -163,24 +192,7 @@ def submit(
             client.set_terminated(run_id, "FAILED" if isinstance(e, Exception) else "KILLED")
         checkout.cleanup()
         raise
-    copiers = _tee(process, output, echo)
-
-    def finish(code: int | None) -> str:
-        for copier in copiers:
-            copier.join()
-        status = "FINISHED" if code == 0 else "KILLED" if code is None or code < 0 else "FAILED"
-        try:
-            if code not in (0, None):
-                client.set_tag(run_id, EXIT_CODE_TAG, str(code))
-            if output.exists():  # gone when an interrupted finish is being redone
-                client.log_artifact(run_id, output, OUTPUT_ARTIFACT)
-            client.set_terminated(run_id, status)
-        finally:
-            shutil.rmtree(output.parent, ignore_errors=True)
-            checkout.cleanup()
-        return status
-
-    return SubmittedRun(run_id, process, finish)
+    return submitted
 
 
 def experiment_id_for(client: Any, request: RunRequest) -> str:

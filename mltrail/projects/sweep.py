@@ -13,6 +13,7 @@ children are stopped and end KILLED; those already done stay as they are).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random as random_module
@@ -125,13 +126,15 @@ def run_sweep(
             while waiting and len(running) < jobs:
                 child = waiting.pop(0)
                 number = children.index(child) + 1
-                # Listed as running first: an interrupt while it starts (or just after)
-                # still finds it below; ``submit`` ends its own run if interrupted inside.
+                # Listed as running first, and handed its run by ``submit`` as soon as the
+                # command runs: an interrupt at any moment finds it below (``submit`` ends
+                # its own run when interrupted before that).
                 child.status = "RUNNING"
                 running.append(child)
-                child.run = submit(
-                    _child_request(request, child.values, parent_id, number), report, echo=False
-                )
+                submit(
+                    _child_request(request, child.values, parent_id, number), report,
+                    echo=False, started=functools.partial(setattr, child, "run"),
+                )  # fmt: skip
             for child in list(running):
                 assert child.run is not None
                 status = child.run.get_status()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -158,3 +159,26 @@ def test_an_interrupted_sweep_kills_running_children_and_keeps_finished_ones(
     children = {r.data.params["alpha"]: r.info.status for r in runs if r is not parent}
     assert parent.info.status == "KILLED"
     assert children == {"1": "FINISHED", "-1": "KILLED"}  # alpha=2 never started
+
+
+def test_an_interrupt_just_as_a_child_starts_still_stops_it(
+    tracking: FileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signal can land after the child's command started but before ``submit``
+    returned it to the sweep: the child is still stopped and ends KILLED."""
+    started: list[sweep.SubmittedRun] = []
+
+    def interrupted(*args: Any, **kwargs: Any) -> sweep.SubmittedRun:
+        started.append(real_submit(*args, **kwargs))
+        raise KeyboardInterrupt  # as if SIGTERM arrived on the way back
+
+    real_submit = sweep.submit
+    monkeypatch.setattr(sweep, "submit", interrupted)
+    request = sweep.RunRequest(str(_project(tmp_path)), experiment_name="sweep",
+                               env_manager="local")  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(request, [{"alpha": "-1"}, {"alpha": "1"}])
+    (child,) = started
+    assert child.get_status() == "KILLED"  # its sleeping command was stopped
+    statuses = {r.data.params.get("alpha", "parent"): r.info.status for r in _runs()}
+    assert statuses == {"parent": "KILLED", "-1": "KILLED"}
