@@ -93,7 +93,11 @@ def page(site: Path) -> None:
 
 
 def search(store: Path) -> None:
-    code = SEARCH.format(store=str(store), filter=FILTER)
+    search_in_new_processes("search", SEARCH.format(store=str(store), filter=FILTER))
+
+
+def search_in_new_processes(step: str, code: str) -> None:
+    """Run ``code`` (prints matches, import, first and second call) 3 times, one process each."""
     for _ in range(3):
         t0 = time.perf_counter()
         out = subprocess.run(
@@ -101,7 +105,7 @@ def search(store: Path) -> None:
         ).stdout.split()
         wall = time.perf_counter() - t0
         found, imported, first, second = int(out[0]), *map(float, out[1:])
-        result("search", wall=wall, runs=found, import_s=imported, first_s=first, second_s=second)
+        result(step, wall=wall, runs=found, import_s=imported, first_s=first, second_s=second)
 
 
 def clone(store: Path, scratch: Path) -> None:
