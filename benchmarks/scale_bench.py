@@ -12,11 +12,16 @@ Each step prints one ``RESULT {json}`` line (and the load average when it was ta
   output_format="list")`` in a new process, 3 times: the process's wall time, and
   inside it the import, the first call, a second call;
 - ``clone``: ``git clone --no-local`` of the store's repository (git's pack transfer,
-  as from a remote), its time and the clone's ``.git`` size.
+  as from a remote), its time and the clone's ``.git`` size;
+- ``sync``: a bare hub made from the store (``git clone --bare --no-local``), two
+  users' clones of it (``a``, ``b``); 3 times: one new run logged into ``a`` with
+  auto-commit on (``write_run``, committed by the store), ``mltrail sync`` in ``a``
+  (fetch, nothing to merge, push), then ``mltrail sync`` in ``b`` (fetch and
+  fast-forward: the run arrives). The hub and clones are deleted afterwards.
 
 Usage (the store made first by ``scale_store.py``)::
 
-    .venv/bin/python benchmarks/scale_bench.py build rebuild page search clone
+    .venv/bin/python benchmarks/scale_bench.py build rebuild page search clone sync
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import scale_store
 import site_browser
 import site_stores
 
+STEPS = ["build", "rebuild", "page", "search", "clone", "sync"]
+SPEC_RUNS = scale_store.SPEC.runs
 FILTER = "metrics.val_loss < 0.3 and params.optimizer = 'adam'"
 SEARCH = """
 import time
@@ -93,7 +100,11 @@ def page(site: Path) -> None:
 
 
 def search(store: Path) -> None:
-    code = SEARCH.format(store=str(store), filter=FILTER)
+    search_in_new_processes("search", SEARCH.format(store=str(store), filter=FILTER))
+
+
+def search_in_new_processes(step: str, code: str) -> None:
+    """Run ``code`` (prints matches, import, first and second call) 3 times, one process each."""
     for _ in range(3):
         t0 = time.perf_counter()
         out = subprocess.run(
@@ -101,7 +112,7 @@ def search(store: Path) -> None:
         ).stdout.split()
         wall = time.perf_counter() - t0
         found, imported, first, second = int(out[0]), *map(float, out[1:])
-        result("search", wall=wall, runs=found, import_s=imported, first_s=first, second_s=second)
+        result(step, wall=wall, runs=found, import_s=imported, first_s=first, second_s=second)
 
 
 def clone(store: Path, scratch: Path) -> None:
@@ -120,9 +131,50 @@ def clone(store: Path, scratch: Path) -> None:
     )
 
 
+def timed_git(*args: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(["git", *args], check=True)
+    return time.perf_counter() - t0
+
+
+def sync(store: Path, scratch: Path) -> None:
+    from mltrail.store import FileStore
+
+    folder = scratch / "sync"
+    if folder.exists():
+        shutil.rmtree(folder)
+    hub, a, b = folder / "hub.git", folder / "a", folder / "b"
+    try:
+        hub_s = timed_git("clone", "-q", "--bare", "--no-local", str(store), str(hub))
+        clones_s = [timed_git("clone", "-q", str(hub), str(clone)) for clone in (a, b)]
+        result("sync-setup", hub_s=hub_s, clone_a_s=clones_s[0], clone_b_s=clones_s[1])
+        for n in range(1, 4):
+            t0 = time.perf_counter()
+            user = FileStore(a)  # auto-commit on: the run's end commits it
+            run_id = site_stores.write_run(
+                user, scale_store.SPEC, site_stores.run_spec(scale_store.SPEC, SPEC_RUNS + n)
+            )
+            user.close()  # waits for the commit
+            logged = time.perf_counter() - t0
+            push_s, push = mltrail_cli("sync", "--store", str(a))
+            fetch_s, fetch = mltrail_cli("sync", "--store", str(b))
+            arrived = FileStore(b).run_path(run_id).is_dir()
+            result(
+                "sync",
+                log_and_commit_s=logged,
+                push_side_s=push_s,
+                push_side=push,
+                fetch_side_s=fetch_s,
+                fetch_side=fetch,
+                arrived=arrived,
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("steps", nargs="+", choices=["build", "rebuild", "page", "search", "clone"])
+    parser.add_argument("steps", nargs="+", choices=STEPS)
     parser.add_argument("--bench-dir", type=Path, default=site_stores.BENCH_DIR)
     args = parser.parse_args(argv)
     store = args.bench_dir / "stores" / scale_store.SPEC.name
@@ -136,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
             page(site)
         elif step == "search":
             search(store)
-        else:
+        elif step == "clone":
             clone(store, args.bench_dir)
+        else:
+            sync(store, args.bench_dir)
     return 0
 
 
