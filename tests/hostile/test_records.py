@@ -25,6 +25,7 @@ from mltrail.errors import (
     StoreError,
 )
 from mltrail.store import FileStore, formats
+from mltrail.store import index as index_module
 from mltrail.store.index import RunIndex
 from mltrail_generator import build_site
 from mltrail_generator.config import ConfigError
@@ -275,30 +276,40 @@ def test_a_linked_metric_folder_is_not_followed(sample: Sample, tmp_path: Path) 
 # -- the derived cache ---------------------------------------------------------------
 
 
+def _age(sample: Sample) -> None:
+    """Make the sample's files older than the cache's racy window, so that runs are cached."""
+    for path in sample.root.rglob("*"):
+        os.utime(path, (1_700_000_000, 1_700_000_000), follow_symlinks=False)
+
+
 def _search(sample: Sample) -> dict[str, dict[str, str]]:
     found = mltrail.search_runs(output_format="list", search_all_experiments=True)
     return {r.info.run_id: r.data.params for r in found}
 
 
-def test_a_cache_entry_with_a_valid_signature_but_wrong_content_is_not_trusted(
-    sample: Sample,
-) -> None:
+def test_a_signed_cache_of_another_version_or_cut_short_is_rebuilt(sample: Sample) -> None:
+    """Entries of a signed cache are trusted without a check of their shape (only our own
+    code could have written them), so what it was written by must be exactly this code."""
+    _age(sample)
     expected = _search(sample)  # writes the cache
     from mltrail.tracking import context
 
     context.close_all()
     index = RunIndex(sample.root)
     entries = index._read()
+    cache = index.path
+    assert isinstance(cache, Path), cache
+    whole = cache.read_bytes()
     assert set(entries) == all_runs(sample)
     target = sample.runs["alpha0"]
-    for damage in (
-        {"sig": entries[target]["sig"]},  # the KeyError of old
-        {**entries[target], "rec": {**entries[target]["rec"], "run_id": sample.runs["beta0"]}},
-        {**entries[target], "params": {"p": 7}},
-        {**entries[target], "metrics": {"loss": ("x",)}},
-        "not even a mapping",
+    wrong = {**entries, target: {**entries[target], "params": {"p": "7"}}}
+    payload = marshal.dumps({"version": index_module._CACHE_VERSION - 1, "runs": wrong})
+    for blob in (
+        index_module._MAGIC + index._digest(payload) + payload,  # an older version's
+        whole[: len(whole) // 2],  # cut short
+        whole[:-1],
     ):
-        index._write({**entries, target: damage})
+        cache.write_bytes(blob)
         fresh = FileStore(sample.root)
         assert {r.info.run_id: r.data.params for r in fresh.all_runs()} == expected
         assert fresh.index._read()[target]["params"] == {"p": "0"}  # rebuilt from the files
@@ -318,6 +329,7 @@ def test_a_cache_file_from_elsewhere_is_never_parsed(sample: Sample, blob: bytes
     cache = sample.root / ".cache" / "runs-index.marshal"
     cache.parent.mkdir(exist_ok=True)
     cache.write_bytes(blob)
+    _age(sample)
     assert set(_search(sample)) == all_runs(sample)
     assert set(RunIndex(sample.root)._read()) == all_runs(sample)  # rewritten, signed
 
