@@ -44,18 +44,32 @@
 
   M.historyCsv = { pyFloat, seriesCsv };
 
+  function csvUrl(series) {
+    return URL.createObjectURL(new Blob([seriesCsv(series)], { type: "text/csv" }));
+  }
+
   /** The run page's metrics table: a CSV link in each row whose History cell is empty. */
   M.page("#run-charts[data-run-id]", (holder) => {
     M.whenRun(holder.getAttribute("data-run-id"), (run) => {
       for (const row of document.querySelectorAll("table.mt-metrics tbody tr")) {
         const cell = row.lastElementChild;
-        const key = row.querySelector("th code").textContent;
-        const series = run.series[key];
+        const code = row.querySelector("th code");
+        const series = code && run.series[code.textContent];
         if (cell.firstChild || !series || series.downsampled) continue;
-        const url = URL.createObjectURL(new Blob([seriesCsv(series)], { type: "text/csv" }));
-        const attrs = { class: "mt-csv", "data-metric": key, href: url, download: `${key}.csv` };
-        cell.appendChild(h("a", attrs, "CSV"));
+        const key = code.textContent;
+        const attrs = { class: "mt-csv", "data-metric": key, href: csvUrl(series) };
+        cell.appendChild(h("a", Object.assign(attrs, { download: `${key}.csv` }), "CSV"));
       }
+    });
+  });
+
+  /** A theme's own <a class="mt-csv" data-metric="KEY"> without href gets the same URL. */
+  M.page("a.mt-csv[data-metric]:not([href])", (link) => {
+    const holder = document.getElementById("run-charts");
+    const ids = Array.from(M.data.runs.keys());
+    M.whenRun(holder ? holder.getAttribute("data-run-id") : ids[0], (run) => {
+      const series = run.series[link.getAttribute("data-metric")];
+      if (series && !series.downsampled) link.href = csvUrl(series);
     });
   });
 })();
