@@ -6,19 +6,30 @@ history, i.e. logging order); each bucket keeps its lowest and highest point, so
 spike survives, and the first and last points are always kept. NaN is not ordered, so a
 bucket holding NaN also keeps its first NaN (a series with many NaN gets fewer, larger
 buckets, to stay within ``max_points``); infinities are ordered and are kept as the
-bucket's min or max. Non-finite values are written as ``None`` in :attr:`Series.value`
-and named in :attr:`Series.nonfinite`, because JSON cannot spell them.
+bucket's min or max. Non-finite values are ``None`` in :attr:`Series.value` and named in
+:attr:`Series.nonfinite`.
+
+In ``data.js`` a series is compact (docs/SITE.md, "Data files"): values are the exact
+IEEE 754 bytes in base64 (NaN, infinities and -0.0 included), steps and times are
+written by :func:`encode_ints` as a first value and deltas, runs of equal deltas folded.
 """
 
 from __future__ import annotations
 
+import base64
+import itertools
 import math
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: Points per series on a run page (the full history stays downloadable as CSV).
 MAX_POINTS = 1000
+#: Integers JavaScript holds exactly; a step or time beyond is written as a string.
+MAX_SAFE = 2**53 - 1
+#: Equal deltas in a row from which :func:`encode_ints` writes ``[delta, count]``.
+MIN_RUN = 3
 
 
 @dataclass(frozen=True)
@@ -36,17 +47,55 @@ class Series:
     nonfinite: dict[int, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The series' entry in ``data.js``; ``nonfinite`` only when there is one."""
-        out: dict[str, Any] = {
-            "step": self.step,
-            "time": self.time,
-            "value": self.value,
+        """The series' entry in ``data.js``: steps and times as :func:`encode_ints`,
+        values as :func:`encode_floats` (``MLTRAIL.runData`` decodes them)."""
+        values = [float(self.nonfinite[i]) if v is None else v for i, v in enumerate(self.value)]
+        return {
+            "step": encode_ints(self.step),
+            "time": encode_ints(self.time),
+            "value": encode_floats(values),
             "count": self.count,
             "downsampled": self.downsampled,
         }
-        if self.nonfinite:
-            out["nonfinite"] = {str(i): name for i, name in self.nonfinite.items()}
-        return out
+
+
+def encode_floats(values: Sequence[float]) -> str:
+    """The values' float64 bytes (little-endian) in base64: exact, 10.7 characters each.
+
+    >>> encode_floats([1.0, -0.0])
+    'AAAAAAAA8D8AAAAAAAAAgA=='
+    """
+    return base64.b64encode(struct.pack(f"<{len(values)}d", *values)).decode("ascii")
+
+
+def encode_ints(numbers: Sequence[int]) -> list[int | str | list[int]]:
+    """Integers as ``[first, delta | [delta, count] | "absolute", ...]``.
+
+    Each item after the first gives the next number(s): a number is the difference to
+    the one before, ``[d, n]`` is ``n`` numbers each ``d`` more than the one before, and
+    a string is the number itself, written so when it (or its difference) is beyond
+    what JavaScript holds exactly (:data:`MAX_SAFE`), or the number before it is.
+
+    >>> encode_ints([0, 1, 2, 3, 4, 10])
+    [0, [1, 4], 6]
+    """
+    items: list[int | str | list[int]] = []
+    deltas: list[int | str] = []
+    for i, n in enumerate(numbers):
+        before = numbers[i - 1] if i else 0
+        if abs(n) > MAX_SAFE or abs(before) > MAX_SAFE or abs(n - before) > MAX_SAFE:
+            deltas.append(str(n))
+        else:
+            deltas.append(n - before)
+    if deltas:
+        items.append(deltas[0])
+    for d, group in itertools.groupby(deltas[1:]):
+        count = len(list(group))
+        if isinstance(d, int) and count >= MIN_RUN:
+            items.append([d, count])
+        else:
+            items.extend([d] * count)
+    return items
 
 
 def downsample(

@@ -66,6 +66,12 @@ from .parts import (
     run_link,
 )
 
+#: The default theme's scripts only the experiment and compare pages use: a run page
+#: (100,000 of them in a big site) does not load them.
+OTHER_PAGES_SCRIPTS = frozenset(
+    {"columns.js", "compare.js", "filter.js", "rows.js", "runsdata.js", "table.js"}
+)
+
 #: Below this many stale run pages, a pool costs more than it saves.
 POOL_THRESHOLD = 150
 MAX_WORKERS = 8
@@ -171,6 +177,10 @@ class RunPage(PageContext):
     children: tuple[RunLink, ...] = doc("child runs, oldest first")
     artifacts: tuple[ArtifactView, ...] = doc("the artifact tree")
     data_script: str = doc("data.js: the run's downsampled series")
+    page_scripts: tuple[str, ...] = doc(
+        "the site's scripts a run page uses (not those only the experiment and compare"
+        " pages need), mltrail.js first"
+    )
     chart_scripts: tuple[str, ...] = doc("vega, vega-lite, vega-embed and chart specs")
     highlight_css: str = doc("stylesheet of the syntax highlighting")
     logged_models: tuple[LoggedModelView, ...] = doc("models logged in the run, in order")
@@ -212,6 +222,9 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         children=tuple(run_link(site.runs[c]) for c in site.children.get(rid, ())),
         artifacts=tuple(_artifact_view(rid, n) for n in detail.artifacts),
         data_script=urls.href(urls.run_data(rid)),
+        page_scripts=tuple(
+            s for s in info.scripts if s.rpartition("/")[2] not in OTHER_PAGES_SCRIPTS
+        ),
         chart_scripts=VENDOR_SCRIPTS,
         highlight_css=urls.href(HIGHLIGHT_CSS),
         logged_models=_logged_models(detail, site),

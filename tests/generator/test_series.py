@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mltrail.entities import Metric
-from mltrail_generator.gather.series import MAX_POINTS, Series, downsample, series_to_csv
+from mltrail_generator.gather.series import (
+    MAX_POINTS,
+    Series,
+    downsample,
+    encode_floats,
+    encode_ints,
+    series_to_csv,
+)
 from mltrail_generator.output.jsdata import script_json
 
 T0 = 1_700_000_000_000
@@ -96,15 +103,29 @@ def test_nan_costs_little_resolution() -> None:
 def test_to_json_is_what_data_js_holds() -> None:
     s = run([1.0, math.inf, 2.0, math.nan, -math.inf], 10)
     assert s.to_json() == {
-        "step": [0, 1, 2, 3, 4],
-        "time": [T0, T0 + 10, T0 + 20, T0 + 30, T0 + 40],
-        "value": [1.0, None, 2.0, None, None],
+        "step": [0, [1, 4]],
+        "time": [T0, [10, 4]],
+        "value": encode_floats([1.0, math.inf, 2.0, math.nan, -math.inf]),
         "count": 5,
         "downsampled": False,
-        "nonfinite": {"1": "Infinity", "3": "NaN", "4": "-Infinity"},
     }
     script_json(s.to_json())  # writable as is: no NaN left
-    assert "nonfinite" not in run([1.0], 10).to_json()
+
+
+@pytest.mark.parametrize(
+    ("numbers", "items"),
+    [
+        ([], []),
+        ([5], [5]),
+        ([0, 1, 2], [0, 1, 1]),
+        ([0, 1, 2, 3], [0, [1, 3]]),
+        ([-7, 3, 3, 3, 3, 0], [-7, 10, [0, 3], -3]),
+        ([2**53, 1, 2], ["9007199254740992", "1", 1]),
+        ([-(2**52), 2**52], [-(2**52), "4503599627370496"]),
+    ],
+)
+def test_encode_ints(numbers: list[int], items: list[object]) -> None:
+    assert encode_ints(numbers) == items
 
 
 def test_empty_series() -> None:

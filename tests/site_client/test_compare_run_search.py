@@ -95,6 +95,19 @@ def test_compare_without_runs_explains_what_to_do(open_page: Any) -> None:
     assert "select two or more runs" in page.text_content("#compare-app")
 
 
+def test_a_themes_own_csv_link_gets_the_history(open_page: Any) -> None:
+    """A run template that still writes ``a.mt-csv`` itself (as before the page made
+    its links) gets a blob: URL of the CSV made from data.js, NaN spelled as Python does."""
+    page = open_page(f"runs/{R1}/index.html")
+    page.wait_for_selector("a.mt-csv[href^='blob:']")
+    text = page.evaluate(
+        "() => MLTRAIL.historyCsv.seriesCsv(MLTRAIL.data.runs.values().next().value.series.rmse)"
+    )
+    lines = text.splitlines()
+    assert lines[0] == "step,timestamp,value" and len(lines) == 13
+    assert lines[4] == "3,1700000003000,nan" and lines[1] == "0,1700000000000,1.5"
+
+
 def test_run_page_draws_each_metric_history(open_page: Any) -> None:
     page = open_page(f"runs/{R1}/index.html")
     for key in ("acc", "rmse", "val-loss"):

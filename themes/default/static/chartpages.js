@@ -1,7 +1,8 @@
 /*
  * chartpages.js: the chart hooks of the run and experiment pages (charts.js draws).
  *
- * Run page: every <div class="metric-chart" data-metric="KEY"> gets its history, drawn
+ * Run page: #run-charts gets a figure per row of the metrics table, and every
+ * <div class="metric-chart" data-metric="KEY"> gets its history, drawn
  * when it scrolls into view; the run is the data-run-id of an ancestor (the generator's
  * #run-charts) or else the page's only MLTRAIL.runData. <button data-x="step|time">
  * switch the x axis (one step/time toggle is added when the page has none).
@@ -65,6 +66,27 @@
     }
   }
 
+  /**
+   * The run page's #run-charts: one figure per row of its metrics table (data.js holds
+   * the histories, so the page itself carries no chart markup), then the charts.
+   */
+  function addRunFigures(holder) {
+    if (holder.querySelector(".metric-chart")) return; // a theme's own figures
+    const keys = Array.from(document.querySelectorAll("table.mt-metrics tbody th code"));
+    for (const key of keys.map((code) => code.textContent)) {
+      holder.appendChild(
+        h(
+          "figure",
+          { class: "mt-chart-figure" },
+          h("figcaption", null, h("code", null, key)),
+          h("div", { class: "metric-chart", "data-metric": key }),
+        ),
+      );
+    }
+    if (keys.length) startRunCharts();
+  }
+
+  M.page("#run-charts[data-run-id]", addRunFigures);
   M.page(".metric-chart[data-metric]", startRunCharts);
 
   // ------------------------------------------------------------ experiment page

@@ -1,10 +1,11 @@
 /*
  * historycsv.js: the CSV download of a metric history that data.js holds whole.
  *
- * The generator writes runs/<id>/metrics/<key>.csv only for a history longer than
- * data.js keeps (downsampled); for the others the run page has
- * <a class="mt-csv" data-metric="KEY" download="KEY.csv"> with no href, and this sets a
- * blob: URL with the same CSV (not a data: URL, which a page checker rightly distrusts): "step,timestamp,value", one line per point in the
+ * The generator writes runs/<id>/metrics/<key>.csv (and its link in the metrics table)
+ * only for a history longer than data.js keeps (downsampled); for the others this adds
+ * <a class="mt-csv" data-metric="KEY" download="KEY.csv"> to the row's empty History
+ * cell, with a blob: URL of the same CSV (not a data: URL, which a page checker rightly
+ * distrusts): "step,timestamp,value", one line per point in the
  * order of data.js (step, then time), values spelled as Python's repr spells them
  * ("nan", "inf", "-inf" for the non-finite ones).
  */
@@ -12,6 +13,7 @@
   "use strict";
 
   const M = (window.MLTRAIL = window.MLTRAIL || {});
+  const h = M.h;
 
   /** A float as Python's repr() writes it (shortest round-trip digits). */
   function pyFloat(x) {
@@ -42,14 +44,32 @@
 
   M.historyCsv = { pyFloat, seriesCsv };
 
-  M.page("a.mt-csv[data-metric]", (link) => {
+  function csvUrl(series) {
+    return URL.createObjectURL(new Blob([seriesCsv(series)], { type: "text/csv" }));
+  }
+
+  /** The run page's metrics table: a CSV link in each row whose History cell is empty. */
+  M.page("#run-charts[data-run-id]", (holder) => {
+    M.whenRun(holder.getAttribute("data-run-id"), (run) => {
+      for (const row of document.querySelectorAll("table.mt-metrics tbody tr")) {
+        const cell = row.lastElementChild;
+        const code = row.querySelector("th code");
+        const series = code && run.series[code.textContent];
+        if (cell.firstChild || !series || series.downsampled) continue;
+        const key = code.textContent;
+        const attrs = { class: "mt-csv", "data-metric": key, href: csvUrl(series) };
+        cell.appendChild(h("a", Object.assign(attrs, { download: `${key}.csv` }), "CSV"));
+      }
+    });
+  });
+
+  /** A theme's own <a class="mt-csv" data-metric="KEY"> without href gets the same URL. */
+  M.page("a.mt-csv[data-metric]:not([href])", (link) => {
     const holder = document.getElementById("run-charts");
     const ids = Array.from(M.data.runs.keys());
-    const id = holder ? holder.getAttribute("data-run-id") : ids[0];
-    M.whenRun(id, (run) => {
+    M.whenRun(holder ? holder.getAttribute("data-run-id") : ids[0], (run) => {
       const series = run.series[link.getAttribute("data-metric")];
-      if (!series || series.downsampled) return;
-      link.href = URL.createObjectURL(new Blob([seriesCsv(series)], { type: "text/csv" }));
+      if (series && !series.downsampled) link.href = csvUrl(series);
     });
   });
 })();

@@ -98,9 +98,59 @@
     notify("experiment", experiment);
   };
 
+  /** Integers from data.js: [first, delta | [delta, count] | "absolute", ...]. */
+  function decodeInts(items) {
+    const out = [];
+    let last = 0;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item === "string") out.push((last = Number(item)));
+      else if (i === 0) out.push((last = item));
+      else if (Array.isArray(item)) for (let k = 0; k < item[1]; k++) out.push((last += item[0]));
+      else out.push((last += item));
+    }
+    return out;
+  }
+
+  /** Float64 values from data.js: little-endian IEEE 754 bytes in base64. */
+  function decodeFloats(text) {
+    const bytes = atob(text);
+    const view = new DataView(new ArrayBuffer(bytes.length));
+    for (let i = 0; i < bytes.length; i++) view.setUint8(i, bytes.charCodeAt(i));
+    const out = new Array(bytes.length / 8);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
+    return out;
+  }
+
+  /**
+   * A series of data.js as the charts and the CSV use it: step, time and value arrays,
+   * value null where `nonfinite` names the value ("NaN", "Infinity", "-Infinity").
+   */
+  function decodeSeries(series) {
+    const value = decodeFloats(series.value);
+    const nonfinite = {};
+    for (let i = 0; i < value.length; i++) {
+      if (!Number.isFinite(value[i])) {
+        nonfinite[i] = Number.isNaN(value[i]) ? "NaN" : value[i] > 0 ? "Infinity" : "-Infinity";
+        value[i] = null;
+      }
+    }
+    return {
+      step: decodeInts(series.step),
+      time: decodeInts(series.time),
+      value,
+      nonfinite,
+      count: series.count,
+      downsampled: series.downsampled,
+    };
+  }
+  M.decodeSeries = decodeSeries;
+
   M.runData = function (run) {
     normalizeRun(run);
-    run.series = run.series || {};
+    const series = run.series || {};
+    for (const key of Object.keys(series)) series[key] = decodeSeries(series[key]);
+    run.series = series;
     data.runs.set(run.id, run);
     notify("run", run);
   };
