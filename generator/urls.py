@@ -40,9 +40,14 @@ def experiment_data(experiment_id: str) -> str:
     return f"{experiment_dir(experiment_id)}/runs.js"
 
 
-def experiment_part(experiment_id: str, part: int) -> str:
-    """Part `part` of an experiment's run columns (a file next to ``runs.js``)."""
-    return f"{experiment_dir(experiment_id)}/runs-{part}.js"
+def experiment_part(experiment_id: str, chunk: int, field: int) -> str:
+    """Field `field` of chunk `chunk` of an experiment's run columns (next to ``runs.js``)."""
+    return f"{experiment_dir(experiment_id)}/runs-{chunk}-{field}.js"
+
+
+def experiment_search_part(experiment_id: str, chunk: int) -> str:
+    """The search entries of chunk `chunk` of an experiment's runs."""
+    return f"{experiment_dir(experiment_id)}/search-{chunk}.js"
 
 
 def run_dir(run_id: str) -> str:

@@ -87,9 +87,10 @@ def run_payload(detail: RunDetail) -> dict[str, Any]:
     }
 
 
-def search_entries(site: SiteData) -> list[dict[str, str]]:
-    """The site-wide search index: experiments, runs (names, params, tags), models
-    (name, description, aliases, tags), then datasets (names, digest, source)."""
+def search_index(site: SiteData, parts: list[str]) -> dict[str, Any]:
+    """``search.js``: the entries of experiments, models (name, description, aliases,
+    tags) and datasets (names, digest, source), and ``parts``: the site paths of the
+    files holding the runs' entries (:func:`run_search_entries`)."""
     entries = []
     for record in site.experiments:
         exp = record.experiment
@@ -97,16 +98,6 @@ def search_entries(site: SiteData) -> list[dict[str, str]]:
         entries.append(
             _entry("experiment", exp.name, urls.experiment_page(exp.experiment_id), words)
         )
-    for record in site.experiments:
-        for run in record.runs:
-            words = [
-                run.info.run_name,
-                run.info.run_id,
-                record.experiment.name,
-                *(f"{k} {v}" for k, v in sorted(run.data.params.items())),
-                *(f"{k} {v}" for k, v in sorted(user_tags(run).items())),
-            ]
-            entries.append(_entry("run", run.info.run_name, urls.run_page(run.info.run_id), words))
     for model in site.registry.models:
         m = model.model
         words = [
@@ -119,6 +110,21 @@ def search_entries(site: SiteData) -> list[dict[str, str]]:
     for d in site.datasets.entries:
         words = [*d.names, d.digest, str(d.entry["source"])]
         entries.append(_entry("dataset", d.names[0], urls.dataset_page(d.slug), words))
+    return {"entries": entries, "parts": [urls.href(part) for part in parts]}
+
+
+def run_search_entries(experiment_name: str, runs: Iterable[Run]) -> list[dict[str, str]]:
+    """The search entries of ``runs`` (names, id, experiment, params, tags)."""
+    entries = []
+    for run in runs:
+        words = [
+            run.info.run_name,
+            run.info.run_id,
+            experiment_name,
+            *(f"{k} {v}" for k, v in sorted(run.data.params.items())),
+            *(f"{k} {v}" for k, v in sorted(user_tags(run).items())),
+        ]
+        entries.append(_entry("run", run.info.run_name, urls.run_page(run.info.run_id), words))
     return entries
 
 

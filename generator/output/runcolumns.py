@@ -1,51 +1,67 @@
 """An experiment's runs for the browser: ``runs.js`` and its column parts (docs/SITE.md).
 
 ``runs.js`` is small whatever the number of runs: the experiment, its columns, the run
-count, the newest ``HEAD_RUNS`` runs in full (so the table draws at once) and the list of
-parts. Each part, ``runs-<n>.js``, holds whole columns for every run (in the order of
-``runs.js``: newest first) of one group, so the page loads the columns it shows first
-and the others (e.g. hidden tags) only when something needs them (a sort, a filter, the
-column chooser, the charts).
+count, the newest ``HEAD_RUNS`` runs in full (so the table draws at once) and the list
+of fields. The values of every run are in parts: the runs, oldest first, are cut into
+chunks of ``CHUNK_RUNS``, and ``runs-<chunk>-<field>.js`` holds one field (its index in
+``fields``) of one chunk. A new run (the newest) changes only the last chunk, so the
+other parts stay byte for byte as they were and a rebuild neither encodes nor writes
+them; and the page loads exactly the columns it needs, in pieces small enough that
+no single script keeps the browser busy for long.
 A text column with few distinct values is written as a dictionary and codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from mltrail.entities import Run
 
 from ..gather.site import ExperimentRecord
 from .datafiles import run_row
-from .jsdata import script_json
 
 #: Runs written in full in ``runs.js`` (the first screens of the table, without any part).
 HEAD_RUNS = 100
-#: A part holds consecutive columns of one group (attributes, metrics, params or tags) up
-#: to about this many bytes (a bigger column: alone).
-PART_BYTES = 256 * 1024
+#: Runs per chunk of parts (oldest first: chunk ``c`` holds runs ``c * CHUNK_RUNS`` on).
+CHUNK_RUNS = 10_000
 
 ATTRIBUTES = ("id", "name", "status", "start", "end", "duration", "user", "commit", "parent")
 
 
-@dataclass(frozen=True)
-class ExperimentData:
-    """``runs.js``'s payload and, in order, each part's (part n is ``runs-<n>.js``)."""
-
-    head: dict[str, Any]
-    parts: tuple[dict[str, Any], ...]
-
-
-def _columns(
-    record: ExperimentRecord, rows: list[dict[str, Any]]
-) -> Iterator[tuple[str, list[Any]]]:
-    """Every column of the data, by field name: attributes, then metrics, params, tags."""
-    for name in ATTRIBUTES:
-        yield name, [row[name] for row in rows]
+def fields(record: ExperimentRecord) -> list[str]:
+    """Every field of the parts, in order: attributes, then metrics, params, tags."""
     cols = record.columns
-    for group, keys in (("metrics", cols.metrics), ("params", cols.params), ("tags", cols.tags)):
-        for key in keys:
-            yield f"{group}.{key}", [row[group].get(key) for row in rows]
+    return [
+        *ATTRIBUTES,
+        *(f"metrics.{k}" for k in cols.metrics),
+        *(f"params.{k}" for k in cols.params),
+        *(f"tags.{k}" for k in cols.tags),
+    ]
+
+
+def chunk_count(record: ExperimentRecord) -> int:
+    """How many chunks the experiment's runs make (each has its search entries' part)."""
+    return -(-len(record.runs) // CHUNK_RUNS)
+
+
+def has_parts(record: ExperimentRecord) -> bool:
+    """Whether the runs' columns have parts (not when ``runs.js`` holds every run)."""
+    return len(record.runs) > HEAD_RUNS
+
+
+def chunk_runs(record: ExperimentRecord, chunk: int) -> Sequence[Run]:
+    """The runs of ``chunk``, oldest first (``record.runs`` is newest first)."""
+    count = len(record.runs)
+    start = max(0, count - (chunk + 1) * CHUNK_RUNS)
+    return record.runs[start : count - chunk * CHUNK_RUNS][::-1]
+
+
+def chunk_digest(runs: Sequence[Run], signatures: Mapping[str, str]) -> str:
+    """A digest of the ids and folder signatures of a chunk's runs, in order."""
+    text = "\0".join(f"{r.info.run_id}\1{signatures[r.info.run_id]}" for r in runs)
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def encode(values: list[Any]) -> Any:
@@ -62,37 +78,25 @@ def encode(values: list[Any]) -> Any:
     return {"dict": distinct, "codes": [-1 if v is None else index[v] for v in values]}
 
 
-def experiment_data(record: ExperimentRecord, head: dict[str, Any]) -> ExperimentData:
-    """Split an experiment's runs into ``runs.js`` (`head`: its other fields) and parts."""
-    runs = record.runs
-    parts: list[dict[str, Any]] = []
-    if len(runs) > HEAD_RUNS:
-        current: dict[str, Any] = {}
-        size = 0
-        rows = [run_row(run) for run in runs]
-        group = ""
-        for name, values in _columns(record, rows):
-            column = encode(values)
-            length = len(script_json(column))
-            same = name.partition(".")[0] if "." in name else ""  # attributes: ""
-            if current and (size + length > PART_BYTES or same != group):
-                parts.append(current)
-                current, size = {}, 0
-            current[name] = column
-            size += length
-            group = same
-        parts.append(current)
-    experiment_id = record.experiment.experiment_id
-    payload = {
+def head_payload(record: ExperimentRecord, head: dict[str, Any]) -> dict[str, Any]:
+    """``runs.js``'s payload: ``head`` (the experiment's fields), the count, the newest
+    runs in full, the fields of the parts and how many chunks of them there are."""
+    return {
         **head,
-        "count": len(runs),
-        "runs": [run_row(run) for run in runs[:HEAD_RUNS]],  # (twice for these: cheap)
-        "parts": [sorted(part) for part in parts],
+        "count": len(record.runs),
+        "runs": [run_row(run) for run in record.runs[:HEAD_RUNS]],
+        "fields": fields(record),
+        "chunk_runs": CHUNK_RUNS,
+        "chunks": chunk_count(record) if has_parts(record) else 0,
     }
-    return ExperimentData(
-        head=payload,
-        parts=tuple(
-            {"experiment": experiment_id, "part": n, "columns": part}
-            for n, part in enumerate(parts)
-        ),
-    )
+
+
+def chunk_parts(record: ExperimentRecord, chunk: int) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each part of ``chunk``: (field index, payload of ``runs-<chunk>-<field>.js``)."""
+    rows = [run_row(run) for run in chunk_runs(record, chunk)]
+    experiment_id = record.experiment.experiment_id
+    for n, name in enumerate(fields(record)):
+        group, dot, key = name.partition(".")
+        values = [row[group].get(key) for row in rows] if dot else [row[name] for row in rows]
+        payload = {"experiment": experiment_id, "chunk": chunk, "field": n}
+        yield n, {**payload, "values": encode(values)}

@@ -48,6 +48,7 @@ PARTS: tuple[Part[Any], ...] = (
     assets.CHART_SPECS,
     assets.SEARCH,
     experiment.ALIASES,
+    experiment.CHUNKS,
     *KINDS,
 )
 

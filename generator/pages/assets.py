@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .. import urls
-from ..output import charts, datafiles
+from ..output import charts, datafiles, runcolumns
 from ..output.files import PageWriter
 from ..theme.filters import highlight_css
 from .base import HIGHLIGHT_CSS, Build, Job, Part, digest, logo_path
@@ -52,8 +52,14 @@ def _plan_search(b: Build) -> Iterable[Job[None]]:
 
 
 def _write_search(b: Build, job: Job[None], writer: PageWriter) -> None:
-    entries = datafiles.search_entries(b.site)
-    writer.write(urls.SEARCH, datafiles.data_script("searchIndex", entries))
+    """``search.js``; the runs' entries are in the parts ``pages.experiment`` writes."""
+    parts = [
+        urls.experiment_search_part(record.experiment.experiment_id, chunk)
+        for record in b.site.experiments
+        for chunk in range(runcolumns.chunk_count(record))
+    ]
+    index = datafiles.search_index(b.site, parts)
+    writer.write(urls.SEARCH, datafiles.data_script("searchIndex", index))
 
 
 STATIC = Part(plan=_plan_static, write=_write_static)

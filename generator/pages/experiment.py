@@ -67,14 +67,23 @@ def context(b: Build, record: ExperimentRecord) -> ExperimentPage:
 
 
 def inputs_digest(b: Build, record: ExperimentRecord) -> str:
-    """The experiment's record and settings, and the signature of each of its runs."""
+    """The experiment's record and settings, and the digest of each chunk of its runs."""
     exp = record.experiment
     return digest(
         b.digest,
         [exp.experiment_id, exp.name, exp.description, sorted(exp.tags.items())],
         [record.primary_metric, record.lower_is_better],
-        [[r.info.run_id, b.site.signatures[r.info.run_id]] for r in record.runs],
+        chunk_digests(b, record),
     )
+
+
+def chunk_digests(b: Build, record: ExperimentRecord) -> list[str]:
+    """Per chunk of the experiment's runs (``runcolumns``), the digest of their signatures."""
+    signatures = b.site.signatures
+    return [
+        runcolumns.chunk_digest(runcolumns.chunk_runs(record, chunk), signatures)
+        for chunk in range(runcolumns.chunk_count(record))
+    ]
 
 
 def plan(b: Build) -> Iterable[Job[ExperimentRecord]]:
@@ -91,15 +100,10 @@ def write(b: Build, job: Job[ExperimentRecord], writer: PageWriter) -> None:
         urls.experiment_page(exp.experiment_id),
         render(b.env, KIND.candidates(slug), context(b, record)),
     )
-    data = runcolumns.experiment_data(record, datafiles.experiment_header(record))
+    head = runcolumns.head_payload(record, datafiles.experiment_header(record))
     writer.write(
-        urls.experiment_data(exp.experiment_id), datafiles.data_script("experimentData", data.head)
+        urls.experiment_data(exp.experiment_id), datafiles.data_script("experimentData", head)
     )
-    for n, part in enumerate(data.parts):
-        writer.write(
-            urls.experiment_part(exp.experiment_id, n),
-            datafiles.data_script("experimentColumns", part),
-        )
 
 
 def _safe_slug(name: str) -> bool:
@@ -135,3 +139,35 @@ def redirect_html(target: str) -> bytes:
 
 #: Redirects from the ids of experiments merged into another of their name.
 ALIASES = Part(plan=_plan_aliases, write=_write_alias)
+
+
+def _plan_chunks(b: Build) -> Iterable[Job[tuple[ExperimentRecord, int]]]:
+    """One job per chunk of each experiment's runs: a new run changes only the last one."""
+    for record in b.site.experiments:
+        exp = record.experiment
+        fields = runcolumns.fields(record) if runcolumns.has_parts(record) else []
+        for chunk, runs_digest in enumerate(chunk_digests(b, record)):
+            key = f"data:experiment:{exp.experiment_id}:{chunk}"
+            yield Job(key, digest(b.digest, exp.name, fields, runs_digest), (record, chunk))
+
+
+def _write_chunk(b: Build, job: Job[tuple[ExperimentRecord, int]], writer: PageWriter) -> None:
+    """A chunk's search entries and, beyond ``HEAD_RUNS`` runs, its column parts."""
+    record, chunk = job.subject
+    exp = record.experiment
+    entries = datafiles.run_search_entries(exp.name, runcolumns.chunk_runs(record, chunk))
+    writer.write(
+        urls.experiment_search_part(exp.experiment_id, chunk),
+        datafiles.data_script("searchPart", {"entries": entries}),
+    )
+    if not runcolumns.has_parts(record):
+        return
+    for field, part in runcolumns.chunk_parts(record, chunk):
+        writer.write(
+            urls.experiment_part(exp.experiment_id, chunk, field),
+            datafiles.data_script("experimentColumns", part),
+        )
+
+
+#: The data files of each chunk of an experiment's runs (column parts, search entries).
+CHUNKS = Part(plan=_plan_chunks, write=_write_chunk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from mltrail.errors import GitError
 from mltrail.tracking import context
 from mltrail_generator import build_site
 from mltrail_generator.config import SiteBuildError
+from mltrail_generator.output import runcolumns
+from mltrail_generator.urls import MANIFEST
 from tests.generator.conftest import mtimes_of
 
 
@@ -53,11 +56,61 @@ def test_a_new_run_rewrites_only_its_pages(
         f"runs/{run_id}/data.js",
         f"experiments/{exp_id}/index.html",
         f"experiments/{exp_id}/runs.js",
+        f"experiments/{exp_id}/search-0.js",  # its chunk's search entries, not search.js
         "index.html",
-        "search.js",
         ".mltrail-build.json",
     }
     assert summary.pages_written == 3  # the run, its experiment, home
+
+
+def _files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def test_a_rebuild_after_a_new_run_is_the_full_build_and_keeps_old_chunks(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLTRAIL_AUTO_COMMIT", "0")
+    monkeypatch.chdir(tmp_path)
+    # Chunks of 2 runs, parts beyond the newest run: the sample store gets several chunks.
+    monkeypatch.setattr(runcolumns, "CHUNK_RUNS", 2)
+    monkeypatch.setattr(runcolumns, "HEAD_RUNS", 1)
+    out = tmp_path / "site"
+    build_site(store_copy, out)
+    before = mtimes_of(out)
+    _add_run(store_copy, "diabetes-regression", alpha="0.7")
+    build_site(store_copy, out)
+    fresh = tmp_path / "fresh"
+    build_site(store_copy, fresh)
+    built, full = _files(out), _files(fresh)
+    manifests = json.loads(built.pop(MANIFEST)), json.loads(full.pop(MANIFEST))
+    assert built == full
+    # The same pages and files (digests may differ: a run's signature is taken from the
+    # run index's record stats only once the index trusts them).
+    files = [{k: v["files"] for k, v in m["pages"].items()} for m in manifests]
+    assert files[0] == files[1]
+    after = mtimes_of(out)
+    changed = {rel for rel, t in after.items() if before.get(rel) != t}
+    # Of the chunks' files, only the newest chunk's changed (the new run is the newest).
+    chunk_of = {
+        rel: int(rel.rsplit("/", 1)[1].split("-")[1].removesuffix(".js"))
+        for rel in after
+        if rel.startswith(f"experiments/{_experiment_id(out)}/")
+        and rel.rsplit("/", 1)[1].startswith(("runs-", "search-"))
+    }
+    newest = max(chunk_of.values())
+    assert newest >= 2
+    assert {rel for rel in chunk_of if rel in changed} == {
+        rel for rel, chunk in chunk_of.items() if chunk == newest
+    }
+
+
+def _experiment_id(site: Path) -> str:
+    return next(
+        p.parent.name
+        for p in (site / "experiments").glob("*/index.html")
+        if "<h1>diabetes-regression</h1>" in p.read_text()
+    )
 
 
 def test_a_deleted_run_disappears_from_the_site(

@@ -91,8 +91,9 @@ def test_every_model_and_version_has_a_page_linked_from_nav_home_and_search(
         assert f'<a href="{root}models/index.html"' in read(site, rel), rel
     home = read(site, "index.html")
     assert 'id="models-heading"' in home and 'href="models/churn/index.html">churn</a>' in home
-    entries = data_payload(site / "search.js")
-    assert isinstance(entries, list)
+    index = data_payload(site / "search.js")
+    assert isinstance(index, dict)
+    entries = index["entries"]
     models = [(e["title"], e["url"]) for e in entries if e["kind"] == "model"]
     assert models == [
         (HOSTILE_NAME, urls.href(urls.model_page(hostile))),

@@ -185,9 +185,15 @@ class LinkChecker:
             source = data_js.relative_to(self.site).as_posix()
             check(source, f"experiments/{_seg(run['experiment_id'])}/index.html")
         index = data_payload(self.site / "search.js")
-        assert isinstance(index, list)
-        for entry in index:
+        assert isinstance(index, dict)
+        for entry in index["entries"]:
             check("search.js", entry["url"])
+        for part in index["parts"]:
+            check("search.js", part)
+            entries = data_payload(self.site / part)
+            assert isinstance(entries, dict)
+            for entry in entries["entries"]:
+                check(part, entry["url"])
         return report
 
 

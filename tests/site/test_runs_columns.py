@@ -8,6 +8,7 @@ run the way ``mltrail.search_runs`` does.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from mltrail_generator.output.runcolumns import HEAD_RUNS
 from tests.site.browse import Pages, site_base
 
 N_RUNS = 1_500
-PART = re.compile(r"/experiments/[^/]+/runs-(\d+)\.js$")
+PART = re.compile(r"/experiments/[^/]+/runs-(\d+)-(\d+)\.js$")
 
 
 def _log_runs() -> str:
@@ -44,18 +45,15 @@ def many_site(tracking: FileStore, store_config: Any, tmp_path: Path) -> tuple[P
 
 
 def _parts_of(watch_requests: list[str]) -> set[int]:
-    return {int(m.group(1)) for url in watch_requests if (m := PART.search(url))}
+    """The field indices of the column parts the page asked for."""
+    return {int(m.group(2)) for url in watch_requests if (m := PART.search(url))}
 
 
 def _part_fields(site: Path, experiment_id: str) -> dict[int, list[str]]:
-    folder = site / "experiments" / experiment_id
-    fields = {}
-    for path in folder.glob("runs-*.js"):
-        names = re.findall(
-            r'"((?:attributes|metrics|params|tags)\.[^"]+|[a-z]+)":', path.read_text()
-        )
-        fields[int(path.stem.split("-")[1])] = names
-    return fields
+    """Field index -> [field] (each part holds one field of one chunk)."""
+    runs_js = (site / "experiments" / experiment_id / "runs.js").read_text()
+    payload = json.loads(runs_js[runs_js.index("(") + 1 : runs_js.rindex(")")])
+    return {n: [name] for n, name in enumerate(payload["fields"])}
 
 
 def test_columns_load_as_needed_and_sort_and_filter_every_run(

@@ -19,6 +19,7 @@
     experiments: new Map(), // id -> experiment data (runs normalized)
     runs: new Map(), // id -> run data
     search: null, // array of {kind, title, url, text}
+    searchParts: [], // paths of the files holding the runs' entries
     specs: {}, // chart kind -> Vega-Lite spec template
   };
   const waiters = { experiment: [], run: [], search: [], specs: [] };
@@ -69,7 +70,7 @@
 
   /**
    * runs.js: the experiment, its newest runs in full (`runs`), the number of runs
-   * (`count`) and `parts`: the fields each runs-<n>.js next to it holds for every run.
+   * (`count`), the `fields` of its parts and their number of `chunks` (runsdata.js).
    * Runs not in `runs` start empty ({id: null, ...}); runsdata.js fills them in as parts
    * arrive (M.loadColumns). `loaded` holds the fields already there for every run.
    */
@@ -83,9 +84,12 @@
       runs.push({ id: null, name: null, params: {}, metrics: {}, tags: {}, complete: false });
     }
     experiment.runs = runs;
-    experiment.parts = Array.isArray(experiment.parts) ? experiment.parts : [];
+    experiment.fields = Array.isArray(experiment.fields) ? experiment.fields : [];
+    experiment.chunks = Number(experiment.chunks) || 0;
+    experiment.chunkRuns = Number(experiment.chunk_runs) || 0;
     experiment.loaded = new Set(count > whole ? [] : ["*"]);
-    experiment.loadedParts = new Set();
+    experiment.loadedParts = new Set(); // "<chunk>-<field index>"
+    experiment.arrived = new Map(); // field -> chunks arrived
     const script = document.currentScript;
     experiment.base = script && script.src ? script.src.replace(/runs\.js([?#].*)?$/, "") : "";
     const cols = experiment.columns || {};
@@ -155,9 +159,23 @@
     notify("run", run);
   };
 
-  M.searchIndex = function (entries) {
-    data.search = Array.isArray(entries) ? entries : [];
+  /** search.js: {entries, parts}: the entries of experiments, models and datasets, and
+   * the paths (from the root) of the parts holding the runs' (M.searchPart). */
+  M.searchIndex = function (index) {
+    data.search = Array.isArray(index && index.entries) ? index.entries : [];
+    data.searchParts = Array.isArray(index && index.parts) ? index.parts : [];
     notify("search", data.search);
+  };
+
+  const searchPartListeners = [];
+  /** A part of the search index ({entries}): added to data.search, then announced. */
+  M.searchPart = function (part) {
+    const entries = Array.isArray(part && part.entries) ? part.entries : [];
+    if (data.search) for (const entry of entries) data.search.push(entry);
+    for (const fn of searchPartListeners) fn(entries);
+  };
+  M.onSearchPart = function (fn) {
+    searchPartListeners.push(fn);
   };
 
   M.chartSpecs = function (specs) {

@@ -1,20 +1,21 @@
 /*
  * runsdata.js: an experiment's run columns, loaded as needed (docs/SITE.md, "Data files").
  *
- * runs.js lists its parts: runs-<n>.js next to it, each a call of
- * MLTRAIL.experimentColumns({experiment, part, columns: {field: values}}) holding whole
- * columns (one value per run, in the order of runs.js). M.loadColumns(experiment, fields)
- * adds a <script> for each part holding one of `fields` (null: every part) that is not
- * there yet, and resolves once they all arrived; the values go into the run objects, so
- * everything that reads runs (table, filter, charts) reads them as before.
- * M.onColumns(experiment, fn) calls fn(fields) each time a part arrives.
+ * runs.js lists the fields of its parts (`fields`) and how many chunks of runs there are
+ * (`chunks`, of `chunk_runs` runs each, oldest first). Part runs-<c>-<f>.js, next to it,
+ * is a call of MLTRAIL.experimentColumns({experiment, chunk: c, field: f, values}):
+ * field `fields[f]` of the runs of chunk c, oldest first. M.loadColumns(experiment,
+ * fields) adds a <script> for each chunk of each field of `fields` (null: every field)
+ * not there yet, and resolves once they all arrived; the values go into the run objects
+ * (runs.js order: newest first), so everything that reads runs (table, filter, charts)
+ * reads them as before. M.onColumns(experiment, fn) calls fn([field]) as a field completes.
  */
 (function () {
   "use strict";
 
   const M = (window.MLTRAIL = window.MLTRAIL || {});
 
-  const pending = new Map(); // "<experiment>/<part>" -> {promise, resolve, reject}
+  const pending = new Map(); // "<experiment>/<chunk>-<field>" -> {promise, resolve, reject}
   const listeners = new Map(); // experiment id -> [fn]
 
   /** A column as written: a plain array, or {dict, codes} with -1 for a missing value. */
@@ -24,56 +25,63 @@
     return Array.from(column.codes, (code) => (code < 0 ? null : dict[code]));
   }
 
-  function fill(runs, field, values) {
-    const n = Math.min(runs.length, values.length);
+  /** Put `values` (chunk `chunk`, oldest first) into the runs (newest first). */
+  function fill(experiment, chunk, field, values) {
+    const runs = experiment.runs;
+    const last = runs.length - 1 - chunk * experiment.chunkRuns;
+    const n = Math.min(values.length, last + 1);
     const dot = field.indexOf(".");
     const group = dot > 0 ? field.slice(0, dot) : "";
     if (group === "metrics" || group === "params" || group === "tags") {
       const key = field.slice(dot + 1);
       const metric = group === "metrics";
-      for (let i = 0; i < n; i++) {
-        const value = values[i];
+      for (let k = 0; k < n; k++) {
+        const value = values[k];
         if (value !== null && value !== undefined) {
-          runs[i][group][key] = metric ? M.toMetric(value) : value;
+          runs[last - k][group][key] = metric ? M.toMetric(value) : value;
         }
       }
       return;
     }
-    for (let i = 0; i < n; i++) {
-      runs[i][field] = field === "id" ? String(values[i]) : values[i];
+    for (let k = 0; k < n; k++) {
+      runs[last - k][field] = field === "id" ? String(values[k]) : values[k];
     }
   }
 
-  function entry(experiment, part) {
-    const key = experiment.id + "/" + part;
-    let found = pending.get(key);
+  function entry(experiment, key) {
+    const id = experiment.id + "/" + key;
+    let found = pending.get(id);
     if (!found) {
       found = {};
       found.promise = new Promise((resolve, reject) => {
         found.resolve = resolve;
         found.reject = reject;
       });
-      pending.set(key, found);
+      pending.set(id, found);
     }
     return found;
   }
 
   M.experimentColumns = function (data) {
     const experiment = M.data.experiments.get(String(data.experiment));
-    const part = Number(data.part);
-    if (!experiment || experiment.loadedParts.has(part)) return;
-    const fields = Object.keys(data.columns || {});
-    for (const field of fields) {
-      fill(experiment.runs, field, decode(data.columns[field]));
-      experiment.loaded.add(field);
-    }
-    experiment.loadedParts.add(part);
-    if (experiment.loadedParts.size === experiment.parts.length) {
+    const chunk = Number(data.chunk);
+    const index = Number(data.field);
+    const key = chunk + "-" + index;
+    const field = experiment && experiment.fields[index];
+    if (!field || experiment.loadedParts.has(key)) return;
+    fill(experiment, chunk, field, decode(data.values));
+    experiment.loadedParts.add(key);
+    const arrived = (experiment.arrived.get(field) || 0) + 1;
+    experiment.arrived.set(field, arrived);
+    if (arrived === experiment.chunks) experiment.loaded.add(field);
+    if (experiment.loadedParts.size === experiment.chunks * experiment.fields.length) {
       experiment.loaded.add("*");
       for (const run of experiment.runs) run.complete = true;
     }
-    entry(experiment, part).resolve();
-    for (const fn of listeners.get(experiment.id) || []) fn(fields);
+    entry(experiment, key).resolve();
+    if (arrived === experiment.chunks) {
+      for (const fn of listeners.get(experiment.id) || []) fn([field]);
+    }
   };
 
   /** Whether every run has `fields` (null: every field). */
@@ -86,16 +94,21 @@
   M.loadColumns = function (experiment, fields) {
     if (M.columnsLoaded(experiment, fields)) return Promise.resolve();
     const wanted = [];
-    experiment.parts.forEach((names, part) => {
-      if (!fields || fields.some((f) => names.includes(f))) wanted.push(part);
+    experiment.fields.forEach((name, index) => {
+      if (fields && !fields.includes(name)) return;
+      // The newest chunk first: its runs are the table's first rows.
+      for (let chunk = experiment.chunks - 1; chunk >= 0; chunk--) {
+        wanted.push(request(experiment, chunk, index));
+      }
     });
-    return Promise.all(wanted.map((part) => request(experiment, part)));
+    return Promise.all(wanted);
   };
 
-  function request(experiment, part) {
-    const found = entry(experiment, part);
-    if (!found.script && !experiment.loadedParts.has(part)) {
-      const src = `${experiment.base}runs-${part}.js`;
+  function request(experiment, chunk, index) {
+    const key = chunk + "-" + index;
+    const found = entry(experiment, key);
+    if (!found.script && !experiment.loadedParts.has(key)) {
+      const src = `${experiment.base}runs-${key}.js`;
       found.script = document.createElement("script");
       found.script.src = src;
       found.script.onerror = () => found.reject(new Error(`cannot load ${src}`));

@@ -1,6 +1,8 @@
 /*
  * sitesearch.js: client-side search over the site's search index (search.js at the
- * site root calls MLTRAIL.searchIndex([{kind, title, url, text}])).
+ * site root calls MLTRAIL.searchIndex({entries: [{kind, title, url, text}], parts})).
+ * The runs' entries are in the parts (one per chunk of an experiment's runs, each
+ * calling MLTRAIL.searchPart({entries})), loaded when the search box is first used.
  *
  * Hooks: <input id="site-search"> and <div id="search-results">. The input becomes an
  * ARIA combobox over a listbox of links: type to search (every word must occur in the
@@ -85,6 +87,22 @@
     let prepared = null;
     let active = -1;
     let options = [];
+    let partsLeft = -1; // parts of the index not loaded yet (-1: not asked for)
+
+    /** Ask for the parts of the index holding the runs, once. */
+    function loadParts() {
+      if (partsLeft >= 0 || !prepared) return;
+      const parts = M.data.searchParts || [];
+      partsLeft = parts.length;
+      for (const part of parts) {
+        const script = document.createElement("script");
+        script.src = M.root() + part;
+        script.onerror = () => {
+          status.textContent = `Part of the search index could not be loaded: ${part}`;
+        };
+        document.body.appendChild(script);
+      }
+    }
 
     function activate(index) {
       if (!options.length) return;
@@ -111,6 +129,7 @@
         status.textContent = "The search index is not loaded.";
         return;
       }
+      loadParts();
       const words = query.toLowerCase().split(/\s+/).filter(Boolean);
       const hits = search(prepared, query);
       const shown = hits.slice(0, LIMIT);
@@ -145,6 +164,7 @@
       else if (hits.length > shown.length) {
         status.textContent = `${M.fmt.count(hits.length)} results, showing the first ${LIMIT}.`;
       } else status.textContent = hits.length === 1 ? "1 result." : `${hits.length} results.`;
+      if (partsLeft > 0) status.textContent += " Loading the runs…";
     }
 
     input.addEventListener("input", M.debounce(render, 80));
@@ -167,8 +187,17 @@
         render();
       }
     });
+    const rerender = M.debounce(() => input.value.trim() && render(), 80);
+    input.addEventListener("focus", loadParts);
+    M.onSearchPart((entries) => {
+      if (!prepared) return;
+      for (const item of prepare(entries)) prepared.push(item);
+      partsLeft -= 1;
+      rerender();
+    });
     M.whenSearchIndex((entries) => {
       prepared = prepare(entries);
+      if (input.value.trim() || document.activeElement === input) loadParts();
       if (input.value.trim()) render();
     });
   }

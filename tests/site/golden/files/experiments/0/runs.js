@@ -1,1 +1,1 @@
-MLTRAIL.experimentData({"columns":{"metrics":[],"params":[],"tags":[]},"count":0,"id":"0","lower_is_better":false,"name":"Default","parts":[],"primary_metric":null,"runs":[]});
+MLTRAIL.experimentData({"chunk_runs":10000,"chunks":0,"columns":{"metrics":[],"params":[],"tags":[]},"count":0,"fields":["id","name","status","start","end","duration","user","commit","parent"],"id":"0","lower_is_better":false,"name":"Default","primary_metric":null,"runs":[]});
