@@ -93,7 +93,7 @@ def test_runs_using_a_digest_are_found_by_site_search(tracking: FileStore, tmp_p
     build_site(tracking, site)
     index = (site / urls.SEARCH).read_text()
     payload = json.loads(index[index.index("(") + 1 : index.rindex(")")])
-    found = [e for e in payload if e["kind"] == "dataset"]
+    found = [e for e in payload["entries"] if e["kind"] == "dataset"]
     assert [e["title"] for e in found] == ["toy"]
     assert ids["digest"] in found[0]["text"]
     assert found[0]["url"] == urls.dataset_page(dataset_slug(ids["digest"]))
