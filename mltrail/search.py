@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mltrail.entities import Run
 from mltrail.errors import InvalidParameterValue
@@ -40,13 +40,28 @@ from mltrail.search_syntax import (
 __all__ = [
     "Comparison",
     "OrderClause",
+    "Rows",
     "RunFilter",
+    "RunList",
     "filter_and_sort",
     "like_regex",
     "parse_filter",
     "parse_order_by",
+    "select",
     "sort_runs",
 ]
+
+
+class Rows(Protocol):
+    """Runs seen as numbered rows whose values are read by column: a list of runs, or the
+    run index's cache (``mltrail.store.index.RunRows``), where a run is built only when
+    it is returned."""
+
+    def __len__(self) -> int: ...
+
+    def values(self, entity: str, key: str) -> Callable[[int], Any]:
+        """Row number → the row's ``entity`` ``key`` (a RunInfo field for attributes)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -55,15 +70,10 @@ class RunFilter:
 
     comparisons: tuple[Comparison, ...] = ()
 
-    @functools.cached_property
-    def _predicates(self) -> tuple[Callable[[Run], bool], ...]:
-        return tuple(_predicate(c) for c in self.comparisons)
-
     def matches(self, run: Run) -> bool:
-        for predicate in self._predicates:  # noqa: SIM110 - faster than all() over a genexpr
-            if not predicate(run):
-                return False
-        return True
+        """Whether ``run`` passes every comparison."""
+        rows = RunList([run])
+        return all(_predicate(rows, c)(0) for c in self.comparisons)
 
     def to_string(self) -> str:
         return " AND ".join(c.to_string() for c in self.comparisons)
@@ -89,7 +99,7 @@ def parse_order_by(order_by: Sequence[str] | None) -> tuple[OrderClause, ...]:
 
 
 def sort_runs(runs: Iterable[Run], order_by: Sequence[str] | None) -> list[Run]:
-    return _sort(runs, parse_order_by(order_by))
+    return filter_and_sort(runs, None, order_by)
 
 
 def filter_and_sort(
@@ -99,28 +109,58 @@ def filter_and_sort(
     max_results: int | None = None,
 ) -> list[Run]:
     """MLflow's search_runs over runs already read: filter, sort, then cut to max_results."""
+    found = list(runs)
+    return [found[i] for i in select(RunList(found), filter_string, order_by, max_results)]
+
+
+def select(
+    rows: Rows,
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    max_results: int | None = None,
+    where: Callable[[int], bool] | None = None,
+) -> list[int]:
+    """MLflow's search_runs over ``rows`` (those ``where`` accepts): the rows that match,
+    sorted, cut to max_results."""
     run_filter = parse_filter(filter_string)
     clauses = parse_order_by(order_by)
     if max_results is not None and max_results < 0:
         raise InvalidParameterValue(f"max_results must be 0 or more, got {max_results}")
-    if run_filter.comparisons:
-        runs = [run for run in runs if run_filter.matches(run)]
-    ordered = _sort(runs, clauses)
+    picked: Iterable[int] = range(len(rows))
+    if where is not None:
+        picked = filter(where, picked)
+    for c in run_filter.comparisons:  # one column at a time: each is read once
+        picked = list(filter(_predicate(rows, c), picked))
+    ordered = _sort(rows, picked, clauses)
     return ordered if max_results is None else ordered[:max_results]
+
+
+class RunList:
+    """:class:`Rows` over runs already built."""
+
+    def __init__(self, runs: list[Run]) -> None:
+        self.runs = runs
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def values(self, entity: str, key: str) -> Callable[[int], Any]:
+        runs = self.runs
+        if entity == METRIC:
+            return lambda i: runs[i].data.metrics.get(key)
+        if entity == PARAM:
+            return lambda i: runs[i].data.params.get(key)
+        if entity == TAG:
+            return lambda i: runs[i].data.tags.get(key)
+        return lambda i: getattr(runs[i].info, key, None)
 
 
 # ---------------------------------------------------------------- evaluation
 
 
-def _getter(entity: str, key: str) -> Callable[[Run], Any]:
-    if entity == METRIC:
-        return lambda run: run.data.metrics.get(key)
-    if entity == PARAM:
-        return lambda run: run.data.params.get(key)
-    if entity == TAG:
-        return lambda run: run.data.tags.get(key)
-    if entity == ATTRIBUTE and key in ATTRIBUTES:
-        return lambda run: getattr(run.info, key)
+def _getter(rows: Rows, entity: str, key: str) -> Callable[[int], Any]:
+    if entity in (METRIC, PARAM, TAG) or (entity == ATTRIBUTE and key in ATTRIBUTES):
+        return rows.values(entity, key)
     raise InvalidParameterValue(
         f"Cannot search {entity} '{key}'; use a metric, param, tag or run attribute"
     )
@@ -138,14 +178,14 @@ def value_test(comparator: str, value: Value) -> Callable[[Any], bool]:
     return lambda lhs: compare(lhs, value)
 
 
-def _predicate(c: Comparison) -> Callable[[Run], bool]:
+def _predicate(rows: Rows, c: Comparison) -> Callable[[int], bool]:
     wrong = problem(c)
     if wrong:
         raise InvalidParameterValue(f"Invalid comparison '{c.to_string()}': {wrong}")
-    get, test = _getter(c.entity, c.key), value_test(c.comparator, c.value)
+    get, test = _getter(rows, c.entity, c.key), value_test(c.comparator, c.value)
 
-    def predicate(run: Run) -> bool:
-        lhs = get(run)
+    def predicate(row: int) -> bool:
+        lhs = get(row)
         return lhs is not None and test(lhs)
 
     return predicate
@@ -157,20 +197,21 @@ def like_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
-def _sort(runs: Iterable[Run], clauses: tuple[OrderClause, ...]) -> list[Run]:
-    ordered = sorted(runs, key=lambda run: (-run.info.start_time, run.info.run_id))
+def _sort(rows: Rows, picked: Iterable[int], clauses: tuple[OrderClause, ...]) -> list[int]:
+    start, run_id = rows.values(ATTRIBUTE, "start_time"), rows.values(ATTRIBUTE, "run_id")
+    ordered = sorted(picked, key=lambda i: (-start(i), run_id(i)))
     for clause in reversed(clauses):  # stable sorts: the first clause ends up primary
-        ordered.sort(key=_sort_key(clause), reverse=not clause.ascending)
+        ordered.sort(key=_sort_key(rows, clause), reverse=not clause.ascending)
     return ordered
 
 
-def _sort_key(clause: OrderClause) -> Callable[[Run], tuple[int, Any]]:
+def _sort_key(rows: Rows, clause: OrderClause) -> Callable[[int], tuple[int, Any]]:
     """Values first, then NaN, then missing, whichever the direction (as MLflow)."""
-    get = _getter(clause.entity, clause.key)
+    get = _getter(rows, clause.entity, clause.key)
     sign = 1 if clause.ascending else -1  # reverse=True flips the rank back
 
-    def key(run: Run) -> tuple[int, Any]:
-        value = get(run)
+    def key(row: int) -> tuple[int, Any]:
+        value = get(row)
         if value is None:
             return (2 * sign, 0)
         if isinstance(value, float) and math.isnan(value):

@@ -6,12 +6,21 @@ mltrail replaces records by rename (a new inode) and an editor's in-place save
 changes the time or size, so a changed run is read again.  Like git's index it
 distrusts times too close to the moment they were read (a change in the same clock
 tick would be invisible), and it never holds a running run.  Deleting the cache only
-costs one slow search.  It is stored with :mod:`marshal` (the fastest loader of plain
-Python data in the standard library); a version mismatch or damage means a rebuild.
+costs one slow search.
+
+The file is laid out so that a search reads little of it: a header naming its parts,
+then the run ids, their record stats, one column per searchable value (a run
+attribute, a param, a tag, a metric's latest value) and each run's whole entry as its
+own :mod:`marshal` blob.  A search decodes the columns its filter and order name,
+then builds only the runs it returns.  Every part and every entry carries a digest
+keyed with this user's key (``marshal`` must never see bytes from others), checked
+when it is first decoded; a version mismatch or damage means a rebuild.
 """
 
 from __future__ import annotations
 
+import array
+import contextlib
 import gc
 import hashlib
 import hmac
@@ -19,166 +28,34 @@ import logging
 import marshal
 import os
 import secrets
+import struct
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from mltrail.entities import MetricSummary, Run, RunStatus
 from mltrail.errors import CorruptedRecord
+from mltrail.search import RunList
+from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
 from mltrail.store import formats, layout, runs
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "runs-index.marshal"
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 _MAGIC = b"mltrail-runs-index\n"
 _DIGEST_SIZE = 32
+_PART_DIGEST_SIZE = 16
 _KEY_SIZE = 32
+_HEAD = struct.Struct("<Q")  # the header's length
 #: A larger cache file is not read (it would be ~1 KiB per run): a rebuild instead.
 MAX_CACHE_BYTES = 1 << 30
 
-
-class RunIndex:
-    """The runs of a store, read through the cache file ``cache`` (default: in the store's
-    ``.cache``; False: none, the index lives in memory for this process only)."""
-
-    def __init__(self, root: Path, cache: Path | Literal[False] | None = None) -> None:
-        self.root = root
-        self.path = root / layout.CACHE_DIR / CACHE_FILE if cache is None else cache
-        #: The cache file's entries, read once per process and kept in step with it.
-        self._entries: dict[str, Any] | None = None
-        #: Runs built by the last search, with their signatures: reused while unchanged.
-        self._built: dict[str, tuple[list[int], Run]] = {}
-        #: The key the cache file is signed with (see ``cache_key``), read on first use.
-        self._key: bytes | None = None
-
-    def _read(self) -> dict[str, Any]:
-        """The cache's entries; ``{}`` (a rebuild) if it is missing, damaged, too large or
-        not written with this user's key (``marshal`` must never see bytes from others)."""
-        if self.path is False:
-            return {}
-        try:
-            with open(self.path, "rb") as f:
-                if os.fstat(f.fileno()).st_size > MAX_CACHE_BYTES:
-                    return {}
-                blob = f.read()  # load(f) reads in tiny pieces: 6x slower
-        except OSError:
-            return {}
-        head = len(_MAGIC) + _DIGEST_SIZE
-        if blob[: len(_MAGIC)] != _MAGIC or not hmac.compare_digest(
-            blob[len(_MAGIC) : head], self._digest(memoryview(blob)[head:])
-        ):
-            return {}
-        try:
-            data = marshal.loads(memoryview(blob)[head:])
-        except (EOFError, ValueError, TypeError):
-            return {}
-        if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION:
-            return {}
-        entries = data.get("runs")
-        return entries if isinstance(entries, dict) else {}
-
-    def _digest(self, payload: bytes | memoryview) -> bytes:
-        if self._key is None:
-            self._key = cache_key()
-        return hashlib.blake2b(payload, key=self._key, digest_size=_DIGEST_SIZE).digest()
-
-    def _write(self, entries: dict[str, Any]) -> None:
-        if self.path is False:
-            return
-        payload = marshal.dumps({"version": _CACHE_VERSION, "runs": _shared(entries)})
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            formats.write_atomic(self.path, _MAGIC + self._digest(payload) + payload)
-        except OSError as e:  # a cache that cannot be written is only slower
-            log.debug("cannot write %s: %s", self.path, e)
-
-    def load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
-        """Every run of the store, and the errors of those that cannot be read."""
-        # Tens of thousands of small containers are made here and none is garbage: the
-        # cyclic collector would only walk them again and again (it doubled the time).
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._load_runs()
-        finally:
-            if enabled:
-                gc.enable()
-
-    def record_signature(self, run_id: str) -> list[int] | None:
-        """The (inode, mtime, size) of a run's record files as the last ``load_runs`` saw them."""
-        known = self._built.get(run_id)
-        return None if known is None else known[0]
-
-    def _load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
-        if self._entries is None:
-            self._entries = self._read()
-        cached = self._entries
-        fresh: dict[str, Any] = {}
-        built: dict[str, tuple[list[int], Run]] = {}
-        found: list[Run] = []
-        errors: list[CorruptedRecord] = []
-        trust_before = time.time_ns() - layout.RACY_NS
-        changed = False
-        uri = self.root.resolve().as_uri()
-        for run_id, path in layout.iter_run_folders(os.fspath(self.root)):
-            sig = _signature(path)
-            if sig is None:
-                continue
-            entry = cached.get(run_id)
-            known = self._built.get(run_id)
-            run: Run | None = None
-            if known is not None and known[0] == sig:
-                run = known[1]  # unchanged since the last search in this process
-            elif entry is not None:
-                run = _from_entry(run_id, f"{uri}/{path_tail(path)}", entry, sig)
-            if run is None:
-                try:
-                    run, entry = _read_entry(Path(path), sig)
-                except CorruptedRecord as e:
-                    errors.append(e)
-                    continue
-                except FileNotFoundError as e:
-                    errors.append(CorruptedRecord(f"{path}: {e.strerror}: {e.filename}"))
-                    continue
-                if entry is None or max(sig[1::3]) >= trust_before:
-                    found.append(run)
-                    continue
-                changed = True
-            found.append(run)
-            fresh[run_id] = entry
-            built[run_id] = (sig, run)
-        self._built = built
-        if changed or len(fresh) != len(cached):
-            self._write(fresh)
-            self._entries = fresh
-        return found, errors
-
-
-def path_tail(path: str) -> str:
-    """``runs/<shard>/<id>/artifacts`` of a run folder path (URIs built without pathlib)."""
-    head, run_id = os.path.split(path)
-    return f"{layout.RUNS_DIR}/{os.path.basename(head)}/{run_id}/{layout.ARTIFACTS_DIR}"
-
-
 #: The files whose stats tell whether a run changed (see ``_signature``).
 RECORD_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.TAGS_FILE)
-
-
-def _signature(path: str) -> list[int] | None:
-    """(inode, mtime, size) of each record file: a rename or an in-place edit changes it."""
-    sig: list[int] = []
-    for name in RECORD_FILES:
-        try:
-            st = os.stat(os.path.join(path, name))
-        except FileNotFoundError:
-            if name == layout.RUN_FILE:  # a folder being removed, or a damaged run
-                return [] if os.path.isdir(path) else None
-            sig.extend((0, 0, -1))
-        else:
-            sig.extend((st.st_ino, st.st_mtime_ns, st.st_size))
-    return sig
-
+#: (inode, mtime, size) of each of ``RECORD_FILES``, packed: one fixed-size slot per run.
+_SIG = struct.Struct("<" + "Qqq" * len(RECORD_FILES))
 
 #: The run.yaml fields ``runs.assemble_run`` reads that are RunInfo's under the same name.
 _REC_FIELDS = [
@@ -190,9 +67,422 @@ _REC_FIELDS = [
     "end_time",
     "lifecycle_stage",
 ]
+#: RunInfo's fields kept as columns (``run_id`` and ``artifact_uri`` come from the scan).
+_INFO_COLUMNS = {k: k for k in _REC_FIELDS if k != "run_id"} | {"user_id": "user"}
 
 
-def _read_entry(run_path: Path, sig: list[int]) -> tuple[Run, dict[str, Any] | None]:
+class DamagedCache(ValueError):
+    """A part of a signed cache file whose bytes changed after it was written (a disk
+    error): the caller forgets the cache (``RunIndex.forget``) and asks again."""
+
+
+class RunRows:
+    """The runs of a store as one scan of the index saw them: rows ``0..len-1``, first
+    the cached ones (values read from the cache's columns, a run built only when asked
+    for), then those that cannot be cached (running, or changed too recently)."""
+
+    def __init__(self, cache: _Cache, paths: list[str], fresh: list[Run], uri: str) -> None:
+        self._cache = cache
+        self._paths = paths
+        self._fresh = fresh
+        self._uri = uri
+
+    def __len__(self) -> int:
+        return self._cache.count + len(self._fresh)
+
+    def values(self, entity: str, key: str) -> Callable[[int], Any]:
+        """Row number → the run's value of ``entity`` ``key`` (None where it has none):
+        a run attribute (RunInfo's field name), a param, a tag or a metric's latest value."""
+        cached = self._cache.count
+        from_run = RunList(self._fresh).values(entity, key)
+        if entity == ATTRIBUTE and key == "run_id":
+            column: Any = self._cache.ids
+        elif entity == ATTRIBUTE and key == "artifact_uri":
+            column = [f"{self._uri}/{path_tail(p)}" for p in self._paths]
+        else:
+            column = self._cache.column(entity, key)
+        if isinstance(column, list):
+            return lambda i: column[i] if i < cached else from_run(i - cached)
+        get = column.get
+        return lambda i: get(i) if i < cached else from_run(i - cached)
+
+    def run(self, i: int) -> Run:
+        """The run of row ``i``."""
+        if i >= self._cache.count:
+            return self._fresh[i - self._cache.count]
+        return self._cache.run(i, f"{self._uri}/{path_tail(self._paths[i])}")
+
+    def runs(self, rows: Iterable[int] | None = None) -> list[Run]:
+        """The runs of ``rows`` (default: all)."""
+        with _no_gc():
+            return [self.run(i) for i in (range(len(self)) if rows is None else rows)]
+
+
+class RunIndex:
+    """The runs of a store, read through the cache file ``cache`` (default: in the store's
+    ``.cache``; False: none, the index lives in memory for this process only)."""
+
+    def __init__(self, root: Path, cache: Path | Literal[False] | None = None) -> None:
+        self.root = root
+        self.path = root / layout.CACHE_DIR / CACHE_FILE if cache is None else cache
+        #: The cache as last read or written by this process (kept in step with the file).
+        self._cache: _Cache | None = None
+        #: The key the cache file is signed with (see ``cache_key``), read on first use.
+        self._key: bytes | None = None
+
+    def _digest(self, payload: bytes | memoryview, size: int = _DIGEST_SIZE) -> bytes:
+        if self._key is None:
+            self._key = cache_key()
+        return hashlib.blake2b(payload, key=self._key, digest_size=size).digest()
+
+    def _read(self) -> _Cache:
+        """The cache file's content; empty (a rebuild) if it is missing, damaged, too
+        large or not written with this user's key."""
+        if self.path is False:
+            return _Cache.empty(self._digest)
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if not len(_MAGIC) < size <= MAX_CACHE_BYTES:
+                    return _Cache.empty(self._digest)
+                # read whole: a mapping would crash this process if the file were
+                # truncated in place meanwhile
+                data = f.read()
+        except OSError:
+            return _Cache.empty(self._digest)
+        return _Cache.parse(data, self._digest) or _Cache.empty(self._digest)
+
+    def load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
+        """Every run of the store, and the errors of those that cannot be read."""
+        rows, errors = self.scan()
+        return rows.runs(), errors
+
+    def scan(self) -> tuple[RunRows, list[CorruptedRecord]]:
+        """The store's runs as rows (each built only when asked for), and the errors of
+        those that cannot be read; the cache file is brought up to date on the way."""
+        with _no_gc():
+            return self._scan()
+
+    def forget(self) -> None:
+        """Drop the cache (in memory and on disk): the next scan reads every run again."""
+        self._cache = None
+        if self.path is not False:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+    def record_signature(self, run_id: str) -> list[int] | None:
+        """The (inode, mtime, size) of a run's record files as the last scan saw them
+        (None for a run it did not cache)."""
+        if self._cache is None:
+            return None
+        return self._cache.signature(run_id)
+
+    def _scan(self) -> tuple[RunRows, list[CorruptedRecord]]:
+        if self._cache is None:
+            self._cache = self._read()
+        cache = self._cache
+        known = cache.positions()
+        sigs = cache.sigs
+        width = _SIG.size
+        #: In the order listed: a row of the cache (unchanged) or a run read again.
+        order: list[int | tuple[str, bytes, dict[str, Any]]] = []
+        paths: list[str] = []
+        taken: set[str] = set()  # a run id listed twice (two shards) is never cached
+        fresh: list[Run] = []
+        errors: list[CorruptedRecord] = []
+        trust_before = time.time_ns() - layout.RACY_NS
+        for run_id, path in layout.iter_run_folders(os.fspath(self.root)):
+            sig = _signature(path)
+            if sig is None:
+                continue
+            at = known.get(run_id)
+            if (
+                at is not None
+                and sigs[at * width : (at + 1) * width] == sig
+                and run_id not in taken
+            ):
+                order.append(at)
+                paths.append(path)
+                taken.add(run_id)
+                continue
+            try:
+                run, entry = _read_entry(Path(path))
+            except CorruptedRecord as e:
+                errors.append(e)
+                continue
+            except FileNotFoundError as e:
+                errors.append(CorruptedRecord(f"{path}: {e.strerror}: {e.filename}"))
+                continue
+            if (
+                entry is None
+                or run_id in taken
+                or len(sig) != width
+                or max(_SIG.unpack(sig)[1::3]) >= trust_before
+            ):
+                fresh.append(run)
+                continue
+            order.append((run_id, sig, entry))
+            paths.append(path)
+            taken.add(run_id)
+        if order != list(range(cache.count)):
+            cache = cache.rewritten(order)
+            self._write(cache)
+            self._cache = cache
+        uri = self.root.resolve().as_uri()
+        return RunRows(cache, paths, fresh, uri), errors
+
+    def _write(self, cache: _Cache) -> None:
+        if self.path is False:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            formats.write_atomic(self.path, cache.data)
+        except OSError as e:  # a cache that cannot be written is only slower
+            log.debug("cannot write %s: %s", self.path, e)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Tens of thousands of small containers are made while scanning and none is garbage:
+    the cyclic collector would only walk them again and again (it doubled the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class _Cache:
+    """A cache file's content: ``count`` runs, their ids and packed signatures, their
+    columns and entries (each decoded, after its digest is checked, on first use)."""
+
+    def __init__(
+        self,
+        data: bytes,
+        body: int,
+        parts: dict[str, tuple[int, int, bytes]],
+        digest: Callable[..., bytes],
+    ) -> None:
+        self.data = data
+        self._view = memoryview(data)
+        self._body = body
+        self._parts = parts
+        self._digest = digest
+        self._decoded: dict[str, Any] = {}
+        self._built: dict[int, Run] = {}
+        self.ids: list[str] = self._part("ids")
+        self.count = len(self.ids)
+        self.sigs: bytes = self._part("sigs")
+        offsets = array.array("q")
+        offsets.frombytes(self._part("offsets"))
+        self._offsets = offsets
+        self._entry_digests: bytes = self._part("digests")
+        if len(offsets) != self.count + 1 or len(self.sigs) != self.count * _SIG.size:
+            raise ValueError("inconsistent parts")
+
+    @classmethod
+    def parse(cls, data: bytes, digest: Callable[..., bytes]) -> _Cache | None:
+        view = memoryview(data)
+        at = len(_MAGIC)
+        if view[:at] != _MAGIC:
+            return None
+        try:
+            signed = view[at : at + _DIGEST_SIZE]
+            (size,) = _HEAD.unpack_from(view, at + _DIGEST_SIZE)
+            start = at + _DIGEST_SIZE + _HEAD.size
+            header = view[start : start + size]
+            if len(header) != size or not hmac.compare_digest(signed, digest(header)):
+                return None
+            head = marshal.loads(header)
+            if not isinstance(head, dict) or head.get("version") != _CACHE_VERSION:
+                return None
+            return cls(data, start + size, head["parts"], digest)
+        except (EOFError, ValueError, TypeError, KeyError, struct.error):
+            return None
+
+    @classmethod
+    def empty(cls, digest: Callable[..., bytes]) -> _Cache:
+        return cls.build([], b"", [], [], {}, digest)
+
+    @classmethod
+    def build(
+        cls,
+        ids: list[str],
+        sigs: bytes,
+        entries: list[bytes | memoryview],
+        entry_digests: list[bytes | memoryview],
+        columns: dict[str, tuple[list[int] | None, list[Any]]],
+        digest: Callable[..., bytes],
+    ) -> _Cache:
+        """A cache holding these runs (``entries``: each run's marshalled entry)."""
+        offsets = array.array("q", [0])
+        for entry in entries:
+            offsets.append(offsets[-1] + len(entry))
+        blobs: dict[str, bytes | memoryview] = {
+            "ids": marshal.dumps(ids),
+            "sigs": marshal.dumps(sigs),
+            "offsets": marshal.dumps(offsets.tobytes()),
+            "digests": marshal.dumps(b"".join(entry_digests)),
+            **{f"column:{name}": marshal.dumps(c) for name, c in sorted(columns.items())},
+        }
+        parts: dict[str, tuple[int, int, bytes]] = {}
+        chunks: list[bytes | memoryview] = []
+        at = 0
+        for name, blob in blobs.items():
+            parts[name] = (at, len(blob), digest(blob, _PART_DIGEST_SIZE))
+            chunks.append(blob)
+            at += len(blob)
+        parts["entries"] = (at, offsets[-1], b"")
+        chunks.extend(entries)
+        header = marshal.dumps({"version": _CACHE_VERSION, "parts": parts})
+        data = b"".join([_MAGIC, digest(header), _HEAD.pack(len(header)), header, *chunks])
+        made = cls.parse(data, digest)
+        assert made is not None
+        return made
+
+    def _span(self, name: str) -> memoryview:
+        offset, size, _ = self._parts[name]
+        return self._view[self._body + offset : self._body + offset + size]
+
+    def _part(self, name: str) -> Any:
+        """Part ``name`` decoded (its digest checked first); ValueError if it is damaged."""
+        span = self._span(name)
+        if not hmac.compare_digest(self._parts[name][2], self._digest(span, _PART_DIGEST_SIZE)):
+            raise DamagedCache(f"part {name} does not match its digest")
+        return marshal.loads(span)
+
+    def positions(self) -> dict[str, int]:
+        """Run id → its row."""
+        return {run_id: i for i, run_id in enumerate(self.ids)}
+
+    def signature(self, run_id: str) -> list[int] | None:
+        if "positions" not in self._decoded:
+            self._decoded["positions"] = self.positions()
+        at = self._decoded["positions"].get(run_id)
+        return None if at is None else list(_SIG.unpack_from(self.sigs, at * _SIG.size))
+
+    def column(self, entity: str, key: str) -> list[Any] | dict[int, Any]:
+        """The values of one column: a list (every run has one) or row → value."""
+        name = f"column:{entity}\0{key}"
+        found = self._decoded.get(name)
+        if found is None:
+            if name not in self._parts:
+                found = {}
+            else:
+                rows, values = self._part(name)
+                found = values if rows is None else dict(zip(rows, values, strict=True))
+            self._decoded[name] = found
+        return found
+
+    def entry(self, i: int) -> memoryview:
+        """The marshalled entry of row ``i``, its digest checked."""
+        span = self._span("entries")[self._offsets[i] : self._offsets[i + 1]]
+        want = self._entry_digests[i * _PART_DIGEST_SIZE : (i + 1) * _PART_DIGEST_SIZE]
+        if not hmac.compare_digest(want, self._digest(span, _PART_DIGEST_SIZE)):
+            raise DamagedCache(f"entry {i} does not match its digest")
+        return span
+
+    def run(self, i: int, artifact_uri: str) -> Run:
+        run = self._built.get(i)
+        if run is None:
+            rec, params, tags, metrics = marshal.loads(self.entry(i))
+            summaries = {k: MetricSummary(*v) for k, v in metrics.items()}
+            run = runs.assemble_run(artifact_uri, rec, params, tags, summaries)
+            self._built[i] = run
+        return run
+
+    def rewritten(self, order: list[int | tuple[str, bytes, dict[str, Any]]]) -> _Cache:
+        """A cache of the rows ``order`` names: a row of this one, or (run id, packed
+        signature, entry) of a run read from its files."""
+        width, d = _SIG.size, _PART_DIGEST_SIZE
+        ids: list[str] = []
+        sigs: list[bytes] = []
+        entries: list[bytes | memoryview] = []
+        digests: list[bytes | memoryview] = []
+        kept: list[tuple[int, int]] = []  # (new row, old row)
+        added: list[tuple[int, dict[str, Any]]] = []
+        all_entries = self._span("entries")
+        for row, item in enumerate(order):
+            if isinstance(item, int):
+                ids.append(self.ids[item])
+                sigs.append(self.sigs[item * width : (item + 1) * width])
+                entries.append(all_entries[self._offsets[item] : self._offsets[item + 1]])
+                digests.append(self._entry_digests[item * d : (item + 1) * d])
+                kept.append((row, item))
+            else:
+                run_id, sig, e = item
+                blob = marshal.dumps((e["rec"], e["params"], e["tags"], e["metrics"]))
+                ids.append(run_id)
+                sigs.append(sig)
+                entries.append(blob)
+                digests.append(self._digest(blob, d))
+                added.append((row, e))
+        moved: dict[str, dict[int, Any]] = {}
+        for name in self._parts:
+            if name.startswith("column:"):
+                column = self.column(*name[len("column:") :].split("\0", 1))
+                get = column.__getitem__ if isinstance(column, list) else column.get
+                moved[name[len("column:") :]] = {
+                    row: v for row, old in kept if (v := get(old)) is not None
+                }
+        for row, e in added:
+            for name, value in _column_values(e):
+                if value is not None:
+                    moved.setdefault(name, {})[row] = value
+        count = len(ids)
+        columns: dict[str, tuple[list[int] | None, list[Any]]] = {}
+        for name, values in moved.items():
+            if len(values) == count:
+                columns[name] = (None, [values[row] for row in range(count)])
+            elif values:
+                rows = sorted(values)
+                columns[name] = (rows, [values[row] for row in rows])
+        return _Cache.build(ids, b"".join(sigs), entries, digests, columns, self._digest)
+
+
+def _column_values(entry: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    """(column name, value) of each searchable value of a cache entry."""
+    rec = entry["rec"]
+    for column, field in _INFO_COLUMNS.items():
+        yield f"{ATTRIBUTE}\0{column}", rec.get(field)
+    for kind, field in ((PARAM, "params"), (TAG, "tags")):
+        for key, value in entry[field].items():
+            yield f"{kind}\0{key}", value
+    for key, summary in entry["metrics"].items():
+        yield f"{METRIC}\0{key}", summary[0]
+
+
+def path_tail(path: str) -> str:
+    """``runs/<shard>/<id>/artifacts`` of a run folder path (URIs built without pathlib)."""
+    head, run_id = os.path.split(path)
+    return f"{layout.RUNS_DIR}/{os.path.basename(head)}/{run_id}/{layout.ARTIFACTS_DIR}"
+
+
+_RUN_FILE, *_OTHER_FILES = (os.sep + name for name in RECORD_FILES)
+
+
+def _signature(path: str) -> bytes | None:
+    """(inode, mtime, size) of each record file, packed: a rename or an in-place edit
+    changes it. ``b""`` for a folder without ``run.yaml``; None for a folder gone.
+    (A hot path: 100,000 runs, three stats each, per search.)"""
+    try:
+        st = os.stat(path + _RUN_FILE)
+    except FileNotFoundError:  # a folder being removed, or a damaged run
+        return b"" if os.path.isdir(path) else None
+    sig = [st.st_ino, st.st_mtime_ns, st.st_size]
+    for name in _OTHER_FILES:
+        try:
+            st = os.stat(path + name)
+        except FileNotFoundError:
+            sig += (0, 0, -1)
+        else:
+            sig += (st.st_ino, st.st_mtime_ns, st.st_size)
+    return _SIG.pack(*sig)
+
+
+def _read_entry(run_path: Path) -> tuple[Run, dict[str, Any] | None]:
     rec = runs.read_run_record(run_path)
     summaries = runs.metric_summaries(run_path, rec)
     run = runs.build_run(run_path, rec, summaries)
@@ -200,7 +490,6 @@ def _read_entry(run_path: Path, sig: list[int]) -> tuple[Run, dict[str, Any] | N
         return run, None
     info = run.info
     entry: dict[str, Any] = {
-        "sig": sig,
         # what ``runs.assemble_run`` reads, already converted: not the whole run.yaml
         # (its metric summaries and source are below, in ``metrics`` and ``tags``)
         "rec": {**{k: getattr(info, k) for k in _REC_FIELDS}, "user": info.user_id},
@@ -215,43 +504,6 @@ def _read_entry(run_path: Path, sig: list[int]) -> tuple[Run, dict[str, Any] | N
     except ValueError:
         return run, None  # a hand-edited record with odd YAML types: read it every time
     return run, entry
-
-
-def _shared(entries: dict[str, Any]) -> dict[str, Any]:
-    """``entries`` with equal strings made one object, which ``marshal`` then writes once
-    and refers to (metric and param names, repeated values): a smaller, faster cache."""
-    memo: dict[str, str] = {}
-
-    def one(text: str) -> str:
-        return memo.setdefault(text, text)
-
-    def mapping(d: dict[str, Any]) -> dict[str, Any]:
-        return {one(k): one(v) if type(v) is str else v for k, v in d.items()}
-
-    return {
-        run_id: {
-            "sig": e["sig"],
-            "rec": mapping(e["rec"]),
-            "params": mapping(e["params"]),
-            "tags": mapping(e["tags"]),
-            "metrics": mapping(e["metrics"]),
-        }
-        for run_id, e in entries.items()
-    }
-
-
-def _from_entry(run_id: str, artifact_uri: str, entry: Any, sig: list[int]) -> Run | None:
-    """The run a cache entry describes, or None if the entry is stale (then the files are
-    read again).
-
-    The entry's shape is not checked field by field: the cache file is signed with this
-    user's key (``_read``), so it holds only what ``_read_entry`` wrote; checking 100,000
-    entries again took longer than building the runs.
-    """
-    if entry["sig"] != sig:
-        return None
-    summaries = {k: MetricSummary(*v) for k, v in entry["metrics"].items()}
-    return runs.assemble_run(artifact_uri, entry["rec"], entry["params"], entry["tags"], summaries)
 
 
 def user_cache_dir() -> Path:

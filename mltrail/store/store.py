@@ -10,11 +10,11 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mltrail import git, validation
+from mltrail import git, search_syntax, validation
 from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus, ViewType
 from mltrail.errors import (
     CorruptedRecord,
@@ -23,7 +23,7 @@ from mltrail.errors import (
     ResourceNotFound,
     StoreError,
 )
-from mltrail.store import blobs, formats, layout, locks, runs, signatures
+from mltrail.store import blobs, formats, index, layout, locks, runs, signatures
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
 from mltrail.store.config import StoreConfig, load_config
@@ -182,10 +182,23 @@ class FileStore:
         return _rehome([run], self.experiments.aliases())[0]
 
     def all_runs(self) -> list[Run]:
-        found, errors = self.index.load_runs()
+        return _rehome(self._through_index(index.RunRows.runs), self.experiments.aliases())
+
+    def _through_index(self, use: Callable[[index.RunRows], list[Run]]) -> list[Run]:
+        """``use`` applied to every readable run, as rows of the run index (a run is built
+        when asked for); once more from the files if the index's cache proves damaged."""
+        try:
+            return use(self._scan_runs())
+        except index.DamagedCache as e:
+            log.warning("the run index's cache is damaged (%s); reading the runs again", e)
+            self.index.forget()
+            return use(self._scan_runs())
+
+    def _scan_runs(self) -> index.RunRows:
+        rows, errors = self.index.scan()
         for error in errors:
             log.warning("skipping an unreadable run: %s", error)
-        return _rehome(found, self.experiments.aliases())
+        return rows
 
     def search_runs(
         self,
@@ -201,13 +214,20 @@ class FileStore:
         aliases = self.experiments.aliases()
         ids = None if experiment_ids is None else [str(e) for e in experiment_ids]
         wanted = None if ids is None else {aliases.get(e, e) for e in ids}
-        candidates = [
-            r
-            for r in self.all_runs()
-            if r.info.lifecycle_stage in stages
-            and (wanted is None or r.info.experiment_id in wanted)
-        ]
-        return search.filter_and_sort(candidates, filter_string, order_by, max_results)
+
+        def find(rows: index.RunRows) -> list[Run]:
+            stage = rows.values(search_syntax.ATTRIBUTE, "lifecycle_stage")
+            experiment = rows.values(search_syntax.ATTRIBUTE, "experiment_id")
+
+            def candidate(row: int) -> bool:
+                if stage(row) not in stages:
+                    return False
+                return wanted is None or aliases.get(e := experiment(row), e) in wanted
+
+            picked = search.select(rows, filter_string, order_by, max_results, where=candidate)
+            return rows.runs(picked)
+
+        return _rehome(self._through_index(find), aliases)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point of metric ``key`` of a run (``[]`` if it logged none).

@@ -287,6 +287,12 @@ def _search(sample: Sample) -> dict[str, dict[str, str]]:
     return {r.info.run_id: r.data.params for r in found}
 
 
+def _cached_params(index: RunIndex) -> dict[str, dict[str, str]]:
+    """Run id → params, as the cache file holds them."""
+    cache = index._read()
+    return {run_id: marshal.loads(cache.entry(i))[1] for i, run_id in enumerate(cache.ids)}
+
+
 def test_a_signed_cache_of_another_version_or_cut_short_is_rebuilt(sample: Sample) -> None:
     """Entries of a signed cache are trusted without a check of their shape (only our own
     code could have written them), so what it was written by must be exactly this code."""
@@ -296,23 +302,44 @@ def test_a_signed_cache_of_another_version_or_cut_short_is_rebuilt(sample: Sampl
 
     context.close_all()
     index = RunIndex(sample.root)
-    entries = index._read()
     cache = index.path
     assert isinstance(cache, Path), cache
     whole = cache.read_bytes()
-    assert set(entries) == all_runs(sample)
+    assert set(_cached_params(index)) == all_runs(sample)
     target = sample.runs["alpha0"]
-    wrong = {**entries, target: {**entries[target], "params": {"p": "7"}}}
-    payload = marshal.dumps({"version": index_module._CACHE_VERSION - 1, "runs": wrong})
+    header = marshal.dumps({"version": index_module._CACHE_VERSION - 1, "parts": {}})
+    older = index._digest(header) + index_module._HEAD.pack(len(header)) + header
     for blob in (
-        index_module._MAGIC + index._digest(payload) + payload,  # an older version's
+        index_module._MAGIC + older,  # an older version's, signed
         whole[: len(whole) // 2],  # cut short
         whole[:-1],
     ):
         cache.write_bytes(blob)
         fresh = FileStore(sample.root)
         assert {r.info.run_id: r.data.params for r in fresh.all_runs()} == expected
-        assert fresh.index._read()[target]["params"] == {"p": "0"}  # rebuilt from the files
+        assert _cached_params(fresh.index)[target] == {"p": "0"}  # rebuilt from the files
+
+
+def test_a_cache_damaged_after_it_was_signed_is_read_again(sample: Sample) -> None:
+    """A byte flipped inside one run's entry (a disk error) fails that entry's digest
+    when a search first builds the run: the search reads the files instead."""
+    _age(sample)
+    expected = _search(sample)
+    from mltrail.tracking import context
+
+    context.close_all()
+    index = RunIndex(sample.root)
+    cache = index._read()
+    target = sample.runs["alpha0"]
+    entry = cache.entry(cache.ids.index(target))
+    start = bytes(cache.data).index(bytes(entry))
+    assert isinstance(index.path, Path)
+    damaged = bytearray(index.path.read_bytes())
+    damaged[start + len(entry) // 2] ^= 0xFF
+    index.path.write_bytes(bytes(damaged))
+    fresh = FileStore(sample.root)
+    assert {r.info.run_id: r.data.params for r in fresh.all_runs()} == expected
+    assert _cached_params(RunIndex(sample.root))[target] == {"p": "0"}  # written again
 
 
 @pytest.mark.parametrize(
@@ -331,7 +358,7 @@ def test_a_cache_file_from_elsewhere_is_never_parsed(sample: Sample, blob: bytes
     cache.write_bytes(blob)
     _age(sample)
     assert set(_search(sample)) == all_runs(sample)
-    assert set(RunIndex(sample.root)._read()) == all_runs(sample)  # rewritten, signed
+    assert set(RunIndex(sample.root)._read().ids) == all_runs(sample)  # rewritten, signed
 
 
 # -- the store marker ----------------------------------------------------------------

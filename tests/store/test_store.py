@@ -165,6 +165,46 @@ def test_index_notices_changes_to_runs_it_has_cached(tracking: FileStore) -> Non
     assert found.data.metrics["late_metric"] == 7.0
 
 
+SEARCHES = [
+    ("metrics.loss < 0.5 and params.opt = 'adam'", None),
+    ("tags.team LIKE 'a%'", ["metrics.loss DESC"]),
+    ("attributes.run_name != 'r3'", ["params.opt", "attributes.start_time"]),
+    ("attributes.user_id = 'nobody'", None),
+    (None, ["tags.team ASC", "metrics.loss"]),
+]
+
+
+def test_a_search_over_the_cached_columns_agrees_with_one_over_built_runs(
+    tracking: FileStore,
+) -> None:
+    """Cached runs are filtered and sorted on the cache's columns, a run mixed in that
+    cannot be cached (still running) from its files: the same answer as over every run."""
+    from mltrail import search
+
+    for i in range(8):
+        with mltrail.start_run(run_name=f"r{i}"):
+            mltrail.log_param("opt", ["adam", "sgd"][i % 2])
+            if i % 3:
+                mltrail.set_tag("team", ["alpha", "beta"][i % 2])
+            mltrail.log_metric("loss", [0.1, 0.9, float("nan"), 0.4][i % 4])
+    for folder in (tracking.root / "runs").glob("*/*"):
+        age(folder)
+    mltrail.search_runs(output_format="list")  # the cache is written
+    live = mltrail.start_run(run_name="live")
+    mltrail.log_param("opt", "adam")
+    mltrail.log_metric("loss", 0.2)
+    try:
+        store = FileStore(tracking.root)
+        for filter_string, order_by in SEARCHES:
+            got = store.search_runs(None, filter_string, order_by=order_by)
+            want = search.filter_and_sort(store.all_runs(), filter_string, order_by)
+            assert [r.info.run_id for r in got] == [r.info.run_id for r in want], filter_string
+            assert got == want
+        assert live.info.run_id in {r.info.run_id for r in store.all_runs()}
+    finally:
+        mltrail.end_run()
+
+
 def test_index_notices_a_hand_edit_made_in_place(tracking: FileStore) -> None:
     """Records are plain files a person may edit (VS Code rewrites files in place)."""
     with mltrail.start_run(run_name="before") as run:
