@@ -22,6 +22,7 @@
   const h = M.h;
 
   const OVERSCAN = 10; // rows drawn above and below the visible window
+  const QUIET_MS = 1000; // after the first rows, the time left to the user's first action
 
   // Column widths in rem (the table's layout is fixed): the select column, each type's
   // values (a number as M.fmt.number writes it, a UTC time, a short commit...), and
@@ -105,12 +106,25 @@
 
     /**
      * Ask for the shown columns (and what sweeps need) in the background, one part (a
-     * chunk of one field) at a time, each when the page is idle, so input (a click on a header) is answered between
-     * parts; cells fill in as they arrive. While a sort or filter waits for its own
-     * columns the trickle stands aside, so those parts come first.
+     * chunk of one field) at a time, each when the page is idle, so input (a click on
+     * a header) is answered between parts; cells fill in as they arrive. While a sort or
+     * filter waits for its own columns the trickle stands aside, so those parts come
+     * first. The first screens need no part (runs.js has their runs in full): the
+     * trickle starts QUIET_MS after the table is drawn, or at once when it scrolls.
      */
     loadShown() {
       if (this.trickling) return;
+      if (!this.trickleStarted) {
+        this.trickleStarted = true;
+        const start = () => {
+          clearTimeout(timer);
+          this.scroller.removeEventListener("scroll", start);
+          this.loadShown();
+        };
+        const timer = setTimeout(start, QUIET_MS);
+        this.scroller.addEventListener("scroll", start, { passive: true });
+        return;
+      }
       const next = () => {
         if (this.app.hasAttribute("aria-busy")) {
           this.trickling = false; // the waiting refresh calls loadShown again once done
