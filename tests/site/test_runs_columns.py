@@ -3,7 +3,8 @@
 A store made with the real API, built by the generator, opened in Chromium: the table
 draws from ``runs.js`` alone, loads the parts of the columns it shows, leaves the others
 until something needs them (the column chooser, a filter), and sorts and filters every
-run the way ``mltrail.search_runs`` does.
+run the way ``mltrail.search_runs`` does; a sort clicked before its column arrived
+says it is pending and ends right, and the header never moves as values arrive.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import mltrail
 from mltrail.store import FileStore
 from mltrail_generator import build_site
 from mltrail_generator.output.runcolumns import HEAD_RUNS
-from tests.site.browse import Pages, site_base
+from tests.site.browse import Pages, serve, site_base
 
 N_RUNS = 1_500
 PART = re.compile(r"/experiments/[^/]+/runs-(\d+)-(\d+)\.js$")
@@ -108,3 +109,77 @@ def test_columns_load_as_needed_and_sort_and_filter_every_run(
     assert set(shown) == expected
     assert hidden_parts <= _parts_of(pages.watch.requests)
     assert page.evaluate(f"{table}.experiment.runs.every((r) => r.id && r.complete)")
+
+
+HEADER_BOXES = """() => {
+  const table = document.querySelector("#runs-app table").getBoundingClientRect();
+  return Array.from(document.querySelectorAll("#runs-app thead th"), (th) => {
+    const box = th.getBoundingClientRect();
+    return [th.dataset.column || "", box.left - table.left, box.width];
+  });
+}"""
+
+
+def test_a_sort_clicked_before_its_column_arrived_ends_right_and_nothing_moves(
+    pages: Pages, many_site: tuple[Path, str]
+) -> None:
+    site, experiment_id = many_site
+    httpd, thread = serve(site)
+    held: list[Any] = []
+    holding = [True]
+
+    def hold(route: Any) -> None:  # every column part waits until released
+        if holding[0]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    def release() -> None:
+        holding[0] = False
+        while held:
+            held.pop(0).continue_()
+
+    try:
+        pages.context.route("**/runs-*-*.js", hold)
+        base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        page = pages.open(base, f"experiments/{experiment_id}/index.html")
+        page.wait_for_selector("#runs-app tbody tr.mt-run")
+        # Past the runs of runs.js, the cells wait for their parts.
+        page.eval_on_selector(".mt-table-scroll", "el => { el.scrollTop = 600 * 34; }")
+        page.wait_for_selector("#runs-app tbody .mt-pending")
+        before = page.evaluate(HEADER_BOXES)
+        table = "document.querySelector('#runs-app').mltrailTable"
+        rows_before = page.evaluate(f"() => {table}.tree.runs.map((r) => r.id)")
+
+        th = '#runs-app th[data-column="metrics.loss"]'
+        page.click(f"{th} button")
+        page.wait_for_selector(f"{th}.mt-sort-pending")
+        assert page.get_attribute(th, "aria-sort") is None
+        assert page.get_attribute("#runs-app", "aria-busy") == "true"
+        assert (
+            page.text_content(".mt-count") == "Sorting by loss once every run's values are loaded…"
+        )
+        assert page.evaluate(f"() => {table}.tree.runs.map((r) => r.id)") == rows_before
+        loss = [
+            n for n, names in _part_fields(site, experiment_id).items() if "metrics.loss" in names
+        ]
+        asked = _parts_of([route.request.url for route in held])
+        assert set(loss) <= asked  # the sort asked for its column, still held back
+
+        release()
+        page.wait_for_selector(f'{th}[aria-sort="ascending"]')
+        assert page.get_attribute("#runs-app", "aria-busy") is None
+        assert page.text_content(".mt-count") == f"{N_RUNS:,} runs"
+        values = page.evaluate(f"() => {table}.tree.runs.map((r) => r.metrics.loss)")
+        assert len(values) == N_RUNS and values == sorted(values)
+        page.eval_on_selector(".mt-table-scroll", "el => { el.scrollTop = 600 * 34; }")
+        page.wait_for_function(
+            f"() => {table}.experiment.loaded.has('name') && "
+            "!document.querySelector('#runs-app .mt-pending')"
+        )
+        assert page.evaluate(HEADER_BOXES) == before
+    finally:
+        release()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()

@@ -117,17 +117,24 @@
         keys[i] = String(value);
       }
     }
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    const cmp = numeric
-      ? (a, b) => rank[a] - rank[b] || (rank[a] === 0 ? sign * (keys[a] - keys[b]) : 0) || a - b
-      : (a, b) =>
-          rank[a] - rank[b] ||
-          (rank[a] === 0 ? sign * collator.compare(keys[a], keys[b]) : 0) ||
-          a - b;
-    order.sort(cmp);
+    // Only the runs with a value are compared; NaN and missing ones follow in input order.
+    const valued = [];
+    const nan = [];
+    const none = [];
+    for (let i = 0; i < n; i++) (rank[i] === 0 ? valued : rank[i] === 1 ? nan : none).push(i);
+    const order = Uint32Array.from(valued);
+    if (numeric) {
+      order.sort(
+        descending ? (a, b) => keys[b] - keys[a] || a - b : (a, b) => keys[a] - keys[b] || a - b,
+      );
+    } else {
+      order.sort((a, b) => sign * collator.compare(keys[a], keys[b]) || a - b);
+    }
     const sorted = new Array(n);
-    for (let i = 0; i < n; i++) sorted[i] = runs[order[i]];
+    let k = 0;
+    for (const i of order) sorted[k++] = runs[i];
+    for (const i of nan) sorted[k++] = runs[i];
+    for (const i of none) sorted[k++] = runs[i];
     return sorted;
   }
 
@@ -184,6 +191,8 @@
    * left out of `runs`. A run whose parent is not shown (or groups nothing) is a root.
    */
   function group(shown, parents, collapsed) {
+    // Nothing groups (no sweep): the shown runs as they are, without a set of every id.
+    if (!parents.size) return { runs: shown, depth: new Map(), children: new Map() };
     const ids = new Set(shown.map((r) => r.id));
     const under = (run) =>
       Boolean(run.parent) &&

@@ -9,6 +9,8 @@
  * not there yet, and resolves once they all arrived; the values go into the run objects
  * (runs.js order: newest first), so everything that reads runs (table, filter, charts)
  * reads them as before. M.onColumns(experiment, fn) calls fn([field]) as a field completes.
+ * M.nextPart and M.loadPart load the parts of some fields one at a time (the table's
+ * background loading of its shown columns).
  */
 (function () {
   "use strict";
@@ -102,6 +104,26 @@
       }
     });
     return Promise.all(wanted);
+  };
+
+  /**
+   * The first part not there yet of `fields` (in that order; of a field, the newest chunk
+   * first) as {chunk, index}, or null: for loading in the background one part at a time.
+   */
+  M.nextPart = function (experiment, fields) {
+    for (const name of fields) {
+      const index = experiment.fields.indexOf(name);
+      if (index < 0 || M.columnsLoaded(experiment, [name])) continue;
+      for (let chunk = experiment.chunks - 1; chunk >= 0; chunk--) {
+        if (!experiment.loadedParts.has(chunk + "-" + index)) return { chunk, index };
+      }
+    }
+    return null;
+  };
+
+  /** Load one part ({chunk, index}, from M.nextPart); a promise resolved once it is in. */
+  M.loadPart = function (experiment, part) {
+    return request(experiment, part.chunk, part.index);
   };
 
   function request(experiment, chunk, index) {

@@ -6,8 +6,9 @@
  * hash (sort, dir, q, filter, hide, show) so a view can be bookmarked and shared.
  * Rows are virtualized (rows.js: only the rows near the visible window are in the DOM),
  * and sort and filter work on arrays (columns.js), so 100,000 runs stay responsive. The
- * runs' columns arrive as needed (runsdata.js): the shown ones right after the first
- * rows are drawn, a sort's or a filter's before it applies; cells not there yet show "…".
+ * runs' columns arrive as needed (runsdata.js): the shown ones in the background when the
+ * page is idle, a sort's or a filter's before it applies (the header shows a sort pending);
+ * cells not there yet show "…". Column widths are fixed, so arriving values move nothing.
  * Every change of the shown runs is announced as a "mltrail:runs-view" event on the
  * app element ({detail: {experiment, runs}}) for the experiment charts.
  * A sweep's runs (children of a run tagged mltrail.sweep) are listed under it, in the
@@ -21,6 +22,51 @@
   const h = M.h;
 
   const OVERSCAN = 10; // rows drawn above and below the visible window
+  const QUIET_MS = 1000; // after the first rows, the time left to the user's first action
+
+  // Column widths in rem (the table's layout is fixed): the select column, each type's
+  // values (a number as M.fmt.number writes it, a UTC time, a short commit...), and
+  // what a header's label needs, up to the cells' own cap (.mt-cell, 18rem).
+  const SELECT_REM = 2.5;
+  const TYPE_REM = { number: 6.5, time: 10.5, duration: 5.5, text: 7 };
+  const FIELD_REM = { name: 14, status: 6.5, commit: 5.5, id: 18, parent: 18, user: 7 };
+  const LABEL_REM = 0.55; // one character of a header's label (0.875rem, weight 600)
+  const HEAD_PAD_REM = 2.2; // the header button's padding and its sort icon
+
+  function columnRem(col) {
+    const values = FIELD_REM[col.field] || TYPE_REM[col.type] || TYPE_REM.text;
+    const label = Math.min(18, HEAD_PAD_REM + LABEL_REM * col.label.length);
+    return Math.max(values, Math.round(label * 4) / 4);
+  }
+
+  /**
+   * The widths of one table's <col>s, in a stylesheet of the page's own (no style
+   * attribute: the pages hold none), scoped to the table's id.
+   */
+  class ColumnWidths {
+    constructor(table) {
+      this.id = table.id;
+      this.sheet = window.CSSStyleSheet && document.adoptedStyleSheets ? new CSSStyleSheet() : null;
+      if (this.sheet) document.adoptedStyleSheets = [...document.adoptedStyleSheets, this.sheet];
+    }
+
+    set(widths) {
+      if (!this.sheet) return; // an older browser: the table's layout follows its values
+      const table = `#${this.id}`;
+      const rules = widths.map(
+        (rem, i) => `${table} > colgroup > col:nth-child(${i + 1}) { width: ${rem}rem; }`,
+      );
+      const total = widths.reduce((sum, rem) => sum + rem, 0);
+      rules.push(`${table} { width: ${total}rem; table-layout: fixed; }`);
+      this.sheet.replaceSync(rules.join("\n"));
+    }
+  }
+
+  /** Call fn when the page is idle (soon in any case), so input is answered first. */
+  function whenIdle(fn) {
+    if (window.requestIdleCallback) window.requestIdleCallback(fn, { timeout: 300 });
+    else setTimeout(fn, 20);
+  }
 
   class RunsTable {
     constructor(app, experiment) {
@@ -59,23 +105,42 @@
     }
 
     /**
-     * Ask for the shown columns (and what sweeps need), one part at a time with a task
-     * boundary between parts, so a click (a sort asks for its own column at once) never
-     * waits for all of them; cells fill in as they arrive.
+     * Ask for the shown columns (and what sweeps need) in the background, one part (a
+     * chunk of one field) at a time, each when the page is idle, so input (a click on
+     * a header) is answered between parts; cells fill in as they arrive. While a sort or
+     * filter waits for its own columns the trickle stands aside, so those parts come
+     * first. The first screens need no part (runs.js has their runs in full): the
+     * trickle starts QUIET_MS after the table is drawn, or at once when it scrolls.
      */
     loadShown() {
       if (this.trickling) return;
+      if (!this.trickleStarted) {
+        this.trickleStarted = true;
+        const start = () => {
+          clearTimeout(timer);
+          this.scroller.removeEventListener("scroll", start);
+          this.loadShown();
+        };
+        const timer = setTimeout(start, QUIET_MS);
+        this.scroller.addEventListener("scroll", start, { passive: true });
+        return;
+      }
       const next = () => {
+        if (this.app.hasAttribute("aria-busy")) {
+          this.trickling = false; // the waiting refresh calls loadShown again once done
+          return;
+        }
         const fields = ["id", ...this.visible.map((c) => c.field), ...this.sweepFields()];
-        const missing = fields.find((f) => !M.columnsLoaded(this.experiment, [f]));
-        this.trickling = missing !== undefined;
+        const part = M.nextPart(this.experiment, fields);
+        this.trickling = part !== null;
         if (!this.trickling) return;
-        M.loadColumns(this.experiment, [missing]).then(
-          () => setTimeout(next, 0),
+        M.loadPart(this.experiment, part).then(
+          () => whenIdle(next),
           (err) => this.showLoadError(err),
         );
       };
-      next();
+      this.trickling = true;
+      whenIdle(next);
     }
 
     columnsArrived() {
@@ -320,19 +385,22 @@
     }
 
     buildTable() {
+      this.colgroup = h("colgroup");
       this.thead = h("thead");
       this.tbody = h("tbody");
       this.table = h(
         "table",
-        { class: "mt-runs" },
+        { class: "mt-runs", id: M.uid("runs-table") },
         h(
           "caption",
           { class: "mt-visually-hidden" },
           `Runs of ${this.experiment.name || this.experiment.id}`,
         ),
+        this.colgroup,
         this.thead,
         this.tbody,
       );
+      this.widths = new ColumnWidths(this.table);
       this.scroller = h(
         "div",
         { class: "mt-table-scroll", role: "region", "aria-label": "Runs table", tabindex: "0" },
@@ -375,6 +443,11 @@
       this.filterError.hidden = !message;
       if (message) this.filterInput.setAttribute("aria-invalid", "true");
       else this.filterInput.removeAttribute("aria-invalid");
+    }
+
+    prefetch(column) {
+      if (M.columnsLoaded(this.experiment, [column.field])) return;
+      M.loadColumns(this.experiment, [column.field]).catch((err) => this.showLoadError(err));
     }
 
     sortBy(column) {
@@ -426,6 +499,7 @@
       const token = ++this.waiting; // a later refresh supersedes one still waiting
       if (!M.columnsLoaded(this.experiment, needed)) {
         this.app.setAttribute("aria-busy", "true");
+        this.showPending();
         M.loadColumns(this.experiment, needed).then(
           () => token === this.waiting && this.refresh(options),
           (err) => this.showLoadError(err),
@@ -459,7 +533,27 @@
       );
     }
 
-    renderHead() {
+    /**
+     * Until the columns a sort or filter reads have arrived, the rows stay as they were
+     * and the header says what is coming: the sort's column is marked pending.
+     */
+    showPending() {
+      if (!this.visible) return; // the first refresh: nothing drawn yet
+      const sort = this.state.sort;
+      this.renderHead(sort);
+      const what = sort ? `Sorting by ${sort.label}` : "Filtering";
+      this.count.textContent = `${what} once every run's values are loaded…`;
+    }
+
+    /**
+     * The header, and one <col> per column: the table's layout is fixed and each width
+     * comes from the column's type and label, never from the values, so nothing moves
+     * as the parts fill the "…" cells in (or as rows scroll by).
+     */
+    renderHead(pending) {
+      const widths = [SELECT_REM, ...this.visible.map(columnRem)];
+      this.colgroup.replaceChildren(...widths.map(() => h("col")));
+      this.widths.set(widths);
       const cells = [
         h(
           "th",
@@ -468,8 +562,10 @@
         ),
       ];
       for (const col of this.visible) {
-        const sorted = this.state.sort === col;
+        const sorted = this.state.sort === col && !pending;
         const dir = sorted ? (this.state.descending ? "descending" : "ascending") : null;
+        let icon = sorted ? (this.state.descending ? "▼" : "▲") : "";
+        if (pending === col) icon = "…";
         const button = h(
           "button",
           {
@@ -478,18 +574,19 @@
             title: col.id,
             dataset: { column: col.id },
             onclick: () => this.sortBy(col),
+            // A pointer on the header (or focus) asks for the column's parts already, so
+            // a click finds its values there or on the way.
+            onpointerenter: () => this.prefetch(col),
+            onfocus: () => this.prefetch(col),
           },
           col.group === "run" ? null : h("span", { class: "mt-col-group" }, col.group),
           h("span", { class: "mt-col-key" }, col.label),
-          h(
-            "span",
-            { class: "mt-sort-icon", "aria-hidden": "true" },
-            sorted ? (this.state.descending ? "▼" : "▲") : "",
-          ),
+          h("span", { class: "mt-sort-icon", "aria-hidden": "true" }, icon),
         );
         const classes = ["mt-col-" + col.group, "mt-type-" + col.type];
         if (col.primary) classes.push("mt-primary");
         if (col.fixed) classes.push("mt-name-col");
+        if (pending === col) classes.push("mt-sort-pending");
         cells.push(
           h(
             "th",
