@@ -9,8 +9,9 @@ buckets, to stay within ``max_points``); infinities are ordered and are kept as 
 bucket's min or max. Non-finite values are ``None`` in :attr:`Series.value` and named in
 :attr:`Series.nonfinite`.
 
-In ``data.js`` a series is compact (docs/SITE.md, "Data files"): values are the exact
-IEEE 754 bytes in base64 (NaN, infinities and -0.0 included), steps and times are
+In ``data.js`` a series is compact (docs/SITE.md, "Data files"): values keep their
+exact IEEE 754 bits (NaN, infinities and -0.0 included), each written as its difference
+(XOR) from the one before in base 85 (:func:`encode_floats`); steps and times are
 written by :func:`encode_ints` as a first value and deltas, runs of equal deltas folded.
 """
 
@@ -48,24 +49,100 @@ class Series:
 
     def to_json(self) -> dict[str, Any]:
         """The series' entry in ``data.js``: steps and times as :func:`encode_ints`,
-        values as :func:`encode_floats` (``MLTRAIL.runData`` decodes them)."""
+        values as :func:`encode_floats` (``MLTRAIL.runData`` decodes them); ``count``
+        and ``downsampled`` only for a downsampled series (else: every point, false)."""
         values = [float(self.nonfinite[i]) if v is None else v for i, v in enumerate(self.value)]
-        return {
+        entry: dict[str, Any] = {
             "step": encode_ints(self.step),
             "time": encode_ints(self.time),
             "value": encode_floats(values),
-            "count": self.count,
-            "downsampled": self.downsampled,
         }
+        if self.downsampled:
+            entry.update(count=self.count, downsampled=True)
+        return entry
+
+
+#: Base 85 digits (RFC 1924's, with ``.``, ``/`` and ``:`` for ``&``, ``<`` and ``>``,
+#: which a data file would have to escape as six characters each).
+_B85_TO_DATA_JS = str.maketrans("&<>", "./:")
+_DATA_JS_TO_B85 = str.maketrans("./:", "&<>")
 
 
 def encode_floats(values: Sequence[float]) -> str:
-    """The values' float64 bytes (little-endian) in base64: exact, 10.7 characters each.
+    """The values' exact float64 bits, each XOR the one before, in base 85.
 
-    >>> encode_floats([1.0, -0.0])
-    'AAAAAAAA8D8AAAAAAAAAgA=='
+    Bytes, in base 85 (4 bytes to 5 digits, a last group of k bytes to k + 1 digits):
+    the number ``s`` of low zero bytes every value has (8 when all are 0.0), then one
+    nibble per value (high nibble first, two to a byte): how many bytes ``n`` its XOR
+    with the value before (0 for the first) has once its ``s`` low bytes are dropped,
+    then those ``n`` bytes of each value, most significant first. Consecutive points
+    of a history share their sign, exponent and top bits, so most values take 6 or 7
+    bytes; values that were float32 or small integers take fewer.
+
+    >>> encode_floats([1.0, 1.0, -0.0])
+    '1|T3m@W1c'
+    >>> decode_floats(encode_floats([0.1, float("inf"), -0.0]), 3)
+    [0.1, inf, -0.0]
     """
-    return base64.b64encode(struct.pack(f"<{len(values)}d", *values)).decode("ascii")
+    bits = [int.from_bytes(struct.pack(">d", v), "big") for v in values]
+    if not bits:
+        return ""
+    low_zero_bytes = min(_low_zero_bytes(b) for b in bits)
+    shift = 8 * low_zero_bytes
+    xors = [(b ^ before) >> shift for b, before in zip(bits, [0, *bits], strict=False)]
+    widths = [(x.bit_length() + 7) // 8 for x in xors]
+    nibbles = [*widths, 0] if len(widths) % 2 else widths
+    out = bytearray([low_zero_bytes])
+    out.extend(hi << 4 | lo for hi, lo in zip(nibbles[::2], nibbles[1::2], strict=True))
+    for x, width in zip(xors, widths, strict=True):
+        out.extend(x.to_bytes(width, "big"))
+    return base64.b85encode(bytes(out)).decode("ascii").translate(_B85_TO_DATA_JS)
+
+
+def decode_floats(text: str, count: int) -> list[float]:
+    """The ``count`` values :func:`encode_floats` wrote into ``text`` (for tests and
+    readers of ``data.js``; the site decodes them in ``mltrail.js``)."""
+    if not count:
+        return []
+    data = base64.b85decode(text.translate(_DATA_JS_TO_B85))
+    shift = 8 * data[0]
+    pos = 1 + (count + 1) // 2
+    values, before = [], 0
+    for i in range(count):
+        width = data[1 + i // 2] >> 4 if i % 2 == 0 else data[1 + i // 2] & 15
+        x = int.from_bytes(data[pos : pos + width], "big") << shift
+        pos += width
+        before ^= x
+        values.append(struct.unpack(">d", before.to_bytes(8, "big"))[0])
+    return values
+
+
+def decode_ints(items: Sequence[int | str | list[int]]) -> list[int]:
+    """The numbers :func:`encode_ints` wrote (for tests and readers of ``data.js``).
+
+    >>> decode_ints([0, [1, 4], 6])
+    [0, 1, 2, 3, 4, 10]
+    """
+    numbers: list[int] = []
+    last = 0
+    for item in items:
+        if isinstance(item, list):
+            for _ in range(item[1]):
+                last += item[0]
+                numbers.append(last)
+        elif isinstance(item, str) or not numbers:  # the number itself
+            last = int(item)
+            numbers.append(last)
+        else:
+            last += item
+            numbers.append(last)
+    return numbers
+
+
+def _low_zero_bytes(bits: int) -> int:
+    if not bits:
+        return 8
+    return ((bits & -bits).bit_length() - 1) // 8
 
 
 def encode_ints(numbers: Sequence[int]) -> list[int | str | list[int]]:

@@ -8,6 +8,7 @@ deterministic.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterable
 from typing import Any
 
@@ -76,15 +77,38 @@ def experiment_header(record: ExperimentRecord) -> dict[str, Any]:
 
 
 def run_payload(detail: RunDetail) -> dict[str, Any]:
+    """``data.js`` of a run. ``metrics`` holds only the latest values the client cannot
+    take from the series' last point (usually none: the history sorted by step and
+    time ends with it), so 100,000 runs do not write each one twice."""
     run = detail.run
+    last = {h.key: _last_value(h) for h in detail.histories}
     return {
         "id": run.info.run_id,
         "name": run.info.run_name,
         "experiment_id": run.info.experiment_id,
         "params": run.data.params,
-        "metrics": {k: metric_value(v) for k, v in run.data.metrics.items()},
+        "metrics": {
+            k: metric_value(v)
+            for k, v in run.data.metrics.items()
+            if k not in last or not _same_float(last[k], v)
+        },
         "series": {h.key: h.series.to_json() for h in detail.histories},
     }
+
+
+def _last_value(history: MetricHistory) -> float | None:
+    series = history.series
+    if not series.value:
+        return None
+    last = series.value[-1]
+    return float(series.nonfinite[len(series.value) - 1]) if last is None else last
+
+
+def _same_float(a: float | None, b: float) -> bool:
+    """Whether ``a`` reads in the page as ``b`` does: the same bits, or both NaN."""
+    if a is None:
+        return False
+    return (math.isnan(a) and math.isnan(b)) or struct.pack("<d", a) == struct.pack("<d", b)
 
 
 def search_index(site: SiteData, parts: list[str]) -> dict[str, Any]:

@@ -69,7 +69,16 @@ from .parts import (
 #: The default theme's scripts only the experiment and compare pages use: a run page
 #: (100,000 of them in a big site) does not load them.
 OTHER_PAGES_SCRIPTS = frozenset(
-    {"columns.js", "compare.js", "filter.js", "rows.js", "runsdata.js", "table.js"}
+    {
+        "columns.js",
+        "compare.js",
+        "copy.js",  # the model pages' snippets
+        "filter.js",
+        "rows.js",
+        "runsdata.js",
+        "sitesearch.js",  # home's search box
+        "table.js",
+    }
 )
 
 #: Below this many stale run pages, a pool costs more than it saves.
@@ -176,7 +185,7 @@ class RunPage(PageContext):
     parent: RunLink | None = doc("the parent run, or None")
     children: tuple[RunLink, ...] = doc("child runs, oldest first")
     artifacts: tuple[ArtifactView, ...] = doc("the artifact tree")
-    data_script: str = doc("data.js: the run's downsampled series")
+    data_script: str = doc("data.js: the run's downsampled series, relative to the page")
     page_scripts: tuple[str, ...] = doc(
         "the site's scripts a run page uses (not those only the experiment and compare"
         " pages need), mltrail.js first"
@@ -221,7 +230,7 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         parent=run_link(site.runs[parent_id]) if parent_id and parent_id in site.runs else None,
         children=tuple(run_link(site.runs[c]) for c in site.children.get(rid, ())),
         artifacts=tuple(_artifact_view(rid, n) for n in detail.artifacts),
-        data_script=urls.href(urls.run_data(rid)),
+        data_script=urls.href(urls.run_data(rid)).rpartition("/")[2],
         page_scripts=tuple(
             s for s in info.scripts if s.rpartition("/")[2] not in OTHER_PAGES_SCRIPTS
         ),

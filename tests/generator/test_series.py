@@ -106,9 +106,9 @@ def test_to_json_is_what_data_js_holds() -> None:
         "step": [0, [1, 4]],
         "time": [T0, [10, 4]],
         "value": encode_floats([1.0, math.inf, 2.0, math.nan, -math.inf]),
-        "count": 5,
-        "downsampled": False,
-    }
+    }  # count and downsampled only when points were dropped
+    long = downsample(range(30), range(30), [float(i) for i in range(30)], max_points=8)
+    assert long.to_json()["count"] == 30 and long.to_json()["downsampled"] is True
     script_json(s.to_json())  # writable as is: no NaN left
 
 

@@ -12,6 +12,7 @@ from mltrail.errors import GitError
 from mltrail.tracking import context
 from mltrail_generator import build_site
 from mltrail_generator.config import SiteBuildError
+from mltrail_generator.gather.series import decode_floats, decode_ints
 from mltrail_generator.output import runcolumns
 from mltrail_generator.urls import MANIFEST
 from tests.generator.conftest import mtimes_of
@@ -201,5 +202,7 @@ def test_a_point_logged_to_an_ended_run_rewrites_its_page(
         context.reset_tracking_uri()
     build_site(store_copy, out)
     data = (out / "runs" / run_id / "data.js").read_text()
-    assert "12.5" in data  # the CSV download is made from it
+    series = json.loads(data[data.index("(") + 1 : data.rindex(")")])["series"]["cv_rmse"]
+    points = len(decode_ints(series["step"]))
+    assert 12.5 in decode_floats(series["value"], points)  # the CSV download is made from it
     assert "12.5" in (out / "runs" / run_id / "index.html").read_text()

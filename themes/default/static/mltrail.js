@@ -116,22 +116,57 @@
     return out;
   }
 
-  /** Float64 values from data.js: little-endian IEEE 754 bytes in base64. */
-  function decodeFloats(text) {
-    const bytes = atob(text);
-    const view = new DataView(new ArrayBuffer(bytes.length));
-    for (let i = 0; i < bytes.length; i++) view.setUint8(i, bytes.charCodeAt(i));
-    const out = new Array(bytes.length / 8);
-    for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
+  // Base 85 digits of data.js values: RFC 1924's, with "." "/" ":" for "&" "<" ">".
+  const B85 =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%.()*+-;/=:?@^_`{|}~";
+  const B85_DIGIT = new Map(Array.from(B85, (c, i) => [c, i]));
+
+  /** Bytes from base 85: 5 digits to 4 bytes, a last group of k + 1 digits to k bytes. */
+  function base85Bytes(text) {
+    const size = Math.floor(text.length / 5) * 4 + Math.max(0, (text.length % 5) - 1);
+    const bytes = new Uint8Array(size);
+    for (let i = 0, o = 0; i < text.length; i += 5, o += 4) {
+      let n = 0;
+      for (let k = 0; k < 5; k++) {
+        const digit = i + k < text.length ? B85_DIGIT.get(text[i + k]) : 84;
+        if (digit === undefined) throw new Error(`not a data.js value digit: ${text[i + k]}`);
+        n = n * 85 + digit;
+      }
+      for (let k = 0; k < 4 && o + k < size; k++) bytes[o + k] = (n >>> (24 - 8 * k)) & 255;
+    }
+    return bytes;
+  }
+
+  /**
+   * `count` float64 values from data.js (generator/gather/series.py, encode_floats): in
+   * base 85, the low zero bytes every value has, a nibble per value (its bytes), then
+   * each value's bytes: its bits XOR the value before, most significant first.
+   */
+  function decodeFloats(text, count) {
+    const out = new Array(count);
+    if (!count) return out;
+    const bytes = base85Bytes(text);
+    const low = bytes[0];
+    const bits = new Uint8Array(8); // the value before, big-endian
+    const view = new DataView(bits.buffer);
+    let pos = 1 + Math.ceil(count / 2);
+    for (let i = 0; i < count; i++) {
+      const head = bytes[1 + (i >> 1)];
+      const width = i % 2 ? head & 15 : head >> 4;
+      for (let k = 8 - low - width; k < 8 - low; k++) bits[k] ^= bytes[pos++];
+      out[i] = view.getFloat64(0, false);
+    }
     return out;
   }
 
   /**
    * A series of data.js as the charts and the CSV use it: step, time and value arrays,
    * value null where `nonfinite` names the value ("NaN", "Infinity", "-Infinity").
+   * `count` and `downsampled` are written only for a downsampled series.
    */
   function decodeSeries(series) {
-    const value = decodeFloats(series.value);
+    const step = decodeInts(series.step);
+    const value = decodeFloats(series.value, step.length);
     const nonfinite = {};
     for (let i = 0; i < value.length; i++) {
       if (!Number.isFinite(value[i])) {
@@ -140,21 +175,28 @@
       }
     }
     return {
-      step: decodeInts(series.step),
+      step,
       time: decodeInts(series.time),
       value,
       nonfinite,
-      count: series.count,
-      downsampled: series.downsampled,
+      count: series.downsampled ? series.count : value.length,
+      downsampled: Boolean(series.downsampled),
     };
   }
   M.decodeSeries = decodeSeries;
 
+  /** data.js: a run and its series; a latest value not in `metrics` is its series' last. */
   M.runData = function (run) {
-    normalizeRun(run);
     const series = run.series || {};
-    for (const key of Object.keys(series)) series[key] = decodeSeries(series[key]);
+    const metrics = (run.metrics = run.metrics || {});
+    for (const key of Object.keys(series)) {
+      const s = (series[key] = decodeSeries(series[key]));
+      const last = s.value.length - 1;
+      if (last < 0 || Object.hasOwn(metrics, key)) continue;
+      metrics[key] = s.nonfinite[last] || s.value[last];
+    }
     run.series = series;
+    normalizeRun(run);
     data.runs.set(run.id, run);
     notify("run", run);
   };
