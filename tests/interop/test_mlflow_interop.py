@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -241,6 +242,7 @@ def mlflow_server(backend: str, work: Path, *more: str) -> Iterator[str]:
         env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers are stopped with it
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -252,8 +254,12 @@ def mlflow_server(backend: str, work: Path, *more: str) -> Iterator[str]:
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(10)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine: MLflow's shutdown is slow
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @pytest.fixture(scope="module")
