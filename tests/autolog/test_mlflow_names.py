@@ -110,11 +110,18 @@ def _report(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return json.loads(line.removeprefix("REPORT "))  # type: ignore[no-any-return]
 
 
+CASES = ("binary", "multiclass", "regressor", "search")
+
+
 def test_same_names_as_mlflow(store: FileStore, tmp_path: Path) -> None:
     theirs = _start("mlflow", tmp_path / "mlflow", store)
     ours = _start("mltrail", tmp_path / "mltrail", store)
     expected, got = _report(theirs), _report(ours)
-    for case in ("binary", "multiclass", "regressor", "search"):
+    if any(expected[case]["status"] != "FINISHED" for case in CASES):
+        # MLflow's own reference run failed now and then in CI (the regressor's run
+        # FAILED, with nothing logged, while the script exited 0): take it once more.
+        expected = _report(_start("mlflow", tmp_path / "mlflow-again", store))
+    for case in CASES:
         assert got[case] == expected[case], case
     assert len(got["children"]) == len(expected["children"]) == 3
     assert got["children"][0] == expected["children"][0]
