@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import functools
 import gc
 import hashlib
 import hmac
@@ -181,7 +182,7 @@ class RunIndex:
         if self._cache is None:
             self._cache = self._read()
         cache = self._cache
-        known = cache.positions()
+        known = cache.positions
         sigs = cache.sigs
         width = _SIG.size
         #: In the order listed: a row of the cache (unchanged) or a run read again.
@@ -353,14 +354,13 @@ class _Cache:
             raise DamagedCache(f"part {name} does not match its digest")
         return marshal.loads(span)
 
+    @functools.cached_property
     def positions(self) -> dict[str, int]:
-        """Run id → its row."""
+        """Run id → its row (made once per cache: every scan of an unchanged store asks)."""
         return {run_id: i for i, run_id in enumerate(self.ids)}
 
     def signature(self, run_id: str) -> list[int] | None:
-        if "positions" not in self._decoded:
-            self._decoded["positions"] = self.positions()
-        at = self._decoded["positions"].get(run_id)
+        at = self.positions.get(run_id)
         return None if at is None else list(_SIG.unpack_from(self.sigs, at * _SIG.size))
 
     def column(self, entity: str, key: str) -> list[Any] | dict[int, Any]:

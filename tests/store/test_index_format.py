@@ -89,7 +89,7 @@ def test_rewrites_read_back_what_they_hold(states: list[Any], rnd: Any) -> None:
     cache = index._Cache.empty(_digest)
     for state in states:
         order: list[Any] = []
-        positions = cache.positions()
+        positions = cache.positions
         for run_id, entry in state.items():
             at = positions.get(run_id)
             same = at is not None and cache.sigs[at * index._SIG.size :][: index._SIG.size] == (
