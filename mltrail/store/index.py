@@ -39,7 +39,7 @@ from mltrail.entities import MetricSummary, Run, RunStatus
 from mltrail.errors import CorruptedRecord
 from mltrail.search import RunList
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
-from mltrail.store import formats, layout, runs
+from mltrail.store import formats, layout, recordstats, runs
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,10 @@ _HEAD = struct.Struct("<Q")  # the header's length
 #: A larger cache file is not read (it would be ~1 KiB per run): a rebuild instead.
 MAX_CACHE_BYTES = 1 << 30
 
-#: The files whose stats tell whether a run changed (see ``_signature``).
+#: The files whose stats tell whether a run changed (see ``recordstats``).
 RECORD_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.TAGS_FILE)
 #: (inode, mtime, size) of each of ``RECORD_FILES``, packed: one fixed-size slot per run.
-_SIG = struct.Struct("<" + "Qqq" * len(RECORD_FILES))
+_SIG = recordstats.packer(len(RECORD_FILES))
 
 #: The run.yaml fields ``runs.assemble_run`` reads that are RunInfo's under the same name.
 _REC_FIELDS = [
@@ -102,9 +102,9 @@ class RunRows:
             column = [f"{self._uri}/{path_tail(p)}" for p in self._paths]
         else:
             column = self._cache.column(entity, key)
-        if isinstance(column, list):
-            return lambda i: column[i] if i < cached else from_run(i - cached)
-        get = column.get
+        get = column.__getitem__ if isinstance(column, list) else column.get
+        if not self._fresh:
+            return get  # every row is cached: no Python call per row
         return lambda i: get(i) if i < cached else from_run(i - cached)
 
     def run(self, i: int) -> Run:
@@ -182,9 +182,29 @@ class RunIndex:
         if self._cache is None:
             self._cache = self._read()
         cache = self._cache
-        known = cache.positions
-        sigs = cache.sigs
-        width = _SIG.size
+        stats, paths = _record_stats(os.fspath(self.root), cache.count)
+        uri = self.root.resolve().as_uri()
+        if (
+            stats.names == cache.ids
+            and stats.packed == cache.sigs
+            and recordstats.NO_RECORD not in stats.kinds
+        ):  # nothing changed (the usual case): one comparison instead of one per run
+            return RunRows(cache, paths, [], uri), []
+        order, paths, fresh, errors = self._sort_out(cache, stats, paths)
+        if order != list(range(cache.count)):
+            cache = cache.rewritten(order)
+            self._write(cache)
+            self._cache = cache
+        return RunRows(cache, paths, fresh, uri), errors
+
+    def _sort_out(
+        self, cache: _Cache, stats: recordstats.Stats, folders: list[str]
+    ) -> tuple[
+        list[int | tuple[str, bytes, dict[str, Any]]], list[str], list[Run], list[CorruptedRecord]
+    ]:
+        """Each listed run as a row of ``cache`` (unchanged) or read again; the paths of
+        the cached ones, the runs that cannot be cached and the errors of unreadable ones."""
+        known, sigs, width = cache.positions, cache.sigs, _SIG.size
         #: In the order listed: a row of the cache (unchanged) or a run read again.
         order: list[int | tuple[str, bytes, dict[str, Any]]] = []
         paths: list[str] = []
@@ -192,10 +212,9 @@ class RunIndex:
         fresh: list[Run] = []
         errors: list[CorruptedRecord] = []
         trust_before = time.time_ns() - layout.RACY_NS
-        for run_id, path in layout.iter_run_folders(os.fspath(self.root)):
-            sig = _signature(path)
-            if sig is None:
-                continue
+        for i, (run_id, path) in enumerate(zip(stats.names, folders, strict=True)):
+            has_record = stats.kinds[i] != recordstats.NO_RECORD
+            sig = stats.packed[i * width : (i + 1) * width] if has_record else b""
             at = known.get(run_id)
             if (
                 at is not None
@@ -225,12 +244,7 @@ class RunIndex:
             order.append((run_id, sig, entry))
             paths.append(path)
             taken.add(run_id)
-        if order != list(range(cache.count)):
-            cache = cache.rewritten(order)
-            self._write(cache)
-            self._cache = cache
-        uri = self.root.resolve().as_uri()
-        return RunRows(cache, paths, fresh, uri), errors
+        return order, paths, fresh, errors
 
     def _write(self, cache: _Cache) -> None:
         if self.path is False:
@@ -456,30 +470,29 @@ def _column_values(entry: dict[str, Any]) -> Iterable[tuple[str, Any]]:
 
 def path_tail(path: str) -> str:
     """``runs/<shard>/<id>/artifacts`` of a run folder path (URIs built without pathlib)."""
-    head, run_id = os.path.split(path)
-    return f"{layout.RUNS_DIR}/{os.path.basename(head)}/{run_id}/{layout.ARTIFACTS_DIR}"
+    _, shard, run_id = path.rsplit(os.sep, 2)
+    return f"{layout.RUNS_DIR}/{shard}/{run_id}/{layout.ARTIFACTS_DIR}"
 
 
-_RUN_FILE, *_OTHER_FILES = (os.sep + name for name in RECORD_FILES)
+#: From this many runs on, a scan takes its record stats in two processes.
+TWO_PROCESSES_FROM = 20_000
 
 
-def _signature(path: str) -> bytes | None:
-    """(inode, mtime, size) of each record file, packed: a rename or an in-place edit
-    changes it. ``b""`` for a folder without ``run.yaml``; None for a folder gone.
-    (A hot path: 100,000 runs, three stats each, per search.)"""
-    try:
-        st = os.stat(path + _RUN_FILE)
-    except FileNotFoundError:  # a folder being removed, or a damaged run
-        return b"" if os.path.isdir(path) else None
-    sig = [st.st_ino, st.st_mtime_ns, st.st_size]
-    for name in _OTHER_FILES:
-        try:
-            st = os.stat(path + name)
-        except FileNotFoundError:
-            sig += (0, 0, -1)
-        else:
-            sig += (st.st_ino, st.st_mtime_ns, st.st_size)
-    return _SIG.pack(*sig)
+def _record_stats(root: str, runs: int) -> tuple[recordstats.Stats, list[str]]:
+    """The record stats of every run folder, shard by shard, and the folders' paths
+    (``runs``: as many as the last scan saw; a store that big is worth a helper process)."""
+    shards = recordstats.run_shards(os.path.join(root, layout.RUNS_DIR))
+    if runs >= TWO_PROCESSES_FROM and recordstats.can_help():
+        stats = recordstats.take_in_two(shards, RECORD_FILES)
+    else:
+        stats = recordstats.take(shards, RECORD_FILES)
+    paths: list[str] = []
+    at = 0
+    for shard, count in zip(shards, stats.counts, strict=True):
+        prefix = shard + os.sep
+        paths.extend([prefix + name for name in stats.names[at : at + count]])
+        at += count
+    return stats, paths
 
 
 def _read_entry(run_path: Path) -> tuple[Run, dict[str, Any] | None]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mltrail import validation
+from mltrail.store import recordstats
 
 FORMAT_NAME = "mltrail-store"
 FORMAT_VERSION = 1
@@ -104,17 +105,9 @@ def metric_key_of(run_path: Path, file: Path) -> str:
 
 def iter_run_folders(root: str) -> Iterator[tuple[str, str]]:
     """(run id, folder path) of every run, shard by shard, as plain strings (a hot path)."""
-    base = os.path.join(root, RUNS_DIR)
-    try:
-        with os.scandir(base) as entries:
-            shards = sorted(e.path for e in entries if not e.name.startswith(".") and e.is_dir())
-    except FileNotFoundError:
-        return
-    for shard in shards:
-        with os.scandir(shard) as entries:
-            for e in entries:
-                if not e.name.startswith(".") and e.is_dir():
-                    yield e.name, e.path
+    for shard in recordstats.run_shards(os.path.join(root, RUNS_DIR)):
+        for e in recordstats.shard_folders(shard):
+            yield e.name, e.path
 
 
 def iter_run_dirs(root: Path) -> list[Path]:

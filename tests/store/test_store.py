@@ -14,7 +14,7 @@ import yaml
 
 import mltrail
 from mltrail.errors import InvalidParameterValue, ResourceNotFound, StoreError
-from mltrail.store import FileStore, find_store, init_store, is_store
+from mltrail.store import FileStore, find_store, index, init_store, is_store
 from mltrail.store.layout import new_run_id
 
 GitRunner = Callable[..., str]
@@ -205,10 +205,15 @@ def test_a_search_over_the_cached_columns_agrees_with_one_over_built_runs(
         mltrail.end_run()
 
 
-def test_index_notices_a_hand_edit_made_in_place(tracking: FileStore) -> None:
-    """Records are plain files a person may edit (VS Code rewrites files in place)."""
+@pytest.mark.parametrize("processes", [1, 2])
+def test_index_notices_a_hand_edit_made_in_place(
+    tracking: FileStore, monkeypatch: pytest.MonkeyPatch, processes: int
+) -> None:
+    """Records are plain files a person may edit (VS Code rewrites files in place); also
+    when a helper process takes the stats (a big store's scan)."""
+    monkeypatch.setattr(index, "TWO_PROCESSES_FROM", 0 if processes == 2 else 10**9)
     with mltrail.start_run(run_name="before") as run:
-        pass
+        mltrail.log_param("lr", "0.1")
     folder = run_dir(tracking, run.info.run_id)
     age(folder)
     assert [r.info.run_name for r in mltrail.search_runs(output_format="list")] == ["before"]
@@ -223,6 +228,12 @@ def test_index_notices_a_hand_edit_made_in_place(tracking: FileStore) -> None:
         "search_runs served the cached record of a run whose run.yaml was edited in place: "
         "the run index (mltrail/store/index.py) keys its cache on the run folder's mtime only"
     )
+    params_file = folder / "params.yaml"
+    text = params_file.read_text().replace("0.1", "0.2")
+    with open(params_file, "w") as f:
+        f.write(text)
+    found = mltrail.search_runs(filter_string="params.lr = '0.2'", output_format="list")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
 
 
 def test_changes_made_elsewhere_during_a_run_survive_its_end(tracking: FileStore) -> None:
