@@ -252,7 +252,8 @@ class Run:
     info: RunInfo
     data: RunData
     #: MLflow 3's ``RunInputs`` (datasets, models used) and ``RunOutputs`` (models logged);
-    #: filled by ``get_run``, None in search results.
+    #: read by ``get_run``, read on first use in ``search_runs`` results (None in a Run
+    #: built by hand).
     inputs: Any = field(default=None, compare=False, repr=False)
     outputs: Any = field(default=None, compare=False, repr=False)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,3 +127,29 @@ class RunOutputs(_Pairs):
     """What a run produced: ``model_outputs``."""
 
     model_outputs: list[LoggedModelOutput] = field(default_factory=list)
+
+
+class _Deferred:
+    """A record whose fields are read by ``load`` when one is first asked for: a search
+    returns thousands of runs, and few scripts look at their inputs or outputs."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        object.__setattr__(self, "_load", load)
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes not set yet
+        load = self.__dict__.get("_load")
+        if load is None or name.startswith("__"):
+            raise AttributeError(name)
+        real = load()
+        for f in dataclasses.fields(real):
+            object.__setattr__(self, f.name, getattr(real, f.name))
+        object.__setattr__(self, "_load", None)
+        return object.__getattribute__(self, name)
+
+
+class DeferredRunInputs(_Deferred, RunInputs):
+    """``RunInputs`` read from the run's files on first use (``search_runs`` results)."""
+
+
+class DeferredRunOutputs(_Deferred, RunOutputs):
+    """``RunOutputs`` read from the run's files on first use (``search_runs`` results)."""

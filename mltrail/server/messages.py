@@ -9,13 +9,16 @@ models and model versions (the field names of MLflow's ``service.proto`` and
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mltrail.entities import Experiment, FileInfo, Metric, Run, ViewType
-from mltrail.errors import InvalidParameterValue
+from mltrail.errors import CorruptedRecord, InvalidParameterValue
 from mltrail.registry.entities import ModelVersion, RegisteredModel
+
+log = logging.getLogger(__name__)
 
 #: MLflow's names of ``ViewType`` (sent as strings in JSON).
 VIEW_TYPES = {
@@ -194,7 +197,16 @@ def run(r: Run, artifact_uri: str) -> dict[str, Any]:
 
 def links(r: Run) -> dict[str, Any]:
     """MLflow's ``inputs`` (datasets with their tags, logged models) and ``outputs``
-    (logged models) of a run, as ``Client.get_run`` reads them (empty otherwise)."""
+    (logged models) of a run, as the client read them (empty otherwise, and for a run
+    whose inputs file is damaged: one bad file does not fail a whole search)."""
+    try:
+        return _links(r)
+    except CorruptedRecord as e:
+        log.warning("leaving out the inputs and outputs of run %s: %s", r.info.run_id, e)
+        return {"inputs": {}, "outputs": {}}
+
+
+def _links(r: Run) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     if r.inputs is not None and r.inputs.dataset_inputs:
         inputs["dataset_inputs"] = [

@@ -409,7 +409,9 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
         """
         ids = [experiment_ids] if isinstance(experiment_ids, str) else experiment_ids
         found = self._store.search_runs(ids, filter_string, run_view_type, None, order_by)
-        return _page(found, max_results, page_token)
+        page = _page(found, max_results, page_token)
+        page[:] = [logged_models.with_deferred_io(self._store, r) for r in page]
+        return page
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
         """Change the status or the name of the run ``run_id``.

@@ -16,11 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mltrail.entities import Metric
+from mltrail.entities import Metric, Run
 from mltrail.errors import InvalidParameterValue
 from mltrail.logged_entities import (
     DatasetInput,
     DatasetRecord,
+    DeferredRunInputs,
+    DeferredRunOutputs,
     InputTag,
     LoggedModel,
     LoggedModelInput,
@@ -385,6 +387,17 @@ def run_inputs(run_path: Path) -> RunInputs:
         for d in rec["datasets"]
     ]
     return RunInputs(datasets, [LoggedModelInput(m["model_id"]) for m in rec["models"]])
+
+
+def with_deferred_io(store: FileStore, run: Run) -> Run:
+    """``run`` whose ``inputs`` and ``outputs`` are read from its files on first use."""
+    run_id = run.info.run_id
+    return Run(
+        run.info,
+        run.data,
+        DeferredRunInputs(lambda: run_inputs(store.run_path(run_id))),
+        DeferredRunOutputs(lambda: run_outputs(store.run_path(run_id))),
+    )
 
 
 def run_outputs(run_path: Path) -> RunOutputs:

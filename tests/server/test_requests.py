@@ -116,3 +116,24 @@ def test_an_experiments_artifact_location_is_kept_and_checked(server: Server) ->
         "POST", f"{API}/experiments/create", {"name": "escape", "artifact_location": "../../etc"}
     )
     assert (got, answer["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), answer
+
+
+def test_a_search_answers_inputs_and_survives_one_damaged_inputs_file(server: Server) -> None:
+    """As MLflow's ``runs/search``, each run comes with its inputs; a damaged
+    ``inputs.yaml`` costs only that run's inputs, never the whole answer."""
+    client = mltrail.Client(str(server.store))
+    experiment = client.create_experiment("inputs-search")
+    good, bad = client.create_run(experiment), client.create_run(experiment)
+    dataset = {"name": "train", "digest": "d1", "source_type": "local", "source": "{}"}
+    status, _ = server.request(
+        "POST",
+        f"{API}/runs/log-inputs",
+        {"run_id": good.info.run_id, "datasets": [{"dataset": dataset}]},
+    )
+    assert status == 200
+    (client.store.run_path(bad.info.run_id) / "inputs.yaml").write_text("datasets: 3\n")
+    status, answer = server.request("POST", f"{API}/runs/search", {"experiment_ids": [experiment]})
+    assert status == 200
+    inputs = {r["info"]["run_id"]: r.get("inputs", {}) for r in answer["runs"]}
+    assert [d["dataset"]["name"] for d in inputs[good.info.run_id]["dataset_inputs"]] == ["train"]
+    assert inputs[bad.info.run_id] == {}

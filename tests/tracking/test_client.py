@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import mltrail
 from mltrail import Client, Metric, MlflowClient, MlflowException, Param, RunTag, ViewType
-from mltrail.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceNotFound
+from mltrail.errors import (
+    CorruptedRecord,
+    InvalidParameterValue,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+)
 from mltrail.store import FileStore
 
 
@@ -229,3 +235,21 @@ def test_artifacts_through_the_client(client: Client, tmp_path: Path) -> None:
         client.log_text(run_id, "x", "")
     default_dst = Path(client.download_artifacts(run_id, "meta.json"))
     assert default_dst.read_text().startswith("{")
+
+
+def test_search_results_read_their_inputs_only_when_asked(tracking: FileStore) -> None:
+    """As MLflow's, search results carry inputs and outputs; reading them for every one of
+    thousands of runs would slow every search, so each is read on first use, and a damaged
+    inputs file costs only that run's inputs."""
+    client = mltrail.Client()
+    with mltrail.start_run() as good:
+        mltrail.log_input(mltrail.data.from_numpy(np.arange(3.0), name="train"))
+    with mltrail.start_run() as bad:
+        pass
+    (tracking.run_path(bad.info.run_id) / "inputs.yaml").write_text("datasets: 3\n")
+
+    found = {r.info.run_id: r for r in client.search_runs(["0"])}
+    assert [i.dataset.name for i in found[good.info.run_id].inputs.dataset_inputs] == ["train"]
+    assert found[good.info.run_id].outputs.model_outputs == []
+    with pytest.raises(CorruptedRecord, match=r"inputs\.yaml"):
+        _ = found[bad.info.run_id].inputs.dataset_inputs

@@ -100,6 +100,14 @@ SNIPPETS: dict[str, str] = {
             "dataset_filter": [m.model_id == info.model_id for m in mlflow.search_logged_models(
                 datasets=[{"dataset_name": "train"}], output_format="list")],
         }
+        # search results carry their inputs and outputs too (fluent and client search)
+        for found in (mlflow.search_runs(output_format="list")[0],
+                      mlflow.MlflowClient().search_runs([run.info.experiment_id])[0]):
+            result.setdefault("searched", []).append((
+                sorted((i.dataset.name, i.dataset.digest, sorted((t.key, t.value) for t in i.tags))
+                       for i in found.inputs.dataset_inputs),
+                [o.model_id == info.model_id for o in found.outputs.model_outputs],
+            ))
     """,
 }
 
