@@ -474,16 +474,17 @@ def path_tail(path: str) -> str:
     return f"{layout.RUNS_DIR}/{shard}/{run_id}/{layout.ARTIFACTS_DIR}"
 
 
-#: From this many runs on, a scan takes its record stats in two processes.
-TWO_PROCESSES_FROM = 20_000
+#: From this many runs on, a scan splits its record stats between processes, one per core.
+PARALLEL_FROM = 20_000
 
 
 def _record_stats(root: str, runs: int) -> tuple[recordstats.Stats, list[str]]:
     """The record stats of every run folder, shard by shard, and the folders' paths
-    (``runs``: as many as the last scan saw; a store that big is worth a helper process)."""
+    (``runs``: as many as the last scan saw; a store that big is worth helper processes)."""
     shards = recordstats.run_shards(os.path.join(root, layout.RUNS_DIR))
-    if runs >= TWO_PROCESSES_FROM and recordstats.can_help():
-        stats = recordstats.take_in_two(shards, RECORD_FILES)
+    processes = recordstats.processes() if runs >= PARALLEL_FROM else 1
+    if processes > 1:
+        stats = recordstats.take_in_parallel(shards, RECORD_FILES, processes)
     else:
         stats = recordstats.take(shards, RECORD_FILES)
     paths: list[str] = []

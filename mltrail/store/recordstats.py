@@ -18,7 +18,10 @@ import os
 import struct
 import sys
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import subprocess
 
 log = logging.getLogger(__name__)
 
@@ -142,37 +145,56 @@ def decode(data: bytes, shards: int, files: int) -> Stats:
     return Stats(counts.tolist(), names, kinds, packed)
 
 
-def take_in_two(shards: Sequence[str], files: Sequence[str]) -> Stats:
-    """What ``take`` returns, the second half of ``shards`` taken by a helper process
-    meanwhile (by this process too, if the helper cannot start or fails)."""
+#: The most processes one listing is split between (beyond, the disk is the limit).
+MOST_PROCESSES = 4
+
+
+def take_in_parallel(shards: Sequence[str], files: Sequence[str], processes: int) -> Stats:
+    """What ``take`` returns, ``shards`` cut into ``processes`` runs of shards: this process
+    takes the first while helper processes take the others (a helper that cannot start
+    or fails costs only time: this process takes its shards too)."""
     import subprocess
 
-    half = len(shards) // 2
-    try:
-        helper = subprocess.Popen(
-            helper_command(shards[half:], files),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except OSError as e:
-        log.debug("cannot start a helper to take record stats: %s", e)
-        return take(shards, files)
-    mine = take(shards[:half], files)
-    out, err = helper.communicate()
-    try:
-        if helper.returncode:
-            raise ValueError(f"exit status {helper.returncode}: {err[-500:]!r}")
-        theirs = decode(out, len(shards) - half, len(files))
-    except ValueError as e:
-        log.debug("the record stats helper failed (%s); taking them here", e)
-        theirs = take(shards[half:], files)
+    cuts = [len(shards) * k // processes for k in range(processes + 1)]
+    parts = [shards[cuts[k] : cuts[k + 1]] for k in range(processes)]
+    helpers: list[subprocess.Popen[bytes] | None] = []
+    for part in parts[1:]:
+        try:
+            helpers.append(
+                subprocess.Popen(
+                    helper_command(part, files),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                )
+            )
+        except OSError as e:
+            log.debug("cannot start a helper to take record stats: %s", e)
+            helpers.append(None)
+    taken = [take(parts[0], files)]
+    for part, helper in zip(parts[1:], helpers, strict=True):
+        taken.append(_answer(helper, part, files))
     return Stats(
-        mine.counts + theirs.counts,
-        mine.names + theirs.names,
-        mine.kinds + theirs.kinds,
-        mine.packed + theirs.packed,
+        [n for t in taken for n in t.counts],
+        [name for t in taken for name in t.names],
+        b"".join(t.kinds for t in taken),
+        b"".join(t.packed for t in taken),
     )
+
+
+def _answer(
+    helper: subprocess.Popen[bytes] | None, shards: Sequence[str], files: Sequence[str]
+) -> Stats:
+    """The stats a helper took of ``shards``; taken here if it could not."""
+    if helper is not None:
+        out, err = helper.communicate()
+        try:
+            if helper.returncode:
+                raise ValueError(f"exit status {helper.returncode}: {err[-500:]!r}")
+            return decode(out, len(shards), len(files))
+        except ValueError as e:
+            log.debug("a record stats helper failed (%s); taking them here", e)
+    return take(shards, files)
 
 
 def helper_command(shards: Sequence[str], files: Sequence[str]) -> list[str]:
@@ -181,12 +203,15 @@ def helper_command(shards: Sequence[str], files: Sequence[str]) -> list[str]:
     return [sys.executable, "-I", "-S", __file__, str(len(files)), *files, *shards]
 
 
-def can_help() -> bool:
-    """Whether a helper process can run this file: a Python interpreter (not a program
-    embedding one) and this module as a plain file, with two cores or more to use."""
+def processes() -> int:
+    """How many processes a listing may be split between: one per core this process may
+    use (up to ``MOST_PROCESSES``); 1 if a helper cannot run this file (the program is
+    not a Python interpreter but embeds one, or this module is not a plain file)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     program = os.path.basename(sys.executable or "").lower()
-    return (cores or 1) > 1 and program.startswith("python") and os.path.isfile(__file__)
+    if not (program.startswith("python") and os.path.isfile(__file__)):
+        return 1
+    return max(1, min(cores or 1, MOST_PROCESSES))
 
 
 def main(argv: list[str]) -> int:

@@ -33,20 +33,25 @@ def _store(root: Path) -> list[str]:
     return recordstats.run_shards(os.fspath(root))
 
 
+def test_a_listing_is_split_between_the_cores_up_to_a_limit() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert recordstats.processes() == min(cores, recordstats.MOST_PROCESSES)
+
+
 def test_the_shards_are_listed_sorted_without_hidden_folders(tmp_path: Path) -> None:
     shards = _store(tmp_path)
     assert [os.path.basename(s) for s in shards] == ["0a", "1b", "2c", "3d", "4e"]
     assert recordstats.run_shards(os.fspath(tmp_path / "missing")) == []
 
 
-def test_a_helper_process_takes_the_same_stats(tmp_path: Path) -> None:
+def test_helper_processes_take_the_same_stats(tmp_path: Path) -> None:
     shards = _store(tmp_path)
     alone = recordstats.take(shards, FILES)
     assert alone.counts == [3, 4, 3, 3, 3]
     assert "being-made" in alone.names and ".hidden" not in alone.names
     assert alone.kinds[alone.names.index("being-made")] == recordstats.NO_RECORD
-    assert recordstats.can_help() == ((os.cpu_count() or 1) > 1)
-    assert recordstats.take_in_two(shards, FILES) == alone
+    for processes in (1, 2, 3, 5, 6):  # 6: a helper with no shard to take
+        assert recordstats.take_in_parallel(shards, FILES, processes) == alone
 
 
 def test_the_helper_process_answers_on_its_own(tmp_path: Path) -> None:
@@ -59,11 +64,11 @@ def test_the_helper_process_answers_on_its_own(tmp_path: Path) -> None:
 
 def test_the_stats_change_with_an_edit_in_place(tmp_path: Path) -> None:
     shards = _store(tmp_path)
-    before = recordstats.take_in_two(shards, FILES)
+    before = recordstats.take_in_parallel(shards, FILES, 2)
     params = tmp_path / "4e" / "run24e" / "params.yaml"  # in the helper's half
     with open(params, "a") as f:  # same file, same inode: only its size and time move
         f.write("seed: '1'\n")
-    after = recordstats.take_in_two(shards, FILES)
+    after = recordstats.take_in_parallel(shards, FILES, 2)
     assert after.names == before.names and after.packed != before.packed
 
 
@@ -74,12 +79,12 @@ def test_a_helper_that_fails_or_cannot_start_costs_only_time(
     shards = _store(tmp_path)
     alone = recordstats.take(shards, FILES)
     monkeypatch.setattr(sys, "executable", program)
-    assert recordstats.take_in_two(shards, FILES) == alone
+    assert recordstats.take_in_parallel(shards, FILES, 2) == alone
 
 
 def test_a_program_embedding_python_is_not_asked_to_help(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "executable", "/usr/bin/uwsgi")
-    assert not recordstats.can_help()
+    assert recordstats.processes() == 1
 
 
 # folder names as os.fsdecode gives them: any bytes but NUL and "/"

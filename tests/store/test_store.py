@@ -205,13 +205,14 @@ def test_a_search_over_the_cached_columns_agrees_with_one_over_built_runs(
         mltrail.end_run()
 
 
-@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize("processes", [1, 3])
 def test_index_notices_a_hand_edit_made_in_place(
     tracking: FileStore, monkeypatch: pytest.MonkeyPatch, processes: int
 ) -> None:
     """Records are plain files a person may edit (VS Code rewrites files in place); also
-    when a helper process takes the stats (a big store's scan)."""
-    monkeypatch.setattr(index, "TWO_PROCESSES_FROM", 0 if processes == 2 else 10**9)
+    when helper processes take the stats (a big store's scan)."""
+    monkeypatch.setattr(index, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(index.recordstats, "processes", lambda: processes)
     with mltrail.start_run(run_name="before") as run:
         mltrail.log_param("lr", "0.1")
     folder = run_dir(tracking, run.info.run_id)
