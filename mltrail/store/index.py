@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from mltrail.entities import MetricSummary, Run, RunStatus
+from mltrail.entities import MetricSummary, Run, RunData, RunInfo, RunStatus
 from mltrail.errors import CorruptedRecord
 from mltrail.search import RunList
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
@@ -179,10 +179,15 @@ class RunIndex:
         return self._cache.signature(run_id)
 
     def _scan(self) -> tuple[RunRows, list[CorruptedRecord]]:
+        root = os.fspath(self.root)
+        shards = recordstats.run_shards(os.path.join(root, layout.RUNS_DIR))
+        processes = recordstats.processes() if self._big() else 1
+        take = recordstats.start(shards, RECORD_FILES, processes)  # helpers start now...
         if self._cache is None:
-            self._cache = self._read()
+            self._cache = self._read()  # ...and take stats while this reads the cache
         cache = self._cache
-        stats, paths = _record_stats(os.fspath(self.root), cache.count)
+        stats = take()
+        paths = _folder_paths(shards, stats)
         uri = self.root.resolve().as_uri()
         if (
             stats.names == cache.ids
@@ -245,6 +250,19 @@ class RunIndex:
             paths.append(path)
             taken.add(run_id)
         return order, paths, fresh, errors
+
+    def _big(self) -> bool:
+        """Whether the store holds ``PARALLEL_FROM`` runs or more, as far as the cache says
+        (before it is read: by the size of its file, which holds at least
+        ``_CACHED_BYTES_PER_RUN`` per run)."""
+        if self._cache is not None:
+            return self._cache.count >= PARALLEL_FROM
+        if self.path is False:
+            return False
+        try:
+            return os.stat(self.path).st_size >= PARALLEL_FROM * _CACHED_BYTES_PER_RUN
+        except OSError:
+            return False
 
     def _write(self, cache: _Cache) -> None:
         if self.path is False:
@@ -401,9 +419,7 @@ class _Cache:
     def run(self, i: int, artifact_uri: str) -> Run:
         run = self._built.get(i)
         if run is None:
-            rec, params, tags, metrics = marshal.loads(self.entry(i))
-            summaries = {k: MetricSummary(*v) for k, v in metrics.items()}
-            run = runs.assemble_run(artifact_uri, rec, params, tags, summaries)
+            run = _cached_run(artifact_uri, *marshal.loads(self.entry(i)))
             self._built[i] = run
         return run
 
@@ -456,6 +472,31 @@ class _Cache:
         return _Cache.build(ids, b"".join(sigs), entries, digests, columns, self._digest)
 
 
+def _cached_run(
+    artifact_uri: str,
+    rec: dict[str, Any],
+    params: dict[str, str],
+    tags: dict[str, str],
+    metrics: dict[str, tuple[Any, ...]],
+) -> Run:
+    """The Run of a cache entry, its values taken as they are: they were checked and
+    converted when the run was read to make the entry (``_read_entry``)."""
+    summaries = {k: MetricSummary(*v) for k, v in metrics.items()}
+    info = RunInfo(
+        run_id=rec["run_id"],
+        run_name=rec["run_name"],
+        experiment_id=rec["experiment_id"],
+        status=rec["status"],
+        start_time=rec["start_time"],
+        end_time=rec["end_time"],
+        lifecycle_stage=rec["lifecycle_stage"],
+        user_id=rec["user"],
+        artifact_uri=artifact_uri,
+    )
+    latest = {k: s.latest for k, s in summaries.items()}
+    return Run(info, RunData(params=params, metrics=latest, tags=tags, metric_summaries=summaries))
+
+
 def _column_values(entry: dict[str, Any]) -> Iterable[tuple[str, Any]]:
     """(column name, value) of each searchable value of a cache entry."""
     rec = entry["rec"]
@@ -476,24 +517,19 @@ def path_tail(path: str) -> str:
 
 #: From this many runs on, a scan splits its record stats between processes, one per core.
 PARALLEL_FROM = 20_000
+#: The least a cache file holds per run (its id, stats, digest, offset and a minimal entry).
+_CACHED_BYTES_PER_RUN = 256
 
 
-def _record_stats(root: str, runs: int) -> tuple[recordstats.Stats, list[str]]:
-    """The record stats of every run folder, shard by shard, and the folders' paths
-    (``runs``: as many as the last scan saw; a store that big is worth helper processes)."""
-    shards = recordstats.run_shards(os.path.join(root, layout.RUNS_DIR))
-    processes = recordstats.processes() if runs >= PARALLEL_FROM else 1
-    if processes > 1:
-        stats = recordstats.take_in_parallel(shards, RECORD_FILES, processes)
-    else:
-        stats = recordstats.take(shards, RECORD_FILES)
+def _folder_paths(shards: list[str], stats: recordstats.Stats) -> list[str]:
+    """The path of each run folder ``stats`` lists."""
     paths: list[str] = []
     at = 0
     for shard, count in zip(shards, stats.counts, strict=True):
         prefix = shard + os.sep
         paths.extend([prefix + name for name in stats.names[at : at + count]])
         at += count
-    return stats, paths
+    return paths
 
 
 def _read_entry(run_path: Path) -> tuple[Run, dict[str, Any] | None]:

@@ -17,7 +17,7 @@ import logging
 import os
 import struct
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -153,6 +153,12 @@ def take_in_parallel(shards: Sequence[str], files: Sequence[str], processes: int
     """What ``take`` returns, ``shards`` cut into ``processes`` runs of shards: this process
     takes the first while helper processes take the others (a helper that cannot start
     or fails costs only time: this process takes its shards too)."""
+    return start(shards, files, processes)()
+
+
+def start(shards: Sequence[str], files: Sequence[str], processes: int) -> Callable[[], Stats]:
+    """``take_in_parallel`` begun: the helpers are started; calling the result takes this
+    process's part and collects theirs (the caller may do other work in between)."""
     import subprocess
 
     cuts = [len(shards) * k // processes for k in range(processes + 1)]
@@ -171,15 +177,19 @@ def take_in_parallel(shards: Sequence[str], files: Sequence[str], processes: int
         except OSError as e:
             log.debug("cannot start a helper to take record stats: %s", e)
             helpers.append(None)
-    taken = [take(parts[0], files)]
-    for part, helper in zip(parts[1:], helpers, strict=True):
-        taken.append(_answer(helper, part, files))
-    return Stats(
-        [n for t in taken for n in t.counts],
-        [name for t in taken for name in t.names],
-        b"".join(t.kinds for t in taken),
-        b"".join(t.packed for t in taken),
-    )
+
+    def finish() -> Stats:
+        taken = [take(parts[0], files)]
+        for part, helper in zip(parts[1:], helpers, strict=True):
+            taken.append(_answer(helper, part, files))
+        return Stats(
+            [n for t in taken for n in t.counts],
+            [name for t in taken for name in t.names],
+            b"".join(t.kinds for t in taken),
+            b"".join(t.packed for t in taken),
+        )
+
+    return finish
 
 
 def _answer(
