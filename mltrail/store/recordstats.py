@@ -3,8 +3,8 @@
 A search of a big store spends most of its time here: three ``stat`` calls per run,
 ~3 µs each on a virtual machine, 0.9 s for 100,000 runs.  Python threads do not help
 (the interpreter's lock changes hands at every call), so for a big store the caller
-hands the second half of the shards to a helper process running this very file
-(``python -I -S recordstats.py``) and takes the first half itself: one core each.
+cuts the shards into one run per core, hands all but the first to helper processes
+running this very file (``python -I -S recordstats.py``) and takes the first itself.
 
 This module imports only the standard library, and nothing from the store it is run
 on decides what it executes: it only lists folders and takes stats.
