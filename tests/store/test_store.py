@@ -235,6 +235,9 @@ def test_index_notices_a_hand_edit_made_in_place(
         f.write(text)
     found = mltrail.search_runs(filter_string="params.lr = '0.2'", output_format="list")
     assert [r.info.run_id for r in found] == [run.info.run_id]
+    # a new process's first scan: the cache file's size decides before it is read
+    again = FileStore(tracking.root).search_runs(None, "params.lr = '0.2'")
+    assert [r.info.run_name for r in again] == ["after"]
 
 
 def test_changes_made_elsewhere_during_a_run_survive_its_end(tracking: FileStore) -> None:
