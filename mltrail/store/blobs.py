@@ -23,7 +23,6 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -350,6 +349,9 @@ def store_all(blobs: Blobs, files: Iterable[Path]) -> dict[Path, str]:
 
     if not blobs.remote or len(todo) <= 1:
         return {path: one(path) for path in todo}
+    # imported here: only uploads need it, and `import mltrail` stays quick
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(min(UPLOAD_WORKERS, len(todo))) as pool:
         futures = [pool.submit(one, path) for path in todo]
         errors = [f.exception() for f in futures]
