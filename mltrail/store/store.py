@@ -43,7 +43,8 @@ class FileStore:
     """A store rooted at ``root`` (the folder holding ``mltrail-store.yaml``)."""
 
     def __init__(self, root: Path, *, read_only: bool = False) -> None:
-        self.root = root
+        # absolute: URIs are made from it, and a later chdir must not move the store
+        root = self.root = Path(os.path.abspath(root))
         #: Opened to read only (``open_read_only``): no write, and no cache in the store.
         self.read_only = read_only
         try:

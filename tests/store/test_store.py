@@ -512,3 +512,18 @@ def test_gc_removes_deleted_runs_and_commits_it(
     tree = git(repo, "ls-tree", "-r", "--name-only", "HEAD")
     assert drop.info.run_id not in tree and keep.info.run_id in tree
     assert "Purge 1 deleted runs" in commit_messages(git, repo)[0]
+
+
+def test_a_store_opened_by_a_relative_path_stays_put(
+    store: FileStore, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative root is the folder it named when the store was opened: runs get file
+    URIs, and a later change of directory does not move the store."""
+    monkeypatch.chdir(repo)
+    opened = FileStore(Path(store.root.name))
+    record = {"run_name": "r", "status": "RUNNING", "start_time": 1, "end_time": None,
+              "user": "u", "parent_run_id": None, "description": "", "source": {}}  # fmt: skip
+    run = opened.create_run("0", record, {})
+    assert run.info.artifact_uri.startswith(store.root.as_uri())
+    monkeypatch.chdir(repo.parent)
+    assert opened.get_run(run.info.run_id).info.run_id == run.info.run_id
