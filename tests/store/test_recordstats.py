@@ -115,3 +115,14 @@ def test_a_cut_or_padded_answer_is_refused(sent: recordstats.Stats, data: st.Dat
         recordstats.decode(encoded[:cut], len(sent.counts), len(FILES))
     with pytest.raises(ValueError):
         recordstats.decode(encoded + b"\0", len(sent.counts), len(FILES))
+
+
+def test_systems_without_relative_stats_take_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shards = _store(tmp_path)
+    relative = recordstats.take(shards, FILES)
+    monkeypatch.setattr(recordstats, "_BY_FOLDER", False)  # as on Windows
+    assert recordstats.take([*shards, str(tmp_path / "gone")], FILES) == relative._replace(
+        counts=[*relative.counts, 0]
+    )
