@@ -182,6 +182,9 @@ def decode(data: bytes, shards: int, files: int) -> Stats:
 
 #: The most processes one listing is split between (beyond, the disk is the limit).
 MOST_PROCESSES = 4
+#: The calling process's share of the shards against a helper's 1: it reads the run
+#: index's cache (~0.1 s at 100,000 runs) while the helpers take their stats.
+OWN_SHARE = 0.9
 
 
 def take_in_parallel(shards: Sequence[str], files: Sequence[str], processes: int) -> Stats:
@@ -196,7 +199,13 @@ def start(shards: Sequence[str], files: Sequence[str], processes: int) -> Callab
     process's part and collects theirs (the caller may do other work in between)."""
     import subprocess
 
-    cuts = [len(shards) * k // processes for k in range(processes + 1)]
+    # this process also reads the run cache meanwhile: it takes a little less
+    weights = [0.0, OWN_SHARE] + [1.0] * (processes - 1)
+    total = sum(weights)
+    cuts, at = [], 0.0
+    for w in weights:
+        at += w
+        cuts.append(round(len(shards) * at / total))
     parts = [shards[cuts[k] : cuts[k + 1]] for k in range(processes)]
     helpers: list[subprocess.Popen[bytes] | None] = []
     for part in parts[1:]:
