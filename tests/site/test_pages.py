@@ -321,3 +321,37 @@ def test_a_runs_dataset_leads_to_every_run_that_used_it(
     # Datasets are found by the site search too.
     home = pages.open(site_base(sample_site), "index.html")
     assert "breast-cancer-train" in search(home, "breast-cancer-train")
+
+
+def header_cells(page: Any, table: str) -> dict[str, list[str]]:
+    """The names of the column and row headers of ``table`` (a CSS selector) in
+    Chromium's own accessibility tree: what a screen reader is given."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        found = cdp.send("Runtime.evaluate", {"expression": f"document.querySelector({table!r})"})
+        target = {"objectId": found["result"]["objectId"]}
+        return {
+            role: [
+                n["name"]["value"]
+                for n in cdp.send("Accessibility.queryAXTree", {**target, "role": role})["nodes"]
+            ]
+            for role in ("columnheader", "rowheader")
+        }
+    finally:
+        cdp.detach()
+
+
+def test_run_page_tables_have_column_and_row_headers(
+    sample_site: Path, sample: Sample, pages: Pages
+) -> None:
+    """The run page's th carry no scope (its bytes, on 100,000 pages): the HTML table
+    model gives them the roles scope would, head row cells columns, body th rows."""
+    page = pages.open(site_base(sample_site), page_path("run-child-with-artifacts", sample))
+    data = sample.best.data
+    assert header_cells(page, ".mt-kv-table") == {
+        "columnheader": ["Key", "Value"],
+        "rowheader": sorted(data.params),
+    }
+    metrics = header_cells(page, "table.mt-metrics")
+    assert metrics["columnheader"][:2] == ["Metric", "Latest"]
+    assert metrics["rowheader"] == sorted(data.metrics)
