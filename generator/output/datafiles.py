@@ -7,8 +7,10 @@ deterministic.
 
 from __future__ import annotations
 
+import json
 import math
 import struct
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,23 +79,52 @@ def experiment_header(record: ExperimentRecord) -> dict[str, Any]:
 
 
 def run_payload(detail: RunDetail) -> dict[str, Any]:
-    """``data.js`` of a run. ``metrics`` holds only the latest values the client cannot
-    take from the series' last point (usually none: the history sorted by step and
-    time ends with it), so 100,000 runs do not write each one twice."""
+    """``data.js`` of a run. ``metrics`` (left out when empty) holds only the latest
+    values the client cannot take from the series' last point (usually none: the
+    history sorted by step and time ends with it), so 100,000 runs do not write each
+    one twice; ``shared`` the steps and the times most series have (see
+    :func:`share_axes`)."""
     run = detail.run
     last = {h.key: _last_value(h) for h in detail.histories}
-    return {
+    series = {h.key: h.series.to_json() for h in detail.histories}
+    payload: dict[str, Any] = {
         "id": run.info.run_id,
         "name": run.info.run_name,
         "experiment_id": run.info.experiment_id,
         "params": run.data.params,
-        "metrics": {
-            k: metric_value(v)
-            for k, v in run.data.metrics.items()
-            if k not in last or not _same_float(last[k], v)
-        },
-        "series": {h.key: h.series.to_json() for h in detail.histories},
+        "series": series,
     }
+    metrics = {
+        k: metric_value(v)
+        for k, v in run.data.metrics.items()
+        if k not in last or not _same_float(last[k], v)
+    }
+    if metrics:
+        payload["metrics"] = metrics
+    shared = share_axes(series)
+    if shared:
+        payload["shared"] = shared
+    return payload
+
+
+def share_axes(series: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``step`` and the ``time`` most of the ``series`` entries have (when two or
+    more have it), taken out of those entries: a series without its own ``step`` or
+    ``time`` has the shared one. The metrics of a run are mostly logged together, so
+    they are written once (5 metrics: 200 bytes less per run)."""
+    shared = {}
+    for axis in ("step", "time"):
+        counts = Counter(json.dumps(entry[axis]) for entry in series.values())
+        if not counts:
+            continue
+        common, times = counts.most_common(1)[0]
+        if times < 2:
+            continue
+        shared[axis] = json.loads(common)
+        for entry in series.values():
+            if json.dumps(entry[axis]) == common:
+                del entry[axis]
+    return shared
 
 
 def _last_value(history: MetricHistory) -> float | None:

@@ -355,3 +355,12 @@ def test_run_page_tables_have_column_and_row_headers(
     metrics = header_cells(page, "table.mt-metrics")
     assert metrics["columnheader"][:2] == ["Metric", "Latest"]
     assert metrics["rowheader"] == sorted(data.metrics)
+    # Without </th> and </td>, each cell holds its text alone, as with them.
+    cells = (
+        "rows => rows.map((r) => Array.from(r.children, (c) => c.tagName + ' ' + c.textContent))"
+    )
+    params = page.eval_on_selector_all("#params-heading ~ * tbody tr", cells)
+    assert params == [[f"TH {k}", f"TD {v}"] for k, v in sorted(data.params.items())]
+    rows = page.eval_on_selector_all("table.mt-metrics tr", cells)
+    assert all(len(row) == 7 for row in rows) and rows[0][-1] == "TH History"
+    assert [row[-1] for row in rows[1:]] == ["TD CSV"] * len(data.metrics)  # historycsv.js

@@ -162,10 +162,12 @@
   /**
    * A series of data.js as the charts and the CSV use it: step, time and value arrays,
    * value null where `nonfinite` names the value ("NaN", "Infinity", "-Infinity").
-   * `count` and `downsampled` are written only for a downsampled series.
+   * `count` and `downsampled` are written only for a downsampled series; `step` and
+   * `time` only when they are not the run's `shared` ones.
    */
-  function decodeSeries(series) {
-    const step = decodeInts(series.step);
+  function decodeSeries(series, shared) {
+    const axes = shared || {};
+    const step = decodeInts(series.step || axes.step);
     const value = decodeFloats(series.value, step.length);
     const nonfinite = {};
     for (let i = 0; i < value.length; i++) {
@@ -176,7 +178,7 @@
     }
     return {
       step,
-      time: decodeInts(series.time),
+      time: decodeInts(series.time || axes.time),
       value,
       nonfinite,
       count: series.downsampled ? series.count : value.length,
@@ -190,7 +192,7 @@
     const series = run.series || {};
     const metrics = (run.metrics = run.metrics || {});
     for (const key of Object.keys(series)) {
-      const s = (series[key] = decodeSeries(series[key]));
+      const s = (series[key] = decodeSeries(series[key], run.shared));
       const last = s.value.length - 1;
       if (last < 0 || Object.hasOwn(metrics, key)) continue;
       metrics[key] = s.nonfinite[last] || s.value[last];
