@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import mltrail
 from mltrail import Run
 from mltrail.tracking import context
+from mltrail_generator.gather.site import user_tags
 from tests.site.browse import (
     CLASSIFICATION,
     CURVES,
@@ -298,6 +300,30 @@ def test_site_search_finds_runs_by_name_and_by_param_value(
     page.wait_for_url("**/runs/*/index.html", wait_until="commit")
     page.wait_for_selector("body[data-page=run]")
     assert page.text_content("h1").startswith("majority-baseline")
+
+
+def test_search_parts_give_each_run_the_entry_search_js_would_hold(
+    sample_site: Path, sample_api: None, pages: Pages
+) -> None:
+    """The parts write ``[id, name, words]``; the client's entries are in full."""
+    page = pages.open(site_base(sample_site), "index.html")
+    want = []
+    for exp in mltrail.search_experiments():
+        for run in _runs(exp.name):
+            words = [run.info.run_name, run.info.run_id, exp.name]
+            words += [f"{k} {v}" for k, v in sorted(run.data.params.items())]
+            words += [f"{k} {v}" for k, v in sorted(user_tags(run).items())]
+            url = f"runs/{run.info.run_id}/index.html"
+            want.append(
+                {"kind": "run", "title": run.info.run_name, "url": url, "text": " ".join(words)}
+            )
+    search(page, "a")  # loads every part
+    page.wait_for_function(
+        "(n) => MLTRAIL.data.search.filter((e) => e.kind === 'run').length >= n", arg=len(want)
+    )
+    got = page.evaluate("() => MLTRAIL.data.search.filter((e) => e.kind === 'run')")
+    key = itemgetter("url")
+    assert sorted(got, key=key) == sorted(want, key=key)
 
 
 def test_a_runs_dataset_leads_to_every_run_that_used_it(

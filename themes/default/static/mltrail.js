@@ -211,10 +211,29 @@
     notify("search", data.search);
   };
 
+  /**
+   * The entries of a search part's runs ({experiment, runs: [[id, name, words]]}), as
+   * search.js writes entries: the generator leaves out what they repeat.
+   */
+  function runEntries(part) {
+    const experiment = String(part.experiment);
+    return part.runs.map(([id, name, words]) => {
+      const text = `${name} ${id} ${experiment}`;
+      return {
+        kind: "run",
+        title: name,
+        url: `runs/${seg(id)}/index.html`,
+        text: words ? `${text} ${words}` : text,
+      };
+    });
+  }
+
   const searchPartListeners = [];
-  /** A part of the search index ({entries}): added to data.search, then announced. */
+  /** A part of the search index ({entries} or {experiment, runs}): added to data.search,
+   * then announced. */
   M.searchPart = function (part) {
-    const entries = Array.isArray(part && part.entries) ? part.entries : [];
+    const entries = Array.isArray(part && part.entries) ? part.entries.slice() : [];
+    if (part && Array.isArray(part.runs)) entries.push(...runEntries(part));
     if (data.search) for (const entry of entries) data.search.push(entry);
     for (const fn of searchPartListeners) fn(entries);
   };
