@@ -18,6 +18,8 @@ NOT_FOUND = "404.html"
 SEARCH = "search.js"
 COMPARE = "compare/index.html"
 CHART_SPECS = "assets/chart-specs.js"
+#: A run page's scripts in one file (``pages.bundles``): one tag on each of many pages.
+RUN_SCRIPTS = "assets/bundles/run.js"
 ASSETS = "assets"
 MANIFEST = ".mltrail-build.json"
 MODELS = "models/index.html"

@@ -7,8 +7,10 @@ deterministic.
 
 from __future__ import annotations
 
+import json
 import math
 import struct
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,23 +79,52 @@ def experiment_header(record: ExperimentRecord) -> dict[str, Any]:
 
 
 def run_payload(detail: RunDetail) -> dict[str, Any]:
-    """``data.js`` of a run. ``metrics`` holds only the latest values the client cannot
-    take from the series' last point (usually none: the history sorted by step and
-    time ends with it), so 100,000 runs do not write each one twice."""
+    """``data.js`` of a run. ``metrics`` (left out when empty) holds only the latest
+    values the client cannot take from the series' last point (usually none: the
+    history sorted by step and time ends with it), so 100,000 runs do not write each
+    one twice; ``shared`` the steps and the times most series have (see
+    :func:`share_axes`)."""
     run = detail.run
     last = {h.key: _last_value(h) for h in detail.histories}
-    return {
+    series = {h.key: h.series.to_json() for h in detail.histories}
+    payload: dict[str, Any] = {
         "id": run.info.run_id,
         "name": run.info.run_name,
         "experiment_id": run.info.experiment_id,
         "params": run.data.params,
-        "metrics": {
-            k: metric_value(v)
-            for k, v in run.data.metrics.items()
-            if k not in last or not _same_float(last[k], v)
-        },
-        "series": {h.key: h.series.to_json() for h in detail.histories},
+        "series": series,
     }
+    metrics = {
+        k: metric_value(v)
+        for k, v in run.data.metrics.items()
+        if k not in last or not _same_float(last[k], v)
+    }
+    if metrics:
+        payload["metrics"] = metrics
+    shared = share_axes(series)
+    if shared:
+        payload["shared"] = shared
+    return payload
+
+
+def share_axes(series: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``step`` and the ``time`` most of the ``series`` entries have (when two or
+    more have it), taken out of those entries: a series without its own ``step`` or
+    ``time`` has the shared one. The metrics of a run are mostly logged together, so
+    they are written once (5 metrics: 200 bytes less per run)."""
+    shared = {}
+    for axis in ("step", "time"):
+        counts = Counter(json.dumps(entry[axis]) for entry in series.values())
+        if not counts:
+            continue
+        common, times = counts.most_common(1)[0]
+        if times < 2:
+            continue
+        shared[axis] = json.loads(common)
+        for entry in series.values():
+            if json.dumps(entry[axis]) == common:
+                del entry[axis]
+    return shared
 
 
 def _last_value(history: MetricHistory) -> float | None:
@@ -114,7 +145,7 @@ def _same_float(a: float | None, b: float) -> bool:
 def search_index(site: SiteData, parts: list[str]) -> dict[str, Any]:
     """``search.js``: the entries of experiments, models (name, description, aliases,
     tags) and datasets (names, digest, source), and ``parts``: the site paths of the
-    files holding the runs' entries (:func:`run_search_entries`)."""
+    files holding the runs' entries (:func:`run_search_part`)."""
     entries = []
     for record in site.experiments:
         exp = record.experiment
@@ -137,19 +168,20 @@ def search_index(site: SiteData, parts: list[str]) -> dict[str, Any]:
     return {"entries": entries, "parts": [urls.href(part) for part in parts]}
 
 
-def run_search_entries(experiment_name: str, runs: Iterable[Run]) -> list[dict[str, str]]:
-    """The search entries of ``runs`` (names, id, experiment, params, tags)."""
-    entries = []
+def run_search_part(experiment_name: str, runs: Iterable[Run]) -> dict[str, Any]:
+    """A search part: the entries of ``runs`` of one experiment, each ``[id, name,
+    words]`` (its params and tags), which ``MLTRAIL.searchPart`` turns into the entry
+    ``{"kind": "run", "title": name, "url": "runs/<id>/index.html", "text": "<name>
+    <id> <experiment> <words>"}``: kind, url and the text's repeats are not written
+    100,000 times (100 bytes a run)."""
+    rows = []
     for run in runs:
         words = [
-            run.info.run_name,
-            run.info.run_id,
-            experiment_name,
             *(f"{k} {v}" for k, v in sorted(run.data.params.items())),
             *(f"{k} {v}" for k, v in sorted(user_tags(run).items())),
         ]
-        entries.append(_entry("run", run.info.run_name, urls.run_page(run.info.run_id), words))
-    return entries
+        rows.append([run.info.run_id, run.info.run_name, " ".join(words)])
+    return {"experiment": experiment_name, "runs": rows}
 
 
 def _entry(kind: str, title: str, url: str, words: Iterable[str]) -> dict[str, str]:

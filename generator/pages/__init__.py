@@ -11,6 +11,7 @@ from typing import Any
 
 from . import (
     assets,
+    bundles,
     compare,
     dataset,
     datasets_index,
@@ -46,6 +47,7 @@ KINDS: tuple[PageKind[Any], ...] = (
 PARTS: tuple[Part[Any], ...] = (
     assets.STATIC,
     assets.CHART_SPECS,
+    bundles.RUN_SCRIPTS,
     assets.SEARCH,
     experiment.ALIASES,
     experiment.CHUNKS,

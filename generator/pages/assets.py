@@ -36,11 +36,15 @@ def _write_static(b: Build, job: Job[None], writer: PageWriter) -> None:
         writer.copy(logo, b.config.logo)
 
 
+def chart_specs_inputs() -> str:
+    """The digest of what the chart specs are made from: the chart code and Altair."""
+    source = Path(charts.__file__).read_bytes()
+    return digest(hashlib.sha256(source).hexdigest(), version("altair"))
+
+
 def _plan_chart_specs(b: Build) -> Iterable[Job[None]]:
     """Chart specs change only with the chart code (Altair runs only then)."""
-    source = Path(charts.__file__).read_bytes()
-    inputs = digest(hashlib.sha256(source).hexdigest(), version("altair"))
-    return [Job("assets:chart-specs", inputs, None)]
+    return [Job("assets:chart-specs", chart_specs_inputs(), None)]
 
 
 def _write_chart_specs(b: Build, job: Job[None], writer: PageWriter) -> None:

@@ -155,10 +155,10 @@ def _write_chunk(b: Build, job: Job[tuple[ExperimentRecord, int]], writer: PageW
     """A chunk's search entries and, beyond ``HEAD_RUNS`` runs, its column parts."""
     record, chunk = job.subject
     exp = record.experiment
-    entries = datafiles.run_search_entries(exp.name, runcolumns.chunk_runs(record, chunk))
+    part = datafiles.run_search_part(exp.name, runcolumns.chunk_runs(record, chunk))
     writer.write(
         urls.experiment_search_part(exp.experiment_id, chunk),
-        datafiles.data_script("searchPart", {"entries": entries}),
+        datafiles.data_script("searchPart", part),
     )
     if not runcolumns.has_parts(record):
         return

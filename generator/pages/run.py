@@ -44,7 +44,6 @@ from ..theme.markdown import render_markdown
 from ..theme.render import environment, render
 from .base import (
     HIGHLIGHT_CSS,
-    VENDOR_SCRIPTS,
     Build,
     Job,
     PageContext,
@@ -64,21 +63,6 @@ from .parts import (
     experiment_link,
     project_link,
     run_link,
-)
-
-#: The default theme's scripts only the experiment and compare pages use: a run page
-#: (100,000 of them in a big site) does not load them.
-OTHER_PAGES_SCRIPTS = frozenset(
-    {
-        "columns.js",
-        "compare.js",
-        "copy.js",  # the model pages' snippets
-        "filter.js",
-        "rows.js",
-        "runsdata.js",
-        "sitesearch.js",  # home's search box
-        "table.js",
-    }
 )
 
 #: Below this many stale run pages, a pool costs more than it saves.
@@ -186,12 +170,14 @@ class RunPage(PageContext):
     children: tuple[RunLink, ...] = doc("child runs, oldest first")
     artifacts: tuple[ArtifactView, ...] = doc("the artifact tree")
     data_script: str = doc("data.js: the run's downsampled series, relative to the page")
-    page_scripts: tuple[str, ...] = doc(
-        "the site's scripts a run page uses (not those only the experiment and compare"
-        " pages need), mltrail.js first"
+    scripts_bundle: str = doc(
+        "one file holding the site's scripts a run page uses (not those only the experiment"
+        " and compare pages need; mltrail.js first), then vega, vega-lite, vega-embed and"
+        " the chart specs"
     )
-    chart_scripts: tuple[str, ...] = doc("vega, vega-lite, vega-embed and chart specs")
-    highlight_css: str = doc("stylesheet of the syntax highlighting")
+    highlight_css: str | None = doc(
+        "stylesheet of the syntax highlighting, None when the page highlights nothing"
+    )
     logged_models: tuple[LoggedModelView, ...] = doc("models logged in the run, in order")
     model_versions: tuple[VersionLink, ...] = doc("registered versions whose source is the run")
     project: RunProjectView | None = doc("the project whose entry point it ran, or None")
@@ -231,11 +217,8 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         children=tuple(run_link(site.runs[c]) for c in site.children.get(rid, ())),
         artifacts=tuple(_artifact_view(rid, n) for n in detail.artifacts),
         data_script=urls.href(urls.run_data(rid)).rpartition("/")[2],
-        page_scripts=tuple(
-            s for s in info.scripts if s.rpartition("/")[2] not in OTHER_PAGES_SCRIPTS
-        ),
-        chart_scripts=VENDOR_SCRIPTS,
-        highlight_css=urls.href(HIGHLIGHT_CSS),
+        scripts_bundle=urls.href(urls.RUN_SCRIPTS),
+        highlight_css=urls.href(HIGHLIGHT_CSS) if _highlights(detail) else None,
         logged_models=_logged_models(detail, site),
         model_versions=tuple(version_link(m, e) for m, e in site.registry.by_run(rid)),
         project=_project_view(run, site),
@@ -243,6 +226,12 @@ def context(detail: RunDetail, site: SiteData, info: SiteInfo) -> RunPage:
         used_models=detail.inputs.models,
         evaluations=evaluations(run, detail.artifacts),
     )
+
+
+def _highlights(detail: RunDetail) -> bool:
+    """Whether the page shows highlighted text: the diff, or a text artifact's preview."""
+    nodes = _files(detail.artifacts)
+    return detail.diff is not None or any(n.preview and n.preview.kind == "text" for n in nodes)
 
 
 def _project_view(run: Run, site: SiteData) -> RunProjectView | None:

@@ -20,6 +20,7 @@ from mltrail_generator.gather.series import (
     encode_ints,
     series_to_csv,
 )
+from mltrail_generator.output.datafiles import share_axes
 from mltrail_generator.output.jsdata import script_json
 
 T0 = 1_700_000_000_000
@@ -198,3 +199,19 @@ def test_csv_reads_back_in_pandas() -> None:
     assert frame["value"].iloc[0] == 0.1 and math.isnan(frame["value"].iloc[1])
     assert frame["value"].iloc[2] == math.inf and frame["value"].iloc[3] == -math.inf
     assert frame["value"].iloc[4] == 1e-300
+
+
+_AXIS = st.lists(st.integers(0, 3), max_size=4).map(encode_ints)
+
+
+@given(st.dictionaries(st.text(max_size=3), st.tuples(_AXIS, _AXIS), max_size=6))
+def test_shared_axes_give_every_series_its_own_steps_and_times(
+    axes: dict[str, tuple[list[object], list[object]]],
+) -> None:
+    series = {k: {"step": step, "time": time, "value": ""} for k, (step, time) in axes.items()}
+    shared = share_axes(series)
+    for key, (step, time) in axes.items():
+        assert series[key].get("step", shared.get("step")) == step  # as MLTRAIL.runData reads it
+        assert series[key].get("time", shared.get("time")) == time
+    for axis, value in shared.items():  # only what two or more series have
+        assert sum(value == v[0 if axis == "step" else 1] for v in axes.values()) >= 2

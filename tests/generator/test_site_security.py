@@ -49,7 +49,7 @@ def test_payloads_are_escaped_everywhere(tracking: FileStore, tmp_path: Path) ->
     run_dir = next((out / "runs").iterdir())
     page = (run_dir / "index.html").read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text
-    assert "<code>&#34;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;</code>" in page
+    assert "<th>&#34;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;<td>" in page
     assert (run_dir / "artifacts" / "report.html.txt").is_file()
     assert not (run_dir / "artifacts" / "report.html").exists()
     assert 'download="report.html"' in page

@@ -192,8 +192,10 @@ class LinkChecker:
             check("search.js", part)
             entries = data_payload(self.site / part)
             assert isinstance(entries, dict)
-            for entry in entries["entries"]:
+            for entry in entries.get("entries", []):
                 check(part, entry["url"])
+            for run_id, _, _ in entries.get("runs", []):
+                check(part, f"runs/{_seg(run_id)}/index.html")  # as M.searchPart makes it
         return report
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import mltrail
 from mltrail import Run
 from mltrail.tracking import context
+from mltrail_generator.gather.site import user_tags
 from tests.site.browse import (
     CLASSIFICATION,
     CURVES,
@@ -300,6 +302,30 @@ def test_site_search_finds_runs_by_name_and_by_param_value(
     assert page.text_content("h1").startswith("majority-baseline")
 
 
+def test_search_parts_give_each_run_the_entry_search_js_would_hold(
+    sample_site: Path, sample_api: None, pages: Pages
+) -> None:
+    """The parts write ``[id, name, words]``; the client's entries are in full."""
+    page = pages.open(site_base(sample_site), "index.html")
+    want = []
+    for exp in mltrail.search_experiments():
+        for run in _runs(exp.name):
+            words = [run.info.run_name, run.info.run_id, exp.name]
+            words += [f"{k} {v}" for k, v in sorted(run.data.params.items())]
+            words += [f"{k} {v}" for k, v in sorted(user_tags(run).items())]
+            url = f"runs/{run.info.run_id}/index.html"
+            want.append(
+                {"kind": "run", "title": run.info.run_name, "url": url, "text": " ".join(words)}
+            )
+    search(page, "a")  # loads every part
+    page.wait_for_function(
+        "(n) => MLTRAIL.data.search.filter((e) => e.kind === 'run').length >= n", arg=len(want)
+    )
+    got = page.evaluate("() => MLTRAIL.data.search.filter((e) => e.kind === 'run')")
+    key = itemgetter("url")
+    assert sorted(got, key=key) == sorted(want, key=key)
+
+
 def test_a_runs_dataset_leads_to_every_run_that_used_it(
     sample_site: Path, sample: Sample, pages: Pages
 ) -> None:
@@ -321,3 +347,46 @@ def test_a_runs_dataset_leads_to_every_run_that_used_it(
     # Datasets are found by the site search too.
     home = pages.open(site_base(sample_site), "index.html")
     assert "breast-cancer-train" in search(home, "breast-cancer-train")
+
+
+def header_cells(page: Any, table: str) -> dict[str, list[str]]:
+    """The names of the column and row headers of ``table`` (a CSS selector) in
+    Chromium's own accessibility tree: what a screen reader is given."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        found = cdp.send("Runtime.evaluate", {"expression": f"document.querySelector({table!r})"})
+        target = {"objectId": found["result"]["objectId"]}
+        return {
+            role: [
+                n["name"]["value"]
+                for n in cdp.send("Accessibility.queryAXTree", {**target, "role": role})["nodes"]
+            ]
+            for role in ("columnheader", "rowheader")
+        }
+    finally:
+        cdp.detach()
+
+
+def test_run_page_tables_have_column_and_row_headers(
+    sample_site: Path, sample: Sample, pages: Pages
+) -> None:
+    """The run page's th carry no scope (its bytes, on 100,000 pages): the HTML table
+    model gives them the roles scope would, head row cells columns, body th rows."""
+    page = pages.open(site_base(sample_site), page_path("run-child-with-artifacts", sample))
+    data = sample.best.data
+    assert header_cells(page, ".mt-kv-table") == {
+        "columnheader": ["Key", "Value"],
+        "rowheader": sorted(data.params),
+    }
+    metrics = header_cells(page, "table.mt-metrics")
+    assert metrics["columnheader"][:2] == ["Metric", "Latest"]
+    assert metrics["rowheader"] == sorted(data.metrics)
+    # Without </th> and </td>, each cell holds its text alone, as with them.
+    cells = (
+        "rows => rows.map((r) => Array.from(r.children, (c) => c.tagName + ' ' + c.textContent))"
+    )
+    params = page.eval_on_selector_all("#params-heading ~ * tbody tr", cells)
+    assert params == [[f"TH {k}", f"TD {v}"] for k, v in sorted(data.params.items())]
+    rows = page.eval_on_selector_all("table.mt-metrics tr", cells)
+    assert all(len(row) == 7 for row in rows) and rows[0][-1] == "TH History"
+    assert [row[-1] for row in rows[1:]] == ["TD CSV"] * len(data.metrics)  # historycsv.js

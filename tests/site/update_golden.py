@@ -11,8 +11,9 @@ builds ``sample_runs/store`` and rewrites ``tests/site/golden/``:
   artifact copies, by sha256: big, or binary, and mostly the store's own bytes) and
   ``theme`` (the theme's static files, vendored Vega included, copied unchanged into
   ``assets/``: checked against ``themes/default/static``, so editing the theme does
-  not need a new snapshot unless the pages change), plus the versions of the
-  libraries that shape the bytes (``VERSIONED``).
+  not need a new snapshot unless the pages change) with the script bundles of
+  ``assets/bundles/`` (checked to be the site's copies of the files they name, joined),
+  plus the versions of the libraries that shape the bytes (``VERSIONED``).
 
 ``tests/site/test_golden.py`` rebuilds the site and compares it with this snapshot.
 Rewrite it when a change to the site is intended, and review ``git diff tests/site/golden``.
@@ -44,6 +45,8 @@ BUILD_STATE = ".mltrail-build.json"
 VERSIONED = ("altair", "jinja2", "markdown", "nh3", "pygments")
 _SNAPSHOT_SUFFIXES = (".html", ".js", ".css")
 _DATA_CALL = re.compile(r"\A(MLTRAIL\.\w+)\((.*)\);\n?\Z", re.DOTALL)
+#: The head of each file joined in a script bundle (generator/pages/bundles.py).
+_BUNDLED = re.compile(rb"^/\* (assets/[^ ]+) \*/\n", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def kind_of(rel: str) -> str:
     parts = rel.split("/")
     if parts[0] == "assets" and (THEME_STATIC / "/".join(parts[1:])).is_file():
         return "theme"
+    if parts[:2] == ["assets", "bundles"]:
+        return "theme"  # made of theme files (and chart-specs.js): see bundle_problems
     copied = parts[0] == "runs" and len(parts) > 2 and parts[2] in ("artifacts", "metrics")
     if not copied and rel.endswith(_SNAPSHOT_SUFFIXES):
         return "text"
@@ -170,10 +175,23 @@ def theme_problems(site: Path, built: Snapshot) -> list[str]:
     """Theme files the build did not copy unchanged."""
     problems = []
     for rel in built.theme:
+        if rel.startswith("assets/bundles/"):
+            problems += bundle_problems(site, rel)
+            continue
         source = THEME_STATIC / rel.removeprefix("assets/")
         if (site / rel).read_bytes() != source.read_bytes():
             problems.append(f"{rel}: not a byte-for-byte copy of {source.relative_to(ROOT)}")
     return problems
+
+
+def bundle_problems(site: Path, rel: str) -> list[str]:
+    """A script bundle that is not the site's copies of the files it names, joined."""
+    bundle = (site / rel).read_bytes()
+    named = [m.group(1).decode() for m in _BUNDLED.finditer(bundle)]
+    if not named:
+        return [f"{rel}: names no file"]
+    joined = b"".join(b"/* %s */\n%s\n;\n" % (n.encode(), (site / n).read_bytes()) for n in named)
+    return [] if bundle == joined else [f"{rel}: not the files it names ({named}), joined"]
 
 
 def content_problems(golden: Snapshot, built: Snapshot) -> list[str]:

@@ -72,7 +72,7 @@
    */
   function addRunFigures(holder) {
     if (holder.querySelector(".metric-chart")) return; // a theme's own figures
-    const keys = Array.from(document.querySelectorAll("table.mt-metrics tbody th code"));
+    const keys = Array.from(document.querySelectorAll("table.mt-metrics tbody th"));
     for (const key of keys.map((code) => code.textContent)) {
       holder.appendChild(
         h(

@@ -53,10 +53,10 @@
     M.whenRun(holder.getAttribute("data-run-id"), (run) => {
       for (const row of document.querySelectorAll("table.mt-metrics tbody tr")) {
         const cell = row.lastElementChild;
-        const code = row.querySelector("th code");
-        const series = code && run.series[code.textContent];
+        const head = row.querySelector("th");
+        const series = head && run.series[head.textContent];
         if (cell.firstChild || !series || series.downsampled) continue;
-        const key = code.textContent;
+        const key = head.textContent;
         const attrs = { class: "mt-csv", "data-metric": key, href: csvUrl(series) };
         cell.appendChild(h("a", Object.assign(attrs, { download: `${key}.csv` }), "CSV"));
       }

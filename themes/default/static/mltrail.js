@@ -162,10 +162,12 @@
   /**
    * A series of data.js as the charts and the CSV use it: step, time and value arrays,
    * value null where `nonfinite` names the value ("NaN", "Infinity", "-Infinity").
-   * `count` and `downsampled` are written only for a downsampled series.
+   * `count` and `downsampled` are written only for a downsampled series; `step` and
+   * `time` only when they are not the run's `shared` ones.
    */
-  function decodeSeries(series) {
-    const step = decodeInts(series.step);
+  function decodeSeries(series, shared) {
+    const axes = shared || {};
+    const step = decodeInts(series.step || axes.step);
     const value = decodeFloats(series.value, step.length);
     const nonfinite = {};
     for (let i = 0; i < value.length; i++) {
@@ -176,7 +178,7 @@
     }
     return {
       step,
-      time: decodeInts(series.time),
+      time: decodeInts(series.time || axes.time),
       value,
       nonfinite,
       count: series.downsampled ? series.count : value.length,
@@ -190,7 +192,7 @@
     const series = run.series || {};
     const metrics = (run.metrics = run.metrics || {});
     for (const key of Object.keys(series)) {
-      const s = (series[key] = decodeSeries(series[key]));
+      const s = (series[key] = decodeSeries(series[key], run.shared));
       const last = s.value.length - 1;
       if (last < 0 || Object.hasOwn(metrics, key)) continue;
       metrics[key] = s.nonfinite[last] || s.value[last];
@@ -209,10 +211,29 @@
     notify("search", data.search);
   };
 
+  /**
+   * The entries of a search part's runs ({experiment, runs: [[id, name, words]]}), as
+   * search.js writes entries: the generator leaves out what they repeat.
+   */
+  function runEntries(part) {
+    const experiment = String(part.experiment);
+    return part.runs.map(([id, name, words]) => {
+      const text = `${name} ${id} ${experiment}`;
+      return {
+        kind: "run",
+        title: name,
+        url: `runs/${seg(id)}/index.html`,
+        text: words ? `${text} ${words}` : text,
+      };
+    });
+  }
+
   const searchPartListeners = [];
-  /** A part of the search index ({entries}): added to data.search, then announced. */
+  /** A part of the search index ({entries} or {experiment, runs}): added to data.search,
+   * then announced. */
   M.searchPart = function (part) {
-    const entries = Array.isArray(part && part.entries) ? part.entries : [];
+    const entries = Array.isArray(part && part.entries) ? part.entries.slice() : [];
+    if (part && Array.isArray(part.runs)) entries.push(...runEntries(part));
     if (data.search) for (const entry of entries) data.search.push(entry);
     for (const fn of searchPartListeners) fn(entries);
   };

@@ -2,7 +2,7 @@
  * sitesearch.js: client-side search over the site's search index (search.js at the
  * site root calls MLTRAIL.searchIndex({entries: [{kind, title, url, text}], parts})).
  * The runs' entries are in the parts (one per chunk of an experiment's runs, each
- * calling MLTRAIL.searchPart({entries})), loaded when the search box is first used.
+ * calling MLTRAIL.searchPart({experiment, runs})), loaded when the search box is first used.
  *
  * Hooks: <input id="site-search"> and <div id="search-results">. The input becomes an
  * ARIA combobox over a listbox of links: type to search (every word must occur in the

@@ -1,1 +1,1 @@
-MLTRAIL.runData({"experiment_id":"1714984200000727","id":"018f4d1d64147317931bdd6c75b657f8","metrics":{},"name":"brave-hare-930","params":{"C":"1.0","cv_folds":"5","model":"logistic_regression","n_train":"455","penalty":"l1","solver":"lbfgs","split_seed":"42","test_size":"0.2"},"series":{}});
+MLTRAIL.runData({"experiment_id":"1714984200000727","id":"018f4d1d64147317931bdd6c75b657f8","name":"brave-hare-930","params":{"C":"1.0","cv_folds":"5","model":"logistic_regression","n_train":"455","penalty":"l1","solver":"lbfgs","split_seed":"42","test_size":"0.2"},"series":{}});
