@@ -223,9 +223,16 @@ def start(shards: Sequence[str], files: Sequence[str], processes: int) -> Callab
             helpers.append(None)
 
     def finish() -> Stats:
-        taken = [take(parts[0], files)]
-        for part, helper in zip(parts[1:], helpers, strict=True):
-            taken.append(_answer(helper, part, files))
+        try:
+            taken = [take(parts[0], files)]
+            for part, helper in zip(parts[1:], helpers, strict=True):
+                taken.append(_answer(helper, part, files))
+        except BaseException:  # an unreadable shard, Ctrl-C: no helper outlives the search
+            for helper in helpers:
+                if helper is not None:
+                    helper.kill()
+                    helper.communicate()
+            raise
         return Stats(
             [n for t in taken for n in t.counts],
             [name for t in taken for name in t.names],

@@ -126,3 +126,35 @@ def test_systems_without_relative_stats_take_the_same(
     assert recordstats.take([*shards, str(tmp_path / "gone")], FILES) == relative._replace(
         counts=[*relative.counts, 0]
     )
+
+
+def _children() -> set[str]:
+    """This process's Python child processes, zombies included (read from /proc; a
+    background git a test's store started does not count)."""
+    found = set()
+    for pid in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, _, rest = stat.partition(" (")[2].rpartition(") ")
+        if int(rest.split()[1]) == os.getpid() and name.startswith("python"):
+            found.add(pid)
+    return found
+
+
+def test_no_helper_outlives_a_search_that_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shards = _store(tmp_path)
+
+    def unreadable(shards: list[str], files: tuple[str, ...]) -> recordstats.Stats:
+        raise PermissionError(13, "Permission denied", shards[0])
+
+    before = _children()
+    finish = recordstats.start(shards, FILES, 3)
+    assert len(_children() - before) == 2
+    monkeypatch.setattr(recordstats, "take", unreadable)
+    with pytest.raises(PermissionError):
+        finish()
+    assert _children() - before == set(), "a helper was left running or unreaped"
