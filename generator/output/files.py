@@ -62,7 +62,7 @@ class Manifest:
         if entry is None or entry[0] != digest or not digest:
             return None
         files = entry[1]
-        if files and not os.path.exists(os.path.join(out, next(iter(files)))):
+        if files and not os.path.exists(f"{out}{os.sep}{next(iter(files))}"):
             return None  # its main file is gone (a stat per page: rebuilds stay cheap)
         return PageResult(key, digest, files, written=0, rendered=False)
 

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from mltrail.entities import Run
 from mltrail.errors import MltrailError
+from mltrail.search_syntax import ATTRIBUTE, TAG
 from mltrail.store import FileStore
 from mltrail.store.logged_models import LinkedPoint
 
@@ -35,7 +36,7 @@ from ..gather.inputs import LoggedRecord, dataset_slug
 from ..gather.projects import ENTRY_POINT
 from ..gather.registry import RegistryData, logged_models
 from ..gather.run import ArtifactNode, MetricHistory, RunDetail, find_node, gather_run
-from ..gather.site import SiteData, user_tags
+from ..gather.site import PARENT_TAG, SiteData, user_tags
 from ..output import datafiles
 from ..output.files import PageResult, PageWriter
 from ..theme.filters import commit_url, highlight
@@ -438,21 +439,22 @@ def _linked_metrics(logged: LoggedRecord, site: SiteData) -> tuple[LinkedMetricV
 
 
 def inputs_digest(b: Build, run_id: str) -> str:
-    """The inputs of a run page (plain joined text: this runs once per run, per build)."""
+    """The inputs of a run page (plain joined text: this runs once per run, per build,
+    from the run index's columns: the run itself is not built)."""
     site = b.site
-    run = site.runs[run_id]
-    parent = run.data.tags.get("mlflow.parentRunId")
+    runs = site.runs
+    parent = runs.value(run_id, TAG, PARENT_TAG)
 
     def link(rid: str) -> str:
-        other = site.runs[rid].info
-        return f"{rid}\1{other.run_name}\1{other.status}"
+        name = runs.value(rid, ATTRIBUTE, "run_name")
+        return f"{rid}\1{name}\1{runs.value(rid, ATTRIBUTE, 'status')}"
 
     parts = [
         b.digest,
         run_id,
         site.signatures[run_id],
-        site.experiment(run.info.experiment_id).experiment.name,
-        link(parent) if parent and parent in site.runs else "",
+        site.experiment(runs.value(run_id, ATTRIBUTE, "experiment_id")).experiment.name,
+        link(parent) if parent and parent in runs else "",
         *(link(c) for c in site.children.get(run_id, ())),
         *_registry_inputs(site.registry, run_id),
         site.projects.run_projects.get(run_id, ""),  # its project's page

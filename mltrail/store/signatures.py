@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from mltrail.entities import Run, RunStatus
 from mltrail.store import layout
 from mltrail.store.index import RECORD_FILES, RunIndex
 
@@ -50,14 +49,14 @@ def folder_signature(path: str, ended: bool = False, records: Sequence[int] | No
     return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def run_signatures(root: str, index: RunIndex, runs: Iterable[Run]) -> dict[str, str]:
-    """Run id → signature of its folder, for ``runs`` just loaded through ``index``."""
-    folders = dict(layout.iter_run_folders(root))
+def run_signatures(
+    folders: Mapping[str, str], index: RunIndex, runs: Iterable[tuple[str, bool]]
+) -> dict[str, str]:
+    """Run id → signature of its folder, for the (run id, ended) ``runs`` just read
+    through ``index``; ``folders``: run id → folder (``layout.iter_run_folders``)."""
     return {
-        r.info.run_id: folder_signature(
-            folders[r.info.run_id],
-            ended=RunStatus.is_terminated(r.info.status),
-            records=index.record_signature(r.info.run_id),
+        run_id: folder_signature(
+            folders[run_id], ended=ended, records=index.record_signature(run_id)
         )
-        for r in runs
+        for run_id, ended in runs
     }
