@@ -10,18 +10,23 @@ A rebuild after one new run in a store of 100,000 runs writes three pages; build
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from mltrail.entities import Run
 from mltrail.search_syntax import ATTRIBUTE
-from mltrail.store.index import RunRows
+from mltrail.store.index import DamagedCache, RunRows
+
+log = logging.getLogger(__name__)
 
 
 class SiteRuns(Mapping[str, Run]):
     """Run id → run (built on first use) of the rows ``newest`` (the site's runs, newest
     first); runs of an experiment merged into another (``aliases``) join that one.
-    ``folders``: run id → its folder, as the store listed them (``run_folders``)."""
+    ``folders``: run id → its folder, as the store listed them (``run_folders``);
+    ``read``: run id → the run read from its files (``FileStore.get_run``), for an entry
+    of the index's cache found damaged when it is first built."""
 
     def __init__(
         self,
@@ -29,9 +34,11 @@ class SiteRuns(Mapping[str, Run]):
         newest: Sequence[int],
         aliases: Mapping[str, str],
         folders: Mapping[str, str],
+        read: Callable[[str], Run],
     ) -> None:
         self.rows = rows
         self.folders = folders
+        self._read = read
         self._aliases = aliases
         self._getters: dict[tuple[str, str], Callable[[int], Any]] = {}
         self._built: dict[int, Run] = {}
@@ -70,14 +77,20 @@ class SiteRuns(Mapping[str, Run]):
         """The run of ``row``."""
         run = self._built.get(row)
         if run is None:
-            run = self.rows.run(row)
-            joined = self._aliases.get(run.info.experiment_id)
-            if joined is not None:
-                run = dataclasses.replace(
-                    run, info=dataclasses.replace(run.info, experiment_id=joined)
-                )
+            try:
+                run = self._joined(self.rows.run(row))
+            except DamagedCache as e:  # a disk error since the scan: its files are right
+                run_id = self.getter(ATTRIBUTE, "run_id")(row)
+                log.warning("the run index's entry of run %s is damaged (%s)", run_id, e)
+                run = self._read(run_id)
             self._built[row] = run
         return run
+
+    def _joined(self, run: Run) -> Run:
+        joined = self._aliases.get(run.info.experiment_id)
+        if joined is None:
+            return run
+        return dataclasses.replace(run, info=dataclasses.replace(run.info, experiment_id=joined))
 
     def __getitem__(self, run_id: str) -> Run:
         return self.at(self._row[run_id])

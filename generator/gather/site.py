@@ -9,6 +9,7 @@ source record, only for a run page about to be rendered.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 from collections import Counter
@@ -18,12 +19,15 @@ from dataclasses import dataclass, field
 from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
 from mltrail.store import FileStore
+from mltrail.store.index import DamagedCache
 
 from ..config import ConfigIssue, SiteConfig
 from .inputs import DatasetsData
 from .projects import ProjectsData
 from .registry import RegistryData
 from .runtable import RunSequence, SiteRuns
+
+log = logging.getLogger(__name__)
 
 RECENT_RUNS = 10
 PARENT_TAG = "mlflow.parentRunId"
@@ -94,7 +98,17 @@ def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[Co
     """Every active experiment and run of ``store``, and the config warnings they raise.
 
     The runs stay rows of the store's run index (``gather.runtable``): the aggregates
-    below come from its columns, and a run is built only when a page shows it."""
+    come from its columns, and a run is built only when a page shows it. A part of the
+    index's cache found damaged on the way (a disk error) is forgotten and read again."""
+    try:
+        return _gather_site(store, config)
+    except DamagedCache as e:
+        log.warning("the run index's cache is damaged (%s); reading the runs again", e)
+        store.index.forget()
+        return _gather_site(store, config)
+
+
+def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[ConfigIssue]]:
     experiments = store.experiments.list(ViewType.ACTIVE_ONLY)
     shown = {e.experiment_id for e in experiments}
     runs = _site_runs(store, shown)
@@ -139,7 +153,7 @@ def _site_runs(store: FileStore, shown: set[str]) -> SiteRuns:
         if stage(i) == LifecycleStage.ACTIVE and aliases.get(e := experiment(i), e) in shown
     ]
     picked.sort(key=lambda i: (-start(i), run_id(i)))
-    return SiteRuns(rows, picked, aliases, store.run_folders())
+    return SiteRuns(rows, picked, aliases, store.run_folders(), store.get_run)
 
 
 class _KeyCounts:

@@ -4,6 +4,7 @@ edits must be the full build."""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter
@@ -13,6 +14,7 @@ import pytest
 
 from mltrail.entities import LifecycleStage, Run, ViewType
 from mltrail.store import FileStore
+from mltrail.store.index import RunIndex, read_only_index_cache
 from mltrail_generator import build_site
 from mltrail_generator.config import load_config
 from mltrail_generator.gather.site import SiteData, gather_site, user_tags
@@ -143,3 +145,29 @@ def test_a_rebuild_after_hand_edits_is_the_full_build(
     joined = FileStore(store_copy).get_run(moved).info.experiment_id
     assert f"experiments/{joined}/" in (out / "runs" / moved / "index.html").read_text()
     assert moved in (out / "experiments" / joined / "runs.js").read_text()
+
+
+def test_a_damaged_entry_of_the_run_index_is_read_from_its_files(
+    store_copy: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A byte flipped in one run's cached entry (a disk error) after the scan trusted the
+    cache: the run is read from its files when its page is written, and the site is the
+    same."""
+    monkeypatch.chdir(tmp_path)
+    first = tmp_path / "first"
+    build_site(store_copy, first)
+    index = RunIndex(store_copy, read_only_index_cache(store_copy))
+    cache = index._read()
+    entry = bytes(cache.entry(0))
+    assert isinstance(index.path, Path)
+    damaged = bytearray(index.path.read_bytes())
+    damaged[bytes(cache.data).index(entry) + len(entry) // 2] ^= 0xFF
+    index.path.write_bytes(bytes(damaged))
+    again = tmp_path / "again"
+    with caplog.at_level(logging.WARNING):
+        build_site(store_copy, again)  # a new folder: every page written, every run built
+    assert f"entry of run {cache.ids[0]} is damaged" in caplog.text
+    assert files_of(again) == files_of(first)
