@@ -139,7 +139,7 @@ def _gather(
         site,
         registry=gather_registry(fs, *history),
         projects=gather_projects(site.runs, *history),
-        datasets=gather_datasets(fs, site.runs.newest_ids(), site.runs.folders),
+        datasets=gather_datasets(fs, [r for r in site.runs.newest_ids() if r in site.with_inputs]),
     )
     has_models = bool(site.registry.models)
     has_projects = bool(site.projects.entries)

@@ -117,15 +117,13 @@ def context_of(entry: Mapping[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-def gather_datasets(
-    store: FileStore, run_ids: Iterable[str], folders: Mapping[str, str] | None = None
-) -> DatasetsData:
-    """Every dataset the runs used, grouped by digest; ``run_ids`` newest first,
-    ``folders`` as ``FileStore.run_folders``."""
+def gather_datasets(store: FileStore, run_ids: Iterable[str]) -> DatasetsData:
+    """Every dataset the runs used, grouped by digest; ``run_ids``: the runs with an
+    inputs record (``SiteData.with_inputs``), newest first."""
     uses: dict[str, list[DatasetUse]] = {}
     names: dict[str, set[str]] = {}
     first: dict[str, Mapping[str, Any]] = {}
-    for rid in store.runs_with_inputs(run_ids, folders):
+    for rid in run_ids:
         for entry in read_inputs(store.run_path(rid)).datasets:
             digest = entry["digest"]
             first.setdefault(digest, entry)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from mltrail.entities import Run
@@ -58,10 +58,21 @@ class SiteRuns(Mapping[str, Run]):
     def value(self, run_id: str, entity: str, key: str) -> Any:
         """Run ``run_id``'s value of ``entity`` ``key`` without building the run (its
         experiment id is the one it joined, for a merged experiment)."""
-        found = self.getter(entity, key)(self._row[run_id])
         if entity == ATTRIBUTE and key == "experiment_id":
-            return self._aliases.get(found, found)
-        return found
+            return self.experiment_id(self._row[run_id])
+        return self.getter(entity, key)(self._row[run_id])
+
+    def rows_by_id(self) -> Iterable[tuple[str, int]]:
+        """(run id, row) of every run, by id."""
+        return self._row.items()
+
+    def row(self, run_id: str) -> int:
+        return self._row[run_id]
+
+    def experiment_id(self, row: int) -> str:
+        """The experiment of ``row``'s run (the one it joined, for a merged experiment)."""
+        found = self.getter(ATTRIBUTE, "experiment_id")(row)
+        return self._aliases.get(found, found)
 
     def where(self, entity: str, key: str, value: Any) -> list[str]:
         """The ids of the runs whose ``entity`` ``key`` is ``value``, by id."""

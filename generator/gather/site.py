@@ -72,6 +72,8 @@ class SiteData:
     recent: tuple[Run, ...]
     #: Run id → digest of the names, sizes and times of every file in its folder.
     signatures: Mapping[str, str]
+    #: The runs whose folder holds an inputs record (datasets, models used).
+    with_inputs: frozenset[str] = frozenset()
     #: The model registry (``gather.registry.gather_registry``), empty by default.
     registry: RegistryData = field(default_factory=RegistryData)
     #: Experiment id merged into another of its name (two clones) → the id it joined.
@@ -125,6 +127,7 @@ def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[C
     )
     status = runs.getter(ATTRIBUTE, "status")
     run_id = runs.getter(ATTRIBUTE, "run_id")
+    with_inputs: set[str] = set()  # filled while the signatures list the run folders
     site = SiteData(
         experiments=records,
         runs=runs,
@@ -133,7 +136,9 @@ def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[C
         signatures=store.run_signatures(
             ((run_id(row), RunStatus.is_terminated(status(row))) for row in runs.newest),
             runs.folders,
+            with_inputs,
         ),
+        with_inputs=frozenset(with_inputs),
         experiment_aliases={alias: head for alias, head in aliases.items() if head in shown},
     )
     return site, _config_warnings(config, records)

@@ -54,7 +54,7 @@ class Manifest:
         if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
             return Manifest()
         pages = data.get("pages") or {}
-        return Manifest({k: (v["digest"], v["files"]) for k, v in sorted(pages.items())})
+        return Manifest({k: (v["digest"], v["files"]) for k, v in pages.items()})
 
     def fresh(self, out: Path, key: str, digest: str) -> PageResult | None:
         """The earlier result of page ``key`` if its digest matches and its files exist."""

@@ -13,7 +13,7 @@ import hashlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -438,28 +438,37 @@ def _linked_metrics(logged: LoggedRecord, site: SiteData) -> tuple[LinkedMetricV
 # -- the plan: which run pages are stale -----------------------------------------------
 
 
-def inputs_digest(b: Build, run_id: str) -> str:
-    """The inputs of a run page (plain joined text: this runs once per run, per build,
-    from the run index's columns: the run itself is not built)."""
+def page_digests(b: Build) -> Callable[[str, int], str]:
+    """(run id, row) → the digest of the run page's inputs: plain joined text, from the
+    run index's columns (this runs once per run, per build: the run is not built)."""
     site = b.site
     runs = site.runs
-    parent = runs.value(run_id, TAG, PARENT_TAG)
+    parent_of = runs.getter(TAG, PARENT_TAG)
+    name_of = runs.getter(ATTRIBUTE, "run_name")
+    status_of = runs.getter(ATTRIBUTE, "status")
+    names = {r.experiment.experiment_id: r.experiment.name for r in site.experiments}
+    children, signatures, registry = site.children, site.signatures, site.registry
+    projects = site.projects.run_projects
 
     def link(rid: str) -> str:
-        name = runs.value(rid, ATTRIBUTE, "run_name")
-        return f"{rid}\1{name}\1{runs.value(rid, ATTRIBUTE, 'status')}"
+        row = runs.row(rid)
+        return f"{rid}\1{name_of(row)}\1{status_of(row)}"
 
-    parts = [
-        b.digest,
-        run_id,
-        site.signatures[run_id],
-        site.experiment(runs.value(run_id, ATTRIBUTE, "experiment_id")).experiment.name,
-        link(parent) if parent and parent in runs else "",
-        *(link(c) for c in site.children.get(run_id, ())),
-        *_registry_inputs(site.registry, run_id),
-        site.projects.run_projects.get(run_id, ""),  # its project's page
-    ]
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    def page_digest(run_id: str, row: int) -> str:
+        parent = parent_of(row)
+        parts = [
+            b.digest,
+            run_id,
+            signatures[run_id],
+            names[runs.experiment_id(row)],
+            link(parent) if parent and parent in runs else "",
+            *(link(c) for c in children.get(run_id, ())),
+            *_registry_inputs(registry, run_id),
+            projects.get(run_id, ""),  # its project's page
+        ]
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+    return page_digest
 
 
 def _registry_inputs(registry: RegistryData, run_id: str) -> list[str]:
@@ -476,7 +485,8 @@ def page_key(run_id: str) -> str:
 
 
 def plan(b: Build) -> Iterable[Job[str]]:
-    return (Job(page_key(rid), inputs_digest(b, rid), rid) for rid in b.site.runs)
+    digest = page_digests(b)
+    return (Job(page_key(rid), digest(rid, row), rid) for rid, row in b.site.runs.rows_by_id())
 
 
 # -- the writing: in this process, or in a pool --------------------------------------

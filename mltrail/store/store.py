@@ -23,7 +23,7 @@ from mltrail.errors import (
     ResourceNotFound,
     StoreError,
 )
-from mltrail.store import blobs, formats, index, inputs, layout, locks, runs, signatures
+from mltrail.store import blobs, formats, index, layout, locks, runs, signatures
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
 from mltrail.store.config import StoreConfig, load_config
@@ -164,31 +164,23 @@ class FileStore:
 
     def run_folders(self) -> dict[str, str]:
         """Run id → its folder (a plain path), from one listing of the store's runs: for
-        :meth:`run_signatures` and :meth:`runs_with_inputs` of the same moment."""
+        :meth:`run_signatures` of the same moment."""
         return dict(layout.iter_run_folders(os.fspath(self.root)))
 
     def run_signatures(
-        self, runs: Iterable[tuple[str, bool]], folders: Mapping[str, str] | None = None
+        self,
+        runs: Iterable[tuple[str, bool]],
+        folders: Mapping[str, str] | None = None,
+        inputs: set[str] | None = None,
     ) -> dict[str, str]:
         """Run id → a digest that changes whenever a file of the run changes (see
         :mod:`mltrail.store.signatures`), for (run id, ended) pairs of runs just read
-        by :meth:`all_runs` or :meth:`run_rows`; ``folders`` as :meth:`run_folders`."""
+        by :meth:`all_runs` or :meth:`run_rows`; ``folders`` as :meth:`run_folders`.
+        ``inputs``, when given, receives the ids of those runs whose folder holds an
+        inputs record (``mltrail.store.inputs``)."""
         if folders is None:
             folders = self.run_folders()
-        return signatures.run_signatures(folders, self.index, runs)
-
-    def runs_with_inputs(
-        self, run_ids: Iterable[str], folders: Mapping[str, str] | None = None
-    ) -> list[str]:
-        """Those of ``run_ids`` (in that order) whose folder holds an inputs record;
-        ``folders`` as :meth:`run_folders`."""
-        if folders is None:
-            folders = self.run_folders()
-        return [
-            rid
-            for rid in run_ids
-            if rid in folders and os.path.isfile(os.path.join(folders[rid], inputs.INPUTS_FILE))
-        ]
+        return signatures.run_signatures(folders, self.index, runs, inputs)
 
     def run_signature(self, run_id: str) -> str:
         """The signature of one run's folder, read in full ("" for an invalid id)."""

@@ -171,3 +171,28 @@ def test_a_damaged_entry_of_the_run_index_is_read_from_its_files(
         build_site(store_copy, again)  # a new folder: every page written, every run built
     assert f"entry of run {cache.ids[0]} is damaged" in caplog.text
     assert files_of(again) == files_of(first)
+
+
+def test_an_inputs_record_copied_in_by_hand_shows_on_the_rebuilt_site(
+    store_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which runs hold an inputs record is seen while their folders are listed for the
+    signatures: a record added to an old run must still reach the dataset pages."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "site"
+    build_site(store_copy, out)
+    fs = FileStore(store_copy)
+    with_inputs = sorted(store_copy.glob("runs/*/*/inputs.yaml"))
+    source = with_inputs[0]
+    target = next(
+        r.info.run_id
+        for r in sorted(fs.all_runs(), key=lambda r: r.info.run_id)
+        if not (fs.run_path(r.info.run_id) / "inputs.yaml").exists()
+    )
+    (fs.run_path(target) / "inputs.yaml").write_bytes(source.read_bytes())
+    build_site(store_copy, out)
+    fresh = tmp_path / "fresh"
+    build_site(store_copy, fresh)
+    assert files_of(out) == files_of(fresh)
+    pages = [p.read_text() for p in (out / "datasets").glob("d-*.html")]
+    assert any(f"runs/{target}/" in page for page in pages)
