@@ -27,11 +27,12 @@ from .gather.inputs import gather_datasets
 from .gather.modelfiles import ModelFilesCache
 from .gather.projects import gather_projects
 from .gather.registry import gather_registry
-from .gather.site import gather_site, newest_first
+from .gather.site import gather_site
 from .output.files import Manifest, PageResult, clean_output, remove_stale
 from .pages import PARTS
 from .pages.assets import version
 from .pages.base import Build, Job, Part, Progress, digest, site_info
+from .pages.experiment import all_chunk_digests
 from .theme.loader import load_theme, page_assets, static_files, theme_digest
 from .theme.render import environment
 
@@ -138,7 +139,7 @@ def _gather(
         site,
         registry=gather_registry(fs, *history),
         projects=gather_projects(site.runs, *history),
-        datasets=gather_datasets(fs, newest_first(list(site.runs.values()))),
+        datasets=gather_datasets(fs, [r for r in site.runs.newest_ids() if r in site.with_inputs]),
     )
     has_models = bool(site.registry.models)
     has_projects = bool(site.projects.entries)
@@ -164,6 +165,7 @@ def _gather(
         digest=inputs,
         artifact_store=artifacts,
         model_files=ModelFilesCache(fs, artifacts),
+        chunk_digests=all_chunk_digests(site),
     )
 
 

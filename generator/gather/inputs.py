@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mltrail.entities import Run
 from mltrail.errors import CorruptedRecord
 from mltrail.store import FileStore
 from mltrail.store import inputs as inputs_files
@@ -118,17 +117,14 @@ def context_of(entry: Mapping[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-def gather_datasets(store: FileStore, runs: Iterable[Run]) -> DatasetsData:
-    """Every dataset the runs used, grouped by digest; ``runs`` newest first."""
+def gather_datasets(store: FileStore, run_ids: Iterable[str]) -> DatasetsData:
+    """Every dataset the runs used, grouped by digest; ``run_ids``: the runs with an
+    inputs record (``SiteData.with_inputs``), newest first."""
     uses: dict[str, list[DatasetUse]] = {}
     names: dict[str, set[str]] = {}
     first: dict[str, Mapping[str, Any]] = {}
-    for run in runs:
-        rid = run.info.run_id
-        path = store.run_path(rid)
-        if not (path / inputs_files.INPUTS_FILE).is_file():
-            continue
-        for entry in read_inputs(path).datasets:
+    for rid in run_ids:
+        for entry in read_inputs(store.run_path(rid)).datasets:
             digest = entry["digest"]
             first.setdefault(digest, entry)
             names.setdefault(digest, set()).add(entry["name"])

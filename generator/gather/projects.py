@@ -21,8 +21,10 @@ from mltrail import git
 from mltrail.entities import Run
 from mltrail.projects.runner import SUBDIR_TAG
 from mltrail.projects.sweep import SWEEP_TAG
+from mltrail.search_syntax import TAG
 
 from ..confine import relative_folder
+from .runtable import SiteRuns
 
 SOURCE_TYPE = "mlflow.source.type"
 SOURCE_NAME = "mlflow.source.name"
@@ -138,12 +140,13 @@ def _title(location: str, subdir: str) -> str:
     return tail if subdir == "." else f"{tail}/{subdir}"
 
 
-def gather_projects(runs: Mapping[str, Run], history_root: Path, rev: str) -> ProjectsData:
+def gather_projects(runs: SiteRuns, history_root: Path, rev: str) -> ProjectsData:
     """The projects of ``runs`` and the entry of the repository holding ``history_root``
     (at ``rev``); each project's files reachable or not in that repository."""
     root = git.find_repo_root(history_root)
     groups: dict[tuple[str, str], list[Run]] = {}
-    for run in sorted(filter(is_project_run, runs.values()), key=_newest_first):
+    sourced = (runs[rid] for rid in runs.where(TAG, SOURCE_TYPE, "PROJECT"))
+    for run in sorted(filter(is_project_run, sourced), key=_newest_first):
         groups.setdefault(project_key(run.data.tags), []).append(run)
     entries = [_entry(key, group, runs, root) for key, group in sorted(groups.items())]
     store_repo = _store_repo(root, rev)

@@ -9,21 +9,28 @@ source record, only for a run page about to be rendered.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mltrail.entities import Experiment, LifecycleStage, Run, ViewType
+from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
+from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
 from mltrail.store import FileStore
+from mltrail.store.index import DamagedCache
 
 from ..config import ConfigIssue, SiteConfig
 from .inputs import DatasetsData
 from .projects import ProjectsData
 from .registry import RegistryData
+from .runtable import RunSequence, SiteRuns
+
+log = logging.getLogger(__name__)
 
 RECENT_RUNS = 10
+PARENT_TAG = "mlflow.parentRunId"
 _LOWER_IS_BETTER = re.compile(r"(loss|err|error|rmse|mse|mae|perplexity)$", re.IGNORECASE)
 
 
@@ -44,8 +51,8 @@ class Columns:
 @dataclass(frozen=True)
 class ExperimentRecord:
     experiment: Experiment
-    #: Active runs, newest first (start time, then id).
-    runs: tuple[Run, ...]
+    #: Active runs, newest first (start time, then id); each built when read.
+    runs: RunSequence
     primary_metric: str | None
     lower_is_better: bool
     best: Best | None
@@ -57,13 +64,16 @@ class ExperimentRecord:
 @dataclass(frozen=True)
 class SiteData:
     experiments: tuple[ExperimentRecord, ...]
-    runs: Mapping[str, Run]
+    #: Run id → run, built when read; values of all runs by column (``runtable``).
+    runs: SiteRuns
     #: Parent run id → its children's ids (oldest first).
     children: Mapping[str, tuple[str, ...]]
     #: The newest runs of the site, newest first.
     recent: tuple[Run, ...]
     #: Run id → digest of the names, sizes and times of every file in its folder.
     signatures: Mapping[str, str]
+    #: The runs whose folder holds an inputs record (datasets, models used).
+    with_inputs: frozenset[str] = frozenset()
     #: The model registry (``gather.registry.gather_registry``), empty by default.
     registry: RegistryData = field(default_factory=RegistryData)
     #: Experiment id merged into another of its name (two clones) → the id it joined.
@@ -86,94 +96,163 @@ def user_tags(run: Run) -> dict[str, str]:
     return {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")}
 
 
-def newest_first(runs: Sequence[Run]) -> tuple[Run, ...]:
-    return tuple(sorted(runs, key=lambda r: (-r.info.start_time, r.info.run_id)))
-
-
 def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[ConfigIssue]]:
-    """Every active experiment and run of ``store``, and the config warnings they raise."""
+    """Every active experiment and run of ``store``, and the config warnings they raise.
+
+    The runs stay rows of the store's run index (``gather.runtable``): the aggregates
+    come from its columns, and a run is built only when a page shows it. A part of the
+    index's cache found damaged on the way (a disk error) is forgotten and read again."""
+    try:
+        return _gather_site(store, config)
+    except DamagedCache as e:
+        log.warning("the run index's cache is damaged (%s); reading the runs again", e)
+        store.index.forget()
+        return _gather_site(store, config)
+
+
+def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[ConfigIssue]]:
     experiments = store.experiments.list(ViewType.ACTIVE_ONLY)
     shown = {e.experiment_id for e in experiments}
-    runs = newest_first(
-        [
-            r
-            for r in store.all_runs()
-            if r.info.lifecycle_stage == LifecycleStage.ACTIVE and r.info.experiment_id in shown
-        ]
-    )
-    by_experiment: dict[str, list[Run]] = {e.experiment_id: [] for e in experiments}
-    for run in runs:  # newest first within each experiment too (the sort is stable)
-        by_experiment[run.info.experiment_id].append(run)
+    runs = _site_runs(store, shown)
+    by_experiment: dict[str, list[int]] = {e.experiment_id: [] for e in experiments}
+    experiment_of = runs.getter(ATTRIBUTE, "experiment_id")
+    aliases = store.experiments.aliases()
+    for row in runs.newest:  # newest first within each experiment too
+        exp_id = experiment_of(row)
+        by_experiment[aliases.get(exp_id, exp_id)].append(row)
+    keys = _KeyCounts(runs, by_experiment)
     records = tuple(
-        _experiment_record(e, by_experiment[e.experiment_id], config)
+        _experiment_record(e, runs, by_experiment[e.experiment_id], keys, config)
         for e in sorted(experiments, key=lambda e: (e.name.lower(), e.experiment_id))
     )
+    status = runs.getter(ATTRIBUTE, "status")
+    run_id = runs.getter(ATTRIBUTE, "run_id")
+    with_inputs: set[str] = set()  # filled while the signatures list the run folders
     site = SiteData(
         experiments=records,
-        runs={r.info.run_id: r for r in sorted(runs, key=lambda r: r.info.run_id)},
+        runs=runs,
         children=_children(runs),
-        recent=runs[:RECENT_RUNS],
-        signatures=store.run_signatures(runs),
-        experiment_aliases={
-            alias: head for alias, head in store.experiments.aliases().items() if head in shown
-        },
+        recent=tuple(runs.at(row) for row in runs.newest[:RECENT_RUNS]),
+        signatures=store.run_signatures(
+            ((run_id(row), RunStatus.is_terminated(status(row))) for row in runs.newest),
+            runs.folders,
+            with_inputs,
+        ),
+        with_inputs=frozenset(with_inputs),
+        experiment_aliases={alias: head for alias, head in aliases.items() if head in shown},
     )
     return site, _config_warnings(config, records)
 
 
-def _experiment_record(exp: Experiment, runs: list[Run], config: SiteConfig) -> ExperimentRecord:
+def _site_runs(store: FileStore, shown: set[str]) -> SiteRuns:
+    """The active runs of the ``shown`` experiments, newest first (start time, then id)."""
+    rows = store.run_rows()
+    aliases = store.experiments.aliases()
+    stage = rows.values(ATTRIBUTE, "lifecycle_stage")
+    experiment = rows.values(ATTRIBUTE, "experiment_id")
+    start = rows.values(ATTRIBUTE, "start_time")
+    run_id = rows.values(ATTRIBUTE, "run_id")
+    picked = [
+        i
+        for i in range(len(rows))
+        if stage(i) == LifecycleStage.ACTIVE and aliases.get(e := experiment(i), e) in shown
+    ]
+    picked.sort(key=lambda i: (-start(i), run_id(i)))
+    return SiteRuns(rows, picked, aliases, store.run_folders(), store.get_run)
+
+
+class _KeyCounts:
+    """Per param, metric and tag key: how many runs of each experiment have a value of it
+    (counted from the index's columns; a key every run has is not counted run by run)."""
+
+    def __init__(self, runs: SiteRuns, by_experiment: Mapping[str, list[int]]) -> None:
+        self._runs = runs
+        self._experiment_at: list[str | None] = [None] * len(runs.rows)
+        for exp_id, rows in by_experiment.items():
+            for row in rows:
+                self._experiment_at[row] = exp_id
+        self._all = Counter({e: len(rows) for e, rows in by_experiment.items() if rows})
+        self.counts = {
+            entity: {key: self._count(entity, key) for key in sorted(runs.rows.keys(entity))}
+            for entity in (PARAM, METRIC, TAG)
+        }
+
+    def _count(self, entity: str, key: str) -> Counter[str]:
+        rows = self._runs.rows.rows_with(entity, key)
+        if isinstance(rows, range):
+            return self._all
+        at = self._experiment_at
+        return Counter(e for row in rows if (e := at[row]) is not None)
+
+    def of(self, entity: str, experiment_id: str) -> dict[str, int]:
+        """Key → how many runs of the experiment have a value of it (those that do)."""
+        return {
+            key: n for key, counts in self.counts[entity].items() if (n := counts[experiment_id])
+        }
+
+
+def _experiment_record(
+    exp: Experiment, runs: SiteRuns, rows: list[int], keys: _KeyCounts, config: SiteConfig
+) -> ExperimentRecord:
     settings = config.settings_for(exp.name)
-    ordered = tuple(runs)  # gather_site passes them newest first
-    metric = settings.primary_metric or default_primary_metric(ordered)
+    exp_id = exp.experiment_id
+    metric_counts = keys.of(METRIC, exp_id)
+    metric = settings.primary_metric or _most_logged(metric_counts)
     lower = settings.lower_is_better
     if lower is None:
         lower = bool(metric and _LOWER_IS_BETTER.search(metric.rsplit("/", 1)[-1]))
-    times = [t for r in ordered for t in (r.info.start_time, r.info.end_time) if t is not None]
+    start = runs.getter(ATTRIBUTE, "start_time")
+    end = runs.getter(ATTRIBUTE, "end_time")
+    times = [t for row in rows for t in (start(row), end(row)) if t is not None]
     return ExperimentRecord(
         experiment=exp,
-        runs=ordered,
+        runs=RunSequence(runs, rows),
         primary_metric=metric,
         lower_is_better=lower,
-        best=best_run(ordered, metric, lower) if metric else None,
+        best=_best_row(runs, rows, metric, lower) if metric else None,
         last_activity=max(times) if times else None,
         columns=Columns(
-            params=tuple(sorted({k for r in ordered for k in r.data.params})),
-            metrics=tuple(sorted({k for r in ordered for k in r.data.metrics})),
-            tags=tuple(sorted({k for r in ordered for k in user_tags(r)})),
+            params=tuple(sorted(keys.of(PARAM, exp_id))),
+            metrics=tuple(sorted(metric_counts)),
+            tags=tuple(sorted(k for k in keys.of(TAG, exp_id) if not k.startswith("mlflow."))),
         ),
     )
 
 
-def default_primary_metric(runs: tuple[Run, ...]) -> str | None:
+def _most_logged(counts: Mapping[str, int]) -> str | None:
     """The metric key logged by the most runs (ties: alphabetical), None without metrics."""
-    counts = Counter(k for r in runs for k in r.data.metrics)
-    if not counts:
-        return None
-    return min(counts, key=lambda k: (-counts[k], k))
+    return min(counts, key=lambda k: (-counts[k], k)) if counts else None
 
 
-def best_run(runs: tuple[Run, ...], metric: str, lower_is_better: bool) -> Best | None:
-    """The run with the best finite latest value of ``metric`` (ties: the older run)."""
-    best: Best | None = None
-    for run in reversed(runs):  # oldest first, so the older run wins a tie
-        value = run.data.metrics.get(metric)
+def _best_row(runs: SiteRuns, rows: list[int], metric: str, lower_is_better: bool) -> Best | None:
+    """The run of ``rows`` (newest first) with the best finite latest value of ``metric``
+    (ties: the older run), read from the metric's column."""
+    value_of = runs.getter(METRIC, metric)
+    best: tuple[int, float] | None = None
+    for row in reversed(rows):  # oldest first, so the older run wins a tie
+        value = value_of(row)
         if value is None or not math.isfinite(value):
             continue
-        better = best is None or (value < best.value if lower_is_better else value > best.value)
-        if better:
-            best = Best(run.info.run_id, run.info.run_name, value)
-    return best
+        if best is None or (value < best[1] if lower_is_better else value > best[1]):
+            best = (row, value)
+    if best is None:
+        return None
+    run = runs.at(best[0])
+    return Best(run.info.run_id, run.info.run_name, best[1])
 
 
-def _children(runs: Sequence[Run]) -> dict[str, tuple[str, ...]]:
-    ids = {r.info.run_id for r in runs}
-    found: dict[str, list[Run]] = {}
-    for run in runs:
-        parent = run.data.tags.get("mlflow.parentRunId")
-        if parent in ids:
-            found.setdefault(parent, []).append(run)
-    return {
-        parent: tuple(r.info.run_id for r in reversed(newest_first(kids)))
+def _children(runs: SiteRuns) -> dict[str, tuple[str, ...]]:
+    parent_of = runs.getter(TAG, PARENT_TAG)
+    start = runs.getter(ATTRIBUTE, "start_time")
+    run_id = runs.getter(ATTRIBUTE, "run_id")
+    site_rows = set(runs.newest)
+    found: dict[str, list[tuple[int, str]]] = {}
+    for row in runs.rows.rows_with(TAG, PARENT_TAG):
+        parent = parent_of(row)
+        if row in site_rows and parent in runs:
+            found.setdefault(parent, []).append((start(row), run_id(row)))
+    return {  # oldest first: newest first (start time, then id), reversed
+        parent: tuple(rid for _, rid in sorted(kids, key=lambda k: (-k[0], k[1]))[::-1])
         for parent, kids in sorted(found.items())
     }
 

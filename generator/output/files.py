@@ -54,7 +54,7 @@ class Manifest:
         if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
             return Manifest()
         pages = data.get("pages") or {}
-        return Manifest({k: (v["digest"], v["files"]) for k, v in sorted(pages.items())})
+        return Manifest({k: (v["digest"], v["files"]) for k, v in pages.items()})
 
     def fresh(self, out: Path, key: str, digest: str) -> PageResult | None:
         """The earlier result of page ``key`` if its digest matches and its files exist."""
@@ -62,7 +62,7 @@ class Manifest:
         if entry is None or entry[0] != digest or not digest:
             return None
         files = entry[1]
-        if files and not os.path.exists(os.path.join(out, next(iter(files)))):
+        if files and not os.path.exists(f"{out}{os.sep}{next(iter(files))}"):
             return None  # its main file is gone (a stat per page: rebuilds stay cheap)
         return PageResult(key, digest, files, written=0, rendered=False)
 

@@ -17,8 +17,7 @@ import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from mltrail.entities import Run
-
+from ..gather.runtable import RunSequence
 from ..gather.site import ExperimentRecord
 from .datafiles import run_row
 
@@ -51,16 +50,16 @@ def has_parts(record: ExperimentRecord) -> bool:
     return len(record.runs) > HEAD_RUNS
 
 
-def chunk_runs(record: ExperimentRecord, chunk: int) -> Sequence[Run]:
+def chunk_runs(record: ExperimentRecord, chunk: int) -> RunSequence:
     """The runs of ``chunk``, oldest first (``record.runs`` is newest first)."""
     count = len(record.runs)
     start = max(0, count - (chunk + 1) * CHUNK_RUNS)
     return record.runs[start : count - chunk * CHUNK_RUNS][::-1]
 
 
-def chunk_digest(runs: Sequence[Run], signatures: Mapping[str, str]) -> str:
+def chunk_digest(run_ids: Sequence[str], signatures: Mapping[str, str]) -> str:
     """A digest of the ids and folder signatures of a chunk's runs, in order."""
-    text = "\0".join(f"{r.info.run_id}\1{signatures[r.info.run_id]}" for r in runs)
+    text = "\0".join(f"{rid}\1{signatures[rid]}" for rid in run_ids)
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 

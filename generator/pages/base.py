@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -152,6 +152,8 @@ class Build:
     artifact_store: Path
     #: Model folders read for this build, shared by model and version pages.
     model_files: ModelFilesCache
+    #: Experiment id → digest of each chunk of its runs (``experiment.all_chunk_digests``).
+    chunk_digests: Mapping[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True)

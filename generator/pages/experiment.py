@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from .. import urls
-from ..gather.site import ExperimentRecord
+from ..gather.site import ExperimentRecord, SiteData
 from ..output import datafiles, runcolumns
 from ..output.files import PageWriter
 from ..theme.markdown import render_markdown
@@ -77,13 +77,21 @@ def inputs_digest(b: Build, record: ExperimentRecord) -> str:
     )
 
 
-def chunk_digests(b: Build, record: ExperimentRecord) -> list[str]:
+def chunk_digests(b: Build, record: ExperimentRecord) -> tuple[str, ...]:
     """Per chunk of the experiment's runs (``runcolumns``), the digest of their signatures."""
-    signatures = b.site.signatures
-    return [
-        runcolumns.chunk_digest(runcolumns.chunk_runs(record, chunk), signatures)
-        for chunk in range(runcolumns.chunk_count(record))
-    ]
+    return b.chunk_digests[record.experiment.experiment_id]
+
+
+def all_chunk_digests(site: SiteData) -> dict[str, tuple[str, ...]]:
+    """Experiment id → :func:`chunk_digests` (made once per build: the page and its
+    chunks both need them, and at 100,000 runs they cost a digest of every signature)."""
+    return {
+        record.experiment.experiment_id: tuple(
+            runcolumns.chunk_digest(runcolumns.chunk_runs(record, chunk).ids, site.signatures)
+            for chunk in range(runcolumns.chunk_count(record))
+        )
+        for record in site.experiments
+    }
 
 
 def plan(b: Build) -> Iterable[Job[ExperimentRecord]]:

@@ -13,7 +13,7 @@ import hashlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from mltrail.entities import Run
 from mltrail.errors import MltrailError
+from mltrail.search_syntax import ATTRIBUTE, TAG
 from mltrail.store import FileStore
 from mltrail.store.logged_models import LinkedPoint
 
@@ -35,7 +36,7 @@ from ..gather.inputs import LoggedRecord, dataset_slug
 from ..gather.projects import ENTRY_POINT
 from ..gather.registry import RegistryData, logged_models
 from ..gather.run import ArtifactNode, MetricHistory, RunDetail, find_node, gather_run
-from ..gather.site import SiteData, user_tags
+from ..gather.site import PARENT_TAG, SiteData, user_tags
 from ..output import datafiles
 from ..output.files import PageResult, PageWriter
 from ..theme.filters import commit_url, highlight
@@ -426,27 +427,37 @@ def _linked_metrics(logged: LoggedRecord, site: SiteData) -> tuple[LinkedMetricV
 # -- the plan: which run pages are stale -----------------------------------------------
 
 
-def inputs_digest(b: Build, run_id: str) -> str:
-    """The inputs of a run page (plain joined text: this runs once per run, per build)."""
+def page_digests(b: Build) -> Callable[[str, int], str]:
+    """(run id, row) → the digest of the run page's inputs: plain joined text, from the
+    run index's columns (this runs once per run, per build: the run is not built)."""
     site = b.site
-    run = site.runs[run_id]
-    parent = run.data.tags.get("mlflow.parentRunId")
+    runs = site.runs
+    parent_of = runs.getter(TAG, PARENT_TAG)
+    name_of = runs.getter(ATTRIBUTE, "run_name")
+    status_of = runs.getter(ATTRIBUTE, "status")
+    names = {r.experiment.experiment_id: r.experiment.name for r in site.experiments}
+    children, signatures, registry = site.children, site.signatures, site.registry
+    projects = site.projects.run_projects
 
     def link(rid: str) -> str:
-        other = site.runs[rid].info
-        return f"{rid}\1{other.run_name}\1{other.status}"
+        row = runs.row(rid)
+        return f"{rid}\1{name_of(row)}\1{status_of(row)}"
 
-    parts = [
-        b.digest,
-        run_id,
-        site.signatures[run_id],
-        site.experiment(run.info.experiment_id).experiment.name,
-        link(parent) if parent and parent in site.runs else "",
-        *(link(c) for c in site.children.get(run_id, ())),
-        *_registry_inputs(site.registry, run_id),
-        site.projects.run_projects.get(run_id, ""),  # its project's page
-    ]
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    def page_digest(run_id: str, row: int) -> str:
+        parent = parent_of(row)
+        parts = [
+            b.digest,
+            run_id,
+            signatures[run_id],
+            names[runs.experiment_id(row)],
+            link(parent) if parent and parent in runs else "",
+            *(link(c) for c in children.get(run_id, ())),
+            *_registry_inputs(registry, run_id),
+            projects.get(run_id, ""),  # its project's page
+        ]
+        return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+    return page_digest
 
 
 def _registry_inputs(registry: RegistryData, run_id: str) -> list[str]:
@@ -463,7 +474,8 @@ def page_key(run_id: str) -> str:
 
 
 def plan(b: Build) -> Iterable[Job[str]]:
-    return (Job(page_key(rid), inputs_digest(b, rid), rid) for rid in b.site.runs)
+    digest = page_digests(b)
+    return (Job(page_key(rid), digest(rid, row), rid) for rid, row in b.site.runs.rows_by_id())
 
 
 # -- the writing: in this process, or in a pool --------------------------------------

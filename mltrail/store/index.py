@@ -31,7 +31,7 @@ import os
 import secrets
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,6 +117,33 @@ class RunRows:
         """The runs of ``rows`` (default: all)."""
         with _no_gc():
             return [self.run(i) for i in (range(len(self)) if rows is None else rows)]
+
+    def keys(self, entity: str) -> set[str]:
+        """Every key of ``entity`` (a param, a tag or a metric) some run has a value of."""
+        prefix = f"column:{entity}\0"
+        found = {n[len(prefix) :] for n in self._cache._parts if n.startswith(prefix)}
+        for run in self._fresh:
+            found.update(_own_keys(run, entity))
+        return found
+
+    def rows_with(self, entity: str, key: str) -> Sequence[int]:
+        """The rows whose run has a value of ``entity`` ``key``: a ``range`` when all do
+        (so a caller can count them without looking at each)."""
+        column = self._cache.column(entity, key)
+        cached = self._cache.count
+        value = RunList(self._fresh).values(entity, key)
+        fresh = [cached + i for i in range(len(self._fresh)) if value(i) is not None]
+        if isinstance(column, list) and len(fresh) == len(self._fresh):
+            return range(len(self))
+        return [*(range(cached) if isinstance(column, list) else sorted(column)), *fresh]
+
+
+def _own_keys(run: Run, entity: str) -> Iterable[str]:
+    if entity == PARAM:
+        return run.data.params
+    if entity == TAG:
+        return run.data.tags
+    return run.data.metrics if entity == METRIC else ()
 
 
 class RunIndex:

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from mltrail.entities import Run, RunStatus
 from mltrail.store import layout
 from mltrail.store.index import RECORD_FILES, RunIndex
+from mltrail.store.inputs import INPUTS_FILE
 
 
-def folder_signature(path: str, ended: bool = False, records: Sequence[int] | None = None) -> str:
+def folder_signature(
+    path: str,
+    ended: bool = False,
+    records: Sequence[int] | None = None,
+    files: list[str] | None = None,
+) -> str:
     """A digest of the relative name, size and modification time of every file under ``path``.
 
     Cheap (stats only, no reads). For an ``ended`` run, its histories folder counts by its
@@ -24,6 +29,8 @@ def folder_signature(path: str, ended: bool = False, records: Sequence[int] | No
     ``FileStore.after_write``, which rewrites ``run.yaml`` too, so the files need not be
     stat-ed one by one (a store of 10,000 runs holds 50,000 of them). ``records``: the
     stats of the run's record files that the run index has just taken, reused.
+    ``files``, when given, receives the names of the files directly in ``path`` (links
+    followed, as ``os.path.isfile``) other than those records: seen on the way.
     """
     entries: list[str] = [] if records is None else ["\0".join(map(str, records))]
     skip = frozenset(RECORD_FILES if records is not None else ())
@@ -42,6 +49,8 @@ def folder_signature(path: str, ended: bool = False, records: Sequence[int] | No
                     elif folder is path and entry.name in skip:
                         continue
                     else:
+                        if files is not None and folder is path and entry.is_file():
+                            files.append(entry.name)
                         st = entry.stat(follow_symlinks=False)
                         entries.append(f"{entry.path[base:]}\0{st.st_size}\0{st.st_mtime_ns}")
         except FileNotFoundError:
@@ -50,14 +59,25 @@ def folder_signature(path: str, ended: bool = False, records: Sequence[int] | No
     return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def run_signatures(root: str, index: RunIndex, runs: Iterable[Run]) -> dict[str, str]:
-    """Run id → signature of its folder, for ``runs`` just loaded through ``index``."""
-    folders = dict(layout.iter_run_folders(root))
-    return {
-        r.info.run_id: folder_signature(
-            folders[r.info.run_id],
-            ended=RunStatus.is_terminated(r.info.status),
-            records=index.record_signature(r.info.run_id),
+def run_signatures(
+    folders: Mapping[str, str],
+    index: RunIndex,
+    runs: Iterable[tuple[str, bool]],
+    inputs: set[str] | None = None,
+) -> dict[str, str]:
+    """Run id → signature of its folder, for the (run id, ended) ``runs`` just read
+    through ``index``; ``folders``: run id → folder (``layout.iter_run_folders``).
+    ``inputs``, when given, receives the ids of the runs whose folder holds an inputs
+    record (seen while listing the folder: no stat more per run)."""
+    signatures = {}
+    files: list[str] | None = None if inputs is None else []
+    for run_id, ended in runs:
+        signatures[run_id] = folder_signature(
+            folders[run_id], ended=ended, records=index.record_signature(run_id), files=files
         )
-        for r in runs
-    }
+        if files:
+            if INPUTS_FILE in files:
+                assert inputs is not None
+                inputs.add(run_id)
+            files.clear()
+    return signatures

@@ -10,9 +10,9 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mltrail import git, search_syntax, validation
 from mltrail.entities import Experiment, LifecycleStage, Metric, Run, RunStatus, ViewType
@@ -34,6 +34,7 @@ from mltrail.store.sync import AutoSync
 from mltrail.store.writer import RunWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 #: A hidden run folder older than this was left by a killed ``create_run``.
 _LEFTOVER_AGE_MS = 10 * 60 * 1000
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -162,10 +163,25 @@ class FileStore:
             raise ResourceNotFound(f"No run with id {run_id!r} in the store {self.root}.")
         return path
 
-    def run_signatures(self, runs: Iterable[Run]) -> dict[str, str]:
+    def run_folders(self) -> dict[str, str]:
+        """Run id → its folder (a plain path), from one listing of the store's runs: for
+        :meth:`run_signatures` of the same moment."""
+        return dict(layout.iter_run_folders(os.fspath(self.root)))
+
+    def run_signatures(
+        self,
+        runs: Iterable[tuple[str, bool]],
+        folders: Mapping[str, str] | None = None,
+        inputs: set[str] | None = None,
+    ) -> dict[str, str]:
         """Run id → a digest that changes whenever a file of the run changes (see
-        :mod:`mltrail.store.signatures`); ``runs`` come from :meth:`all_runs`."""
-        return signatures.run_signatures(os.fspath(self.root), self.index, runs)
+        :mod:`mltrail.store.signatures`), for (run id, ended) pairs of runs just read
+        by :meth:`all_runs` or :meth:`run_rows`; ``folders`` as :meth:`run_folders`.
+        ``inputs``, when given, receives the ids of those runs whose folder holds an
+        inputs record (``mltrail.store.inputs``)."""
+        if folders is None:
+            folders = self.run_folders()
+        return signatures.run_signatures(folders, self.index, runs, inputs)
 
     def run_signature(self, run_id: str) -> str:
         """The signature of one run's folder, read in full ("" for an invalid id)."""
@@ -185,7 +201,13 @@ class FileStore:
     def all_runs(self) -> list[Run]:
         return _rehome(self._through_index(index.RunRows.runs), self.experiments.aliases())
 
-    def _through_index(self, use: Callable[[index.RunRows], list[Run]]) -> list[Run]:
+    def run_rows(self) -> index.RunRows:
+        """Every readable run as rows of the run index: values by column, each run built
+        only when asked for (``RunRows``). Runs of an experiment merged into another
+        keep their own experiment id here (see ``experiments.aliases``)."""
+        return self._through_index(lambda rows: rows)
+
+    def _through_index(self, use: Callable[[index.RunRows], T]) -> T:
         """``use`` applied to every readable run, as rows of the run index (a run is built
         when asked for); once more from the files if the index's cache proves damaged."""
         try:
