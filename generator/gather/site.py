@@ -22,6 +22,7 @@ from mltrail.store import FileStore
 from mltrail.store.index import DamagedCache
 
 from ..config import ConfigIssue, SiteConfig
+from . import folders
 from .inputs import DatasetsData
 from .projects import ProjectsData
 from .registry import RegistryData
@@ -133,8 +134,9 @@ def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[C
         runs=runs,
         children=_children(runs),
         recent=tuple(runs.at(row) for row in runs.newest[:RECENT_RUNS]),
-        signatures=store.run_signatures(
-            ((run_id(row), RunStatus.is_terminated(status(row))) for row in runs.newest),
+        signatures=folders.run_signatures(
+            store,
+            [(run_id(row), RunStatus.is_terminated(status(row))) for row in runs.newest],
             runs.folders,
             with_inputs,
         ),

@@ -476,27 +476,45 @@ class _Cache:
                 entries.append(blob)
                 digests.append(self._digest(blob, d))
                 added.append((row, e))
-        moved: dict[str, dict[int, Any]] = {}
+        columns = self._moved_columns(len(ids), kept, added)
+        return _Cache.build(ids, b"".join(sigs), entries, digests, columns, self._digest)
+
+    def _moved_columns(
+        self, count: int, kept: list[tuple[int, int]], added: list[tuple[int, dict[str, Any]]]
+    ) -> dict[str, tuple[list[int] | None, list[Any]]]:
+        """The columns of a rewritten cache of ``count`` rows: this one's values moved to
+        their ``kept`` (new row, old row), plus those of the ``added`` runs' entries."""
+        # old row -> new row (the last slot: "not kept"), then per column, one C-level pass
+        new_of_old = [count] * (self.count + 1)
+        for row, old in kept:
+            new_of_old[old] = row
+        old_of_new = [self.count] * count
+        for row, old in kept:
+            old_of_new[row] = old
+        dense: dict[str, list[Any]] = {}
         for name in self._parts:
-            if name.startswith("column:"):
-                column = self.column(*name[len("column:") :].split("\0", 1))
-                get = column.__getitem__ if isinstance(column, list) else column.get
-                moved[name[len("column:") :]] = {
-                    row: v for row, old in kept if (v := get(old)) is not None
-                }
+            if not name.startswith("column:"):
+                continue
+            column = self.column(*name[len("column:") :].split("\0", 1))
+            if isinstance(column, list):
+                dense[name[len("column:") :]] = list(map([*column, None].__getitem__, old_of_new))
+            else:
+                values: list[Any] = [None] * (count + 1)
+                for old, value in column.items():
+                    values[new_of_old[old]] = value
+                del values[count]
+                dense[name[len("column:") :]] = values
         for row, e in added:
             for name, value in _column_values(e):
                 if value is not None:
-                    moved.setdefault(name, {})[row] = value
-        count = len(ids)
+                    dense.setdefault(name, [None] * count)[row] = value
         columns: dict[str, tuple[list[int] | None, list[Any]]] = {}
-        for name, values in moved.items():
-            if len(values) == count:
-                columns[name] = (None, [values[row] for row in range(count)])
-            elif values:
-                rows = sorted(values)
+        for name, values in dense.items():
+            if None not in values:
+                columns[name] = (None, values)
+            elif rows := [row for row, v in enumerate(values) if v is not None]:
                 columns[name] = (rows, [values[row] for row in rows])
-        return _Cache.build(ids, b"".join(sigs), entries, digests, columns, self._digest)
+        return columns
 
 
 def _cached_run(
