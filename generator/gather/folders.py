@@ -9,17 +9,14 @@ the store and its run index as they are, and send back only the digests.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 
-from mltrail.store import FileStore
+from mltrail.store import FileStore, recordstats
 
 #: From this many runs on, the signatures are shared with forked workers.
 PARALLEL_FROM = 20_000
-#: The most processes the work is shared between.
-MOST_PROCESSES = 4
 
 #: What forked workers read (set only while a pool runs; inherited, never pickled).
 _forked: tuple[FileStore, Mapping[str, str]] | None = None
@@ -59,7 +56,7 @@ def _signatures(runs: list[tuple[str, bool]]) -> tuple[dict[str, str], set[str]]
 
 
 def _processes(runs: int) -> int:
-    """One per core (up to ``MOST_PROCESSES``) for a big store on Linux (fork), else 1."""
+    """One per core (``recordstats.cores``) for a big store on Linux (fork), else 1."""
     if runs < PARALLEL_FROM or not sys.platform.startswith("linux"):
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), MOST_PROCESSES))
+    return recordstats.cores()

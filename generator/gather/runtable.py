@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class SiteRuns(Mapping[str, Run]):
     """Run id → run (built on first use) of the rows ``newest`` (the site's runs, newest
     first); runs of an experiment merged into another (``aliases``) join that one.
-    ``folders``: run id → its folder, as the store listed them (``run_folders``);
+    ``folders``: run id → its folder, as the index's scan listed them (``RunRows.folders``);
     ``read``: run id → the run read from its files (``FileStore.get_run``), for an entry
     of the index's cache found damaged when it is first built."""
 

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mltrail import search
 from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
 from mltrail.store import FileStore
@@ -152,15 +153,12 @@ def _site_runs(store: FileStore, shown: set[str]) -> SiteRuns:
     aliases = store.experiments.aliases()
     stage = rows.values(ATTRIBUTE, "lifecycle_stage")
     experiment = rows.values(ATTRIBUTE, "experiment_id")
-    start = rows.values(ATTRIBUTE, "start_time")
-    run_id = rows.values(ATTRIBUTE, "run_id")
-    picked = [
-        i
-        for i in range(len(rows))
-        if stage(i) == LifecycleStage.ACTIVE and aliases.get(e := experiment(i), e) in shown
-    ]
-    picked.sort(key=lambda i: (-start(i), run_id(i)))
-    return SiteRuns(rows, picked, aliases, store.run_folders(), store.get_run)
+
+    def shown_active(i: int) -> bool:
+        return stage(i) == LifecycleStage.ACTIVE and aliases.get(e := experiment(i), e) in shown
+
+    picked = search.select(rows, None, None, where=shown_active)  # search's default order
+    return SiteRuns(rows, picked, aliases, rows.folders(), store.get_run)
 
 
 class _KeyCounts:

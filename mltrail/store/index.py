@@ -82,11 +82,28 @@ class RunRows:
     the cached ones (values read from the cache's columns, a run built only when asked
     for), then those that cannot be cached (running, or changed too recently)."""
 
-    def __init__(self, cache: _Cache, paths: list[str], fresh: list[Run], uri: str) -> None:
+    def __init__(
+        self,
+        cache: _Cache,
+        paths: list[str],
+        fresh: list[Run],
+        uri: str,
+        fresh_paths: list[str] | None = None,
+    ) -> None:
         self._cache = cache
         self._paths = paths
         self._fresh = fresh
         self._uri = uri
+        self._fresh_paths = fresh_paths or []
+
+    def folders(self) -> dict[str, str]:
+        """Run id → its folder, as the scan listed it (no second listing of the store)."""
+        found = dict(zip(self._cache.ids, self._paths, strict=True))
+        found.update(
+            (run.info.run_id, path)
+            for run, path in zip(self._fresh, self._fresh_paths, strict=True)
+        )
+        return found
 
     def __len__(self) -> int:
         return self._cache.count + len(self._fresh)
@@ -222,26 +239,32 @@ class RunIndex:
             and recordstats.NO_RECORD not in stats.kinds
         ):  # nothing changed (the usual case): one comparison instead of one per run
             return RunRows(cache, paths, [], uri), []
-        order, paths, fresh, errors = self._sort_out(cache, stats, paths)
+        order, paths, fresh, fresh_paths, errors = self._sort_out(cache, stats, paths)
         if order != list(range(cache.count)):
             cache = cache.rewritten(order)
             self._write(cache)
             self._cache = cache
-        return RunRows(cache, paths, fresh, uri), errors
+        return RunRows(cache, paths, fresh, uri, fresh_paths), errors
 
     def _sort_out(
         self, cache: _Cache, stats: recordstats.Stats, folders: list[str]
     ) -> tuple[
-        list[int | tuple[str, bytes, dict[str, Any]]], list[str], list[Run], list[CorruptedRecord]
+        list[int | tuple[str, bytes, dict[str, Any]]],
+        list[str],
+        list[Run],
+        list[str],
+        list[CorruptedRecord],
     ]:
         """Each listed run as a row of ``cache`` (unchanged) or read again; the paths of
-        the cached ones, the runs that cannot be cached and the errors of unreadable ones."""
+        the cached ones, the runs that cannot be cached and their paths, and the errors of
+        unreadable ones."""
         known, sigs, width = cache.positions, cache.sigs, _SIG.size
         #: In the order listed: a row of the cache (unchanged) or a run read again.
         order: list[int | tuple[str, bytes, dict[str, Any]]] = []
         paths: list[str] = []
         taken: set[str] = set()  # a run id listed twice (two shards) is never cached
         fresh: list[Run] = []
+        fresh_paths: list[str] = []
         errors: list[CorruptedRecord] = []
         trust_before = time.time_ns() - layout.RACY_NS
         for i, (run_id, path) in enumerate(zip(stats.names, folders, strict=True)):
@@ -272,11 +295,12 @@ class RunIndex:
                 or max(_SIG.unpack(sig)[1::3]) >= trust_before
             ):
                 fresh.append(run)
+                fresh_paths.append(path)
                 continue
             order.append((run_id, sig, entry))
             paths.append(path)
             taken.add(run_id)
-        return order, paths, fresh, errors
+        return order, paths, fresh, fresh_paths, errors
 
     def _big(self) -> bool:
         """Whether the store holds ``PARALLEL_FROM`` runs or more, as far as the cache says

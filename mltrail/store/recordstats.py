@@ -61,8 +61,9 @@ def run_shards(runs_dir: str) -> list[str]:
         return []
 
 
-def shard_folders(shard: str) -> Iterator[os.DirEntry[str]]:
-    """The run folders of one shard (hidden entries and plain files are not runs)."""
+def shard_folders(shard: str | int) -> Iterator[os.DirEntry[str]]:
+    """The run folders of one shard, given by path or open descriptor (hidden entries and
+    plain files are not runs)."""
     with os.scandir(shard) as entries:
         for e in entries:
             if not e.name.startswith(".") and e.is_dir():
@@ -129,8 +130,7 @@ def _shard(shard: str) -> Iterator[tuple[list[str], Callable[[str], os.stat_resu
         yield [], os.stat
         return
     try:
-        with os.scandir(fd) as entries:
-            folders = [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+        folders = [e.name for e in shard_folders(fd)]
         yield folders, functools.partial(os.stat, dir_fd=fd)
     finally:
         os.close(fd)
@@ -264,15 +264,21 @@ def helper_command(shards: Sequence[str], files: Sequence[str]) -> list[str]:
     return [sys.executable, "-I", "-S", __file__, str(len(files)), *files, *shards]
 
 
+def cores() -> int:
+    """The cores this process may use, up to ``MOST_PROCESSES``: how many processes a
+    big store's per-run work is worth sharing between."""
+    found = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(found or 1, MOST_PROCESSES))
+
+
 def processes() -> int:
-    """How many processes a listing may be split between: one per core this process may
-    use (up to ``MOST_PROCESSES``); 1 if a helper cannot run this file (the program is
-    not a Python interpreter but embeds one, or this module is not a plain file)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """How many processes a listing may be split between: ``cores()``; 1 if a helper cannot
+    run this file (the program is not a Python interpreter but embeds one, or this module
+    is not a plain file)."""
     program = os.path.basename(sys.executable or "").lower()
     if not (program.startswith("python") and os.path.isfile(__file__)):
         return 1
-    return max(1, min(cores or 1, MOST_PROCESSES))
+    return cores()
 
 
 def main(argv: list[str]) -> int:
