@@ -56,18 +56,24 @@ def run_shards(runs_dir: str) -> list[str]:
     """The shard folders of a store's ``runs`` folder, sorted ([] if it has none)."""
     try:
         with os.scandir(runs_dir) as entries:
-            return sorted(e.path for e in entries if not e.name.startswith(".") and e.is_dir())
+            return sorted(e.path for e in entries if _is_own_folder(e))
     except FileNotFoundError:
         return []
 
 
 def shard_folders(shard: str | int) -> Iterator[os.DirEntry[str]]:
-    """The run folders of one shard, given by path or open descriptor (hidden entries and
-    plain files are not runs)."""
+    """The run folders of one shard, given by path or open descriptor (hidden entries,
+    plain files and links are not runs)."""
     with os.scandir(shard) as entries:
         for e in entries:
-            if not e.name.startswith(".") and e.is_dir():
+            if _is_own_folder(e):
                 yield e
+
+
+def _is_own_folder(e: os.DirEntry[str]) -> bool:
+    """A plain, visible folder: a hidden one is being made, and a linked one would lead
+    out of the store (mltrail never links store folders)."""
+    return not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
 
 
 def take(shards: Sequence[str], files: Sequence[str]) -> Stats:

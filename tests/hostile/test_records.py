@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import marshal
 import os
+import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -466,3 +468,24 @@ def test_an_alias_bomb_in_the_site_config_fails_the_build_clearly(
     assert result.returncode != 0 and "YAML aliases" in result.stderr
     assert "Traceback" not in result.stderr
     assert issubclass(ConfigError, MltrailError)
+
+
+def test_linked_shards_and_run_folders_are_not_followed(sample: Sample, tmp_path: Path) -> None:
+    """A store from a pull request may link a shard or a run folder to another place:
+    a run lying there is never read."""
+    source = sample.run_file("alpha0").parent
+    outside = tmp_path / "outside"
+    for shard, run_id in (("zy", "0" * 30 + "zy"), ("zx", "0" * 30 + "zx")):
+        copy = outside / shard / run_id
+        shutil.copytree(source, copy)
+        record = copy / "run.yaml"
+        text = record.read_text().replace(source.name, run_id)
+        record.write_text(re.sub(r"(?m)^run_name: .*$", "run_name: OUTSIDE", text))
+    (sample.root / "runs" / "zy").symlink_to(outside / "zy", target_is_directory=True)
+    (sample.root / "runs" / "zx").mkdir()
+    (sample.root / "runs" / "zx" / ("0" * 30 + "zx")).symlink_to(
+        outside / "zx" / ("0" * 30 + "zx"), target_is_directory=True
+    )
+    names = {r.info.run_name for r in mltrail.search_runs(output_format="list",
+                                                          search_all_experiments=True)}  # fmt: skip
+    assert "OUTSIDE" not in names and len(names) > 1
