@@ -15,6 +15,13 @@ own :mod:`marshal` blob.  A search decodes the columns its filter and order name
 then builds only the runs it returns.  Every part and every entry carries a digest
 keyed with this user's key (``marshal`` must never see bytes from others), checked
 when it is first decoded; a version mismatch or damage means a rebuild.
+
+Rewriting the whole file for one new run would cost a second at 100,000 runs, so runs
+added since it was written go to a small second file beside it (``.added.marshal``,
+signed the same way and naming the file it extends): while every cached run stays as
+it was and the added ones are few (``max_added``), a scan reads both and rewrites
+neither; past that, or when a cached run changed or went, the whole file is rewritten
+and the added file dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import functools
 import gc
 import hashlib
 import hmac
+import itertools
 import logging
 import marshal
 import os
@@ -33,7 +41,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from mltrail.entities import MetricSummary, Run, RunData, RunInfo, RunStatus
 from mltrail.errors import CorruptedRecord
@@ -44,8 +52,11 @@ from mltrail.store import formats, layout, recordstats, runs
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "runs-index.marshal"
+#: The suffix of the file of runs added since the cache file was written.
+ADDED_SUFFIX = ".added.marshal"
 _CACHE_VERSION = 4
 _MAGIC = b"mltrail-runs-index\n"
+_ADDED_MAGIC = b"mltrail-runs-index-added\n"
 _DIGEST_SIZE = 32
 _PART_DIGEST_SIZE = 16
 _KEY_SIZE = 32
@@ -119,10 +130,14 @@ class RunRows:
             column = [f"{self._uri}/{path_tail(p)}" for p in self._paths]
         else:
             column = self._cache.column(entity, key)
-        get = column.__getitem__ if isinstance(column, list) else column.get
-        if not self._fresh:
-            return get  # every row is cached: no Python call per row
-        return lambda i: get(i) if i < cached else from_run(i - cached)
+        if self._fresh:  # one copy of the column with their values after it
+            tail = range(len(self._fresh))
+            if isinstance(column, list):
+                column = column + [from_run(j) for j in tail]
+            else:
+                column = column.copy()
+                column.update((cached + j, v) for j in tail if (v := from_run(j)) is not None)
+        return column.__getitem__ if isinstance(column, list) else column.get
 
     def run(self, i: int) -> Run:
         """The run of row ``i``."""
@@ -172,8 +187,15 @@ class RunIndex:
         self.path = root / layout.CACHE_DIR / CACHE_FILE if cache is None else cache
         #: The cache as last read or written by this process (kept in step with the file).
         self._cache: _Cache | None = None
+        #: The runs added since the cache was written (its ``.added`` file), in step too.
+        self._added: list[_Added] = []
         #: The key the cache file is signed with (see ``cache_key``), read on first use.
         self._key: bytes | None = None
+
+    @property
+    def added_path(self) -> Path | Literal[False]:
+        """The file of the runs added since the cache file was written."""
+        return self.path and self.path.with_name(self.path.stem + ADDED_SUFFIX)
 
     def _digest(self, payload: bytes | memoryview, size: int = _DIGEST_SIZE) -> bytes:
         if self._key is None:
@@ -197,6 +219,53 @@ class RunIndex:
             return _Cache.empty(self._digest)
         return _Cache.parse(data, self._digest) or _Cache.empty(self._digest)
 
+    def _read_added(self, cache: _Cache) -> list[_Added]:
+        """The runs of the ``.added`` file that extends ``cache``; none if there is no
+        such file, or it is damaged, not signed with this user's key or extends another."""
+        path = self.added_path
+        if path is False or not cache.count:
+            return []
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_CACHE_BYTES + 1)
+        except OSError:
+            return []
+        view = memoryview(data)
+        at = len(_ADDED_MAGIC) + _DIGEST_SIZE
+        if view[: len(_ADDED_MAGIC)] != _ADDED_MAGIC or len(data) > MAX_CACHE_BYTES:
+            return []
+        if not hmac.compare_digest(view[len(_ADDED_MAGIC) : at], self._digest(view[at:])):
+            return []
+        try:
+            head = marshal.loads(view[at:])
+            if head["version"] != _CACHE_VERSION or head["extends"] != cache.signed:
+                return []
+            return [_Added(*run) for run in head["runs"]]
+        except (EOFError, ValueError, TypeError, KeyError):
+            return []
+
+    def _write_added(self, cache: _Cache, added: list[_Added]) -> None:
+        """Keep ``added`` as the runs added to ``cache`` (none: drop the file)."""
+        self._added = added
+        path = self.added_path
+        if path is False:
+            return
+        try:
+            if not added:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                return
+            payload = marshal.dumps(
+                {
+                    "version": _CACHE_VERSION,
+                    "extends": cache.signed,
+                    "runs": list(map(tuple, added)),
+                }
+            )
+            formats.write_atomic(path, b"".join([_ADDED_MAGIC, self._digest(payload), payload]))
+        except OSError as e:  # a cache that cannot be written is only slower
+            log.debug("cannot write %s: %s", path, e)
+
     def load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
         """Every run of the store, and the errors of those that cannot be read."""
         rows, errors = self.scan()
@@ -211,16 +280,22 @@ class RunIndex:
     def forget(self) -> None:
         """Drop the cache (in memory and on disk): the next scan reads every run again."""
         self._cache = None
-        if self.path is not False:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+        self._added = []
+        for path in (self.path, self.added_path):
+            if path is not False:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     def record_signature(self, run_id: str) -> list[int] | None:
         """The (inode, mtime, size) of a run's record files as the last scan saw them
         (None for a run it did not cache)."""
         if self._cache is None:
             return None
-        return self._cache.signature(run_id)
+        found = self._cache.signature(run_id)
+        if found is None:
+            sig = next((a.sig for a in self._added if a.run_id == run_id), None)
+            found = None if sig is None else list(_SIG.unpack(sig))
+        return found
 
     def _scan(self) -> tuple[RunRows, list[CorruptedRecord]]:
         root = os.fspath(self.root)
@@ -229,25 +304,43 @@ class RunIndex:
         take = recordstats.start(shards, RECORD_FILES, processes)  # helpers start now...
         if self._cache is None:
             self._cache = self._read()  # ...and take stats while this reads the cache
-        cache = self._cache
+            self._added = self._read_added(self._cache)
+        cache, added = self._cache, self._added
         stats = take()
         paths = _folder_paths(shards, stats)
         uri = self.root.resolve().as_uri()
-        if (
-            stats.names == cache.ids
-            and stats.packed == cache.sigs
-            and recordstats.NO_RECORD not in stats.kinds
-        ):  # nothing changed (the usual case): one comparison instead of one per run
-            return RunRows(cache, paths, [], uri), []
-        order, paths, fresh, fresh_paths, errors = self._sort_out(cache, stats, paths)
-        if order != list(range(cache.count)):
-            cache = cache.rewritten(order)
-            self._write(cache)
-            self._cache = cache
+        if recordstats.NO_RECORD not in stats.kinds and (
+            unchanged := _unchanged(cache, added, stats, paths)
+        ):  # nothing changed (the usual case): a few comparisons instead of one per run
+            cached_paths, added_paths = unchanged
+            added_runs = [a.run(uri, path) for a, path in zip(added, added_paths, strict=True)]
+            return RunRows(cache, cached_paths, added_runs, uri, added_paths), []
+        order, paths, fresh, fresh_paths, errors = self._sort_out(cache, added, stats, paths)
+        if order == list(range(cache.count)):
+            if added:  # the added runs went
+                self._write_added(cache, [])
+            return RunRows(cache, paths, fresh, uri, fresh_paths), errors
+        kept = [row for row in order if isinstance(row, int)]
+        new = [
+            (row, path) for row, path in zip(order, paths, strict=True) if isinstance(row, tuple)
+        ]
+        if cache.count and kept == list(range(cache.count)) and len(new) <= max_added(cache.count):
+            # only runs added: keep them beside the cache instead of rewriting it
+            at = {run_id: i for i, run_id in enumerate(stats.names)}
+            added = [_Added.of(at[row[0]], *row) for row, _ in new]
+            self._write_added(cache, added)
+            cached_paths = [p for row, p in zip(order, paths, strict=True) if isinstance(row, int)]
+            added_runs = [a.run(uri, path) for a, (_, path) in zip(added, new, strict=True)]
+            fresh_paths = [path for _, path in new] + fresh_paths
+            return RunRows(cache, cached_paths, added_runs + fresh, uri, fresh_paths), errors
+        cache = cache.rewritten(order)
+        self._write(cache)
+        self._cache = cache
+        self._write_added(cache, [])
         return RunRows(cache, paths, fresh, uri, fresh_paths), errors
 
     def _sort_out(
-        self, cache: _Cache, stats: recordstats.Stats, folders: list[str]
+        self, cache: _Cache, added: list[_Added], stats: recordstats.Stats, folders: list[str]
     ) -> tuple[
         list[int | tuple[str, bytes, dict[str, Any]]],
         list[str],
@@ -257,8 +350,9 @@ class RunIndex:
     ]:
         """Each listed run as a row of ``cache`` (unchanged) or read again; the paths of
         the cached ones, the runs that cannot be cached and their paths, and the errors of
-        unreadable ones."""
+        unreadable ones. An unchanged run of ``added`` is taken from there, not read again."""
         known, sigs, width = cache.positions, cache.sigs, _SIG.size
+        kept_added = {a.run_id: a for a in added}
         #: In the order listed: a row of the cache (unchanged) or a run read again.
         order: list[int | tuple[str, bytes, dict[str, Any]]] = []
         paths: list[str] = []
@@ -277,6 +371,12 @@ class RunIndex:
                 and run_id not in taken
             ):
                 order.append(at)
+                paths.append(path)
+                taken.add(run_id)
+                continue
+            before = kept_added.get(run_id)
+            if before is not None and before.sig == sig and run_id not in taken:
+                order.append((run_id, sig, before.as_entry()))
                 paths.append(path)
                 taken.add(run_id)
                 continue
@@ -426,6 +526,11 @@ class _Cache:
         assert made is not None
         return made
 
+    @property
+    def signed(self) -> bytes:
+        """The digest that signs this cache's header (it names the whole file)."""
+        return bytes(self._view[len(_MAGIC) : len(_MAGIC) + _DIGEST_SIZE])
+
     def _span(self, name: str) -> memoryview:
         offset, size, _ = self._parts[name]
         return self._view[self._body + offset : self._body + offset + size]
@@ -539,6 +644,65 @@ class _Cache:
             elif rows := [row for row, v in enumerate(values) if v is not None]:
                 columns[name] = (rows, [values[row] for row in rows])
         return columns
+
+
+class _Added(NamedTuple):
+    """A run added since the cache file was written, kept in its ``.added`` file."""
+
+    run_id: str
+    #: Its place in the store's listing (``recordstats.Stats.names``) when it was kept.
+    position: int
+    #: Its record stats, packed (``_SIG``).
+    sig: bytes
+    #: Its entry, as the cache holds one: (rec, params, tags, metrics).
+    entry: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, position: int, run_id: str, sig: bytes, entry: dict[str, Any]) -> _Added:
+        return cls(run_id, position, sig, tuple(entry[k] for k in _ENTRY_KEYS))
+
+    def as_entry(self) -> dict[str, Any]:
+        return dict(zip(_ENTRY_KEYS, self.entry, strict=True))
+
+    def run(self, uri: str, path: str) -> Run:
+        return _cached_run(f"{uri}/{path_tail(path)}", *self.entry)
+
+
+_ENTRY_KEYS = ("rec", "params", "tags", "metrics")
+
+
+def max_added(cached: int) -> int:
+    """How many runs may be kept beside a cache of ``cached`` runs before it is rewritten."""
+    return max(256, cached // 64)
+
+
+def _unchanged(
+    cache: _Cache, added: list[_Added], stats: recordstats.Stats, paths: list[str]
+) -> tuple[list[str], list[str]] | None:
+    """If the listing ``stats`` is exactly the cache's runs with the ``added`` ones at their
+    places, every stat as kept: the paths of the cached runs, and of the added ones."""
+    names, packed, width = stats.names, stats.packed, _SIG.size
+    if not added:
+        return (paths, []) if names == cache.ids and packed == cache.sigs else None
+    places = [a.position for a in added]
+    if (
+        len(names) != cache.count + len(added)
+        or places != sorted(set(places))
+        or not 0 <= places[0] <= places[-1] < len(names)
+        or any(
+            names[a.position] != a.run_id
+            or packed[a.position * width : (a.position + 1) * width] != a.sig
+            for a in added
+        )
+    ):
+        return None
+    spans = list(zip([0, *(p + 1 for p in places)], [*places, len(names)], strict=True))
+    if list(itertools.chain.from_iterable(names[a:b] for a, b in spans)) != cache.ids:
+        return None
+    if b"".join(packed[a * width : b * width] for a, b in spans) != cache.sigs:
+        return None
+    cached_paths = list(itertools.chain.from_iterable(paths[a:b] for a, b in spans))
+    return cached_paths, [paths[p] for p in places]
 
 
 def _cached_run(
