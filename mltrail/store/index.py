@@ -361,7 +361,9 @@ class RunIndex:
         fresh_paths: list[str] = []
         errors: list[CorruptedRecord] = []
         trust_before = time.time_ns() - layout.RACY_NS
-        for i, (run_id, path) in enumerate(zip(stats.names, folders, strict=True)):
+
+        def look_at(i: int) -> None:
+            run_id, path = stats.names[i], folders[i]
             has_record = stats.kinds[i] != recordstats.NO_RECORD
             sig = stats.packed[i * width : (i + 1) * width] if has_record else b""
             at = known.get(run_id)
@@ -373,21 +375,21 @@ class RunIndex:
                 order.append(at)
                 paths.append(path)
                 taken.add(run_id)
-                continue
+                return
             before = kept_added.get(run_id)
             if before is not None and before.sig == sig and run_id not in taken:
                 order.append((run_id, sig, before.as_entry()))
                 paths.append(path)
                 taken.add(run_id)
-                continue
+                return
             try:
                 run, entry = _read_entry(Path(path))
             except CorruptedRecord as e:
                 errors.append(e)
-                continue
+                return
             except FileNotFoundError as e:
                 errors.append(CorruptedRecord(f"{path}: {e.strerror}: {e.filename}"))
-                continue
+                return
             if (
                 entry is None
                 or run_id in taken
@@ -396,10 +398,24 @@ class RunIndex:
             ):
                 fresh.append(run)
                 fresh_paths.append(path)
-                continue
+                return
             order.append((run_id, sig, entry))
             paths.append(path)
             taken.add(run_id)
+
+        new = _new_places(cache, stats)
+        if new is None:
+            for i in range(len(stats.names)):
+                look_at(i)
+        else:  # the other runs are the cache's rows, in order: taken as they are, in bulk
+            row = start = 0
+            for i in [*new, len(stats.names)]:
+                order.extend(range(row, row + i - start))
+                paths.extend(folders[start:i])
+                row += i - start
+                if i < len(stats.names):
+                    look_at(i)
+                start = i + 1
         return order, paths, fresh, fresh_paths, errors
 
     def _big(self) -> bool:
@@ -694,15 +710,39 @@ def _unchanged(
             or packed[a.position * width : (a.position + 1) * width] != a.sig
             for a in added
         )
+        or not _rest_is_cached(cache, stats, places)
     ):
         return None
-    spans = list(zip([0, *(p + 1 for p in places)], [*places, len(names)], strict=True))
-    if list(itertools.chain.from_iterable(names[a:b] for a, b in spans)) != cache.ids:
-        return None
-    if b"".join(packed[a * width : b * width] for a, b in spans) != cache.sigs:
-        return None
-    cached_paths = list(itertools.chain.from_iterable(paths[a:b] for a, b in spans))
+    cached_paths = list(
+        itertools.chain.from_iterable(paths[a:b] for a, b in _between(places, len(names)))
+    )
     return cached_paths, [paths[p] for p in places]
+
+
+def _new_places(cache: _Cache, stats: recordstats.Stats) -> list[int] | None:
+    """The places in the listing ``stats`` of the runs ``cache`` does not hold, if every
+    other listed run is its row of the cache, in order, with the stats it was cached with
+    (runs were only added: a scan then reads just those); else None."""
+    known = cache.positions
+    new = [i for i, name in enumerate(stats.names) if name not in known]
+    if len(stats.names) - len(new) != cache.count or not _rest_is_cached(cache, stats, new):
+        return None
+    return new
+
+
+def _rest_is_cached(cache: _Cache, stats: recordstats.Stats, places: list[int]) -> bool:
+    """Whether the listing ``stats`` without the runs at ``places`` (ascending) is exactly
+    the cache's runs, in order, each with the stats it was cached with."""
+    names, packed, width = stats.names, stats.packed, _SIG.size
+    spans = _between(places, len(names))
+    if list(itertools.chain.from_iterable(names[a:b] for a, b in spans)) != cache.ids:
+        return False
+    return b"".join(packed[a * width : b * width] for a, b in spans) == cache.sigs
+
+
+def _between(places: list[int], count: int) -> list[tuple[int, int]]:
+    """The spans of ``range(count)`` between the ascending ``places``."""
+    return list(zip([0, *(p + 1 for p in places)], [*places, count], strict=True))
 
 
 def _cached_run(
