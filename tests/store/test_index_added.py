@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mltrail
-from mltrail.store import FileStore, index, init_store
+from mltrail.store import FileStore, index, indexfile, init_store
 from mltrail.store.index import RunIndex
 from tests.store.test_store import age
 
@@ -142,8 +142,8 @@ def test_an_added_file_that_is_not_ours_or_not_for_this_cache_is_not_used(
     elif damage == "cut":
         idx.added_path.write_bytes(good[: len(good) // 2])
     elif damage == "other key":
-        payload = good[len(index._ADDED_MAGIC) + index._DIGEST_SIZE :]
-        idx.added_path.write_bytes(index._ADDED_MAGIC + b"\0" * index._DIGEST_SIZE + payload)
+        payload = good[len(indexfile.ADDED_MAGIC) + indexfile.DIGEST_SIZE :]
+        idx.added_path.write_bytes(indexfile.ADDED_MAGIC + b"\0" * indexfile.DIGEST_SIZE + payload)
     else:  # an added file that extends an earlier cache file
         idx.path.unlink()
         _seen(RunIndex(tracking.root))  # a new cache of both runs...
