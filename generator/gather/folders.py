@@ -1,25 +1,77 @@
-"""The folder signatures of a site's runs, taken by forked workers too for a big store.
+"""The folder signatures of a site's runs, taken by forked workers for a big store.
 
 A signature lists every file of a run's folder (``FileStore.run_signatures``): at
-100,000 runs that is ~2 s of Python, the largest part of a rebuild. Like the run pages
-(``pages/run.py``), the work is shared with forked processes on Linux: they inherit
-the store and its run index as they are, and send back only the digests.
+100,000 runs that is a stat-bound pass over 100,000 folders, the largest part of a
+rebuild. Like the run pages (``pages/run.py``), the work goes to forked processes on
+Linux, one per core: they inherit the store, its run index and the runs to sign as they
+are, and send back only the digests. Meanwhile the caller goes on with what does not
+need them (``signing``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sys
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from mltrail.store import FileStore, recordstats
 
-#: From this many runs on, the signatures are shared with forked workers.
+#: From this many runs on, the signatures are taken by forked workers.
 PARALLEL_FROM = 20_000
 
+Signed = tuple[dict[str, str], set[str]]
+
 #: What forked workers read (set only while a pool runs; inherited, never pickled).
-_forked: tuple[FileStore, Mapping[str, str]] | None = None
+_forked: tuple[FileStore, list[tuple[str, bool]], Mapping[str, str]] | None = None
+
+
+class Signing:
+    """Signatures being taken; :meth:`result` waits for them."""
+
+    def __init__(self, futures: list[Future[Signed]] | None = None, done: Signed | None = None):
+        self._futures = futures or []
+        self._done = done
+
+    def result(self) -> Signed:
+        """Run id → signature, in the order of the runs given; and the ids of those whose
+        folder holds an inputs record."""
+        if self._done is None:
+            signatures: dict[str, str] = {}
+            inputs: set[str] = set()
+            for future in self._futures:  # in order: the dict keeps the runs' order
+                theirs, their_inputs = future.result()
+                signatures.update(theirs)
+                inputs |= their_inputs
+            self._done = signatures, inputs
+        return self._done
+
+
+@contextlib.contextmanager
+def signing(
+    store: FileStore, runs: list[tuple[str, bool]], folders: Mapping[str, str]
+) -> Iterator[Signing]:
+    """The signatures of the (run id, ended) ``runs`` being taken while the ``with`` block
+    runs; ``folders``: run id → folder. A small store is signed before the block starts."""
+    processes = _processes(len(runs))
+    if processes < 2:
+        inputs: set[str] = set()
+        yield Signing(done=(store.run_signatures(runs, folders, inputs), inputs))
+        return
+    global _forked
+    _forked = (store, runs, folders)
+    cuts = [len(runs) * k // processes for k in range(processes + 1)]
+    try:
+        with ProcessPoolExecutor(processes, multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_signatures, cuts[k], cuts[k + 1]) for k in range(processes)]
+            try:
+                yield Signing(futures)
+            finally:
+                for future in futures:
+                    future.cancel()
+    finally:
+        _forked = None
 
 
 def run_signatures(
@@ -27,32 +79,17 @@ def run_signatures(
 ) -> dict[str, str]:
     """``store.run_signatures(runs, folders, inputs)``, in the same order, its work shared
     with forked workers when there are many runs and cores."""
-    processes = _processes(len(runs))
-    if processes < 2:
-        return store.run_signatures(runs, folders, inputs)
-    global _forked
-    _forked = (store, folders)
-    cuts = [len(runs) * k // processes for k in range(processes + 1)]
-    parts = [runs[cuts[k] : cuts[k + 1]] for k in range(processes)]
-    try:
-        with ProcessPoolExecutor(processes - 1, multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_signatures, part) for part in parts[1:]]
-            signatures, found = _signatures(parts[0])
-            for future in futures:
-                theirs, their_inputs = future.result()
-                signatures.update(theirs)
-                found |= their_inputs
-    finally:
-        _forked = None
+    with signing(store, runs, folders) as pending:
+        signatures, found = pending.result()
     inputs |= found
     return signatures
 
 
-def _signatures(runs: list[tuple[str, bool]]) -> tuple[dict[str, str], set[str]]:
+def _signatures(start: int, end: int) -> Signed:
     assert _forked is not None, "set before the pool forks"
-    store, folders = _forked
+    store, runs, folders = _forked
     inputs: set[str] = set()
-    return store.run_signatures(runs, folders, inputs), inputs
+    return store.run_signatures(runs[start:end], folders, inputs), inputs
 
 
 def _processes(runs: int) -> int:

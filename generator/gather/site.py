@@ -116,31 +116,31 @@ def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[C
     experiments = store.experiments.list(ViewType.ACTIVE_ONLY)
     shown = {e.experiment_id for e in experiments}
     runs = _site_runs(store, shown)
-    by_experiment: dict[str, list[int]] = {e.experiment_id: [] for e in experiments}
-    experiment_of = runs.getter(ATTRIBUTE, "experiment_id")
-    aliases = store.experiments.aliases()
-    for row in runs.newest:  # newest first within each experiment too
-        exp_id = experiment_of(row)
-        by_experiment[aliases.get(exp_id, exp_id)].append(row)
-    keys = _KeyCounts(runs, by_experiment)
-    records = tuple(
-        _experiment_record(e, runs, by_experiment[e.experiment_id], keys, config)
-        for e in sorted(experiments, key=lambda e: (e.name.lower(), e.experiment_id))
-    )
     status = runs.getter(ATTRIBUTE, "status")
     run_id = runs.getter(ATTRIBUTE, "run_id")
-    with_inputs: set[str] = set()  # filled while the signatures list the run folders
+    ended = {s: RunStatus.is_terminated(s) for s in set(map(status, runs.newest))}
+    signed = [(run_id(row), ended[status(row)]) for row in runs.newest]
+    with folders.signing(store, signed, runs.folders) as pending:  # taken meanwhile
+        by_experiment: dict[str, list[int]] = {e.experiment_id: [] for e in experiments}
+        experiment_of = runs.getter(ATTRIBUTE, "experiment_id")
+        aliases = store.experiments.aliases()
+        for row in runs.newest:  # newest first within each experiment too
+            exp_id = experiment_of(row)
+            by_experiment[aliases.get(exp_id, exp_id)].append(row)
+        keys = _KeyCounts(runs, by_experiment)
+        records = tuple(
+            _experiment_record(e, runs, by_experiment[e.experiment_id], keys, config)
+            for e in sorted(experiments, key=lambda e: (e.name.lower(), e.experiment_id))
+        )
+        children = _children(runs)
+        recent = tuple(runs.at(row) for row in runs.newest[:RECENT_RUNS])
+        signatures, with_inputs = pending.result()
     site = SiteData(
         experiments=records,
         runs=runs,
-        children=_children(runs),
-        recent=tuple(runs.at(row) for row in runs.newest[:RECENT_RUNS]),
-        signatures=folders.run_signatures(
-            store,
-            [(run_id(row), RunStatus.is_terminated(status(row))) for row in runs.newest],
-            runs.folders,
-            with_inputs,
-        ),
+        children=children,
+        recent=recent,
+        signatures=signatures,
         with_inputs=frozenset(with_inputs),
         experiment_aliases={alias: head for alias, head in aliases.items() if head in shown},
     )

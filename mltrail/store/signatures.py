@@ -16,6 +16,9 @@ from mltrail.store.index import RunIndex
 from mltrail.store.indexfile import RECORD_FILES
 from mltrail.store.inputs import INPUTS_FILE
 
+#: The record files a caller that passes their stats has already taken.
+_RECORDS = frozenset(RECORD_FILES)
+
 
 def folder_signature(
     path: str,
@@ -34,26 +37,25 @@ def folder_signature(
     followed, as ``os.path.isfile``) other than those records: seen on the way.
     """
     entries: list[str] = [] if records is None else ["\0".join(map(str, records))]
-    skip = frozenset(RECORD_FILES if records is not None else ())
+    skip = _RECORDS if records is not None else frozenset()
     stack = [path]
     base = len(path) + 1
-    histories = os.path.join(path, layout.METRICS_DIR)
     while stack:
         folder = stack.pop()
+        top = folder is path
         try:
             with os.scandir(folder) as it:
                 for entry in it:
-                    if entry.is_dir(follow_symlinks=False) and not (
-                        ended and entry.path == histories
-                    ):
-                        stack.append(entry.path)
-                    elif folder is path and entry.name in skip:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not (ended and top and entry.name == layout.METRICS_DIR):
+                            stack.append(entry.path)
+                            continue
+                    elif top and entry.name in skip:
                         continue
-                    else:
-                        if files is not None and folder is path and entry.is_file():
-                            files.append(entry.name)
-                        st = entry.stat(follow_symlinks=False)
-                        entries.append(f"{entry.path[base:]}\0{st.st_size}\0{st.st_mtime_ns}")
+                    elif files is not None and top and entry.is_file():
+                        files.append(entry.name)
+                    st = entry.stat(follow_symlinks=False)
+                    entries.append(f"{entry.path[base:]}\0{st.st_size}\0{st.st_mtime_ns}")
         except FileNotFoundError:
             continue
     entries.sort()

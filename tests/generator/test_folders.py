@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pytest
 
@@ -35,3 +37,27 @@ def test_forked_workers_sign_the_same_folders(
     assert list(shared.items()) == list(alone.items()) and len(shared) == 6
     assert shared_inputs == alone_inputs and len(alone_inputs) == 2
     assert running.info.run_id in shared
+
+
+def test_a_failure_while_signing_leaves_no_worker_behind(
+    tracking: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller works on while forked workers sign; if it fails meanwhile, the pool
+    is shut down and its workers reaped (a long-lived ``mltrail ui`` builds again)."""
+    for n in range(3):
+        with mltrail.start_run(run_name=f"r{n}"):
+            mltrail.log_param("n", n)
+    rows = tracking.run_rows()
+    ids = rows.values("attribute", "run_id")
+    runs = [(ids(i), True) for i in range(len(rows))]
+    monkeypatch.setattr(folders, "_processes", lambda n: 2)
+    with (
+        pytest.raises(RuntimeError, match="meanwhile"),
+        folders.signing(tracking, runs, tracking.run_folders()),
+    ):
+        assert multiprocessing.active_children()  # the workers are at it
+        raise RuntimeError("failed meanwhile")
+    assert not multiprocessing.active_children() and folders._forked is None
+    with folders.signing(tracking, runs, tracking.run_folders()) as pending:
+        signatures, _ = pending.result()
+    assert list(signatures) == [run_id for run_id, _ in runs]
