@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import tempfile
 import time
@@ -100,9 +101,10 @@ def build_site(
         old = Manifest.load(out_dir)
         kept, stale = _plan(build, old, out_dir)
         written = _write(build, stale, out_dir, progress)
-        removed = remove_stale(out_dir, old, kept + written)
-        old.save(out_dir, kept + written)
-    return _summary(out_dir, kept + written, removed, time.perf_counter() - started)
+        new = old.updated(kept, written)
+        removed = remove_stale(out_dir, old, kept, written)
+        new.save(out_dir)
+    return _summary(out_dir, new, written, removed, time.perf_counter() - started)
 
 
 @contextlib.contextmanager
@@ -181,35 +183,51 @@ def _code_digest() -> str:
 Stale = list[tuple[Part[Any], list[Job[Any]]]]
 
 
-def _plan(b: Build, old: Manifest, out: Path) -> tuple[list[PageResult], Stale]:
-    """The pages kept from the last build, and per part the pages to write."""
-    kept: list[PageResult] = []
+def _plan(b: Build, old: Manifest, out: Path) -> tuple[list[int], Stale]:
+    """The manifest rows of the pages kept from the last build, and per part the pages
+    to write."""
+    kept: list[int] = []
     stale: Stale = []
-    for part in PARTS:
-        jobs = []
-        for job in part.plan(b):
-            fresh = old.fresh(out, job.key, job.digest)
-            if fresh is not None:
-                kept.append(fresh)
-            else:
-                jobs.append(job)
-        stale.append((part, jobs))
+    with _gathered_frozen():
+        for part in PARTS:
+            rows, jobs = old.split(out, part.plan(b))
+            kept += rows
+            stale.append((part, jobs))
     return kept, stale
+
+
+@contextlib.contextmanager
+def _gathered_frozen() -> Iterator[None]:
+    """The gathered site lives as long as the build: out of the cyclic collector's sight
+    (``gc.freeze``) while the plan makes a job per page, it is not walked again at each
+    collection (~0.1 s of a 100,000-run plan). Left as it is when the caller froze
+    objects of its own (unfreezing would release theirs too)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _write(b: Build, stale: Stale, out: Path, progress: Progress | None) -> list[PageResult]:
     return [r for part, jobs in stale for r in part.write_stale(b, jobs, out, progress)]
 
 
-def _summary(out: Path, results: list[PageResult], removed: int, seconds: float) -> BuildSummary:
-    page_results = [r for r in results if r.key.startswith("page:")]
-    written = sum(1 for r in page_results if r.written)
+def _summary(
+    out: Path, built: Manifest, written: list[PageResult], removed: int, seconds: float
+) -> BuildSummary:
+    """``built``: every page of the site; ``written``: those rendered by this build."""
+    pages = sum(1 for key in built.keys if key.startswith("page:"))
+    pages_written = sum(1 for r in written if r.written and r.key.startswith("page:"))
     return BuildSummary(
         output=out,
-        pages_written=written,
-        pages_unchanged=len(page_results) - written,
-        files_written=sum(r.written for r in results),
+        pages_written=pages_written,
+        pages_unchanged=pages - pages_written,
+        files_written=sum(r.written for r in written),
         files_removed=removed,
-        site_bytes=sum(size for r in results for size in r.files.values()),
+        site_bytes=sum(built.sizes),
         seconds=seconds,
     )
