@@ -443,6 +443,12 @@ def page_digests(b: Build) -> Callable[[str, int], str]:
         row = runs.row(rid)
         return f"{rid}\1{name_of(row)}\1{status_of(row)}"
 
+    # What a page shows of other runs (its children) and of the registry: made once, for
+    # the few runs that have any (a call per run for nothing was a third of the digests).
+    shown = {rid: [link(c) for c in kids] for rid, kids in children.items()}
+    for rid in registry.source_runs():
+        shown.setdefault(rid, []).extend(_registry_inputs(registry, rid))
+
     def page_digest(run_id: str, row: int) -> str:
         parent = parent_of(row)
         parts = [
@@ -451,8 +457,7 @@ def page_digests(b: Build) -> Callable[[str, int], str]:
             signatures[run_id],
             names[runs.experiment_id(row)],
             link(parent) if parent and parent in runs else "",
-            *(link(c) for c in children.get(run_id, ())),
-            *_registry_inputs(registry, run_id),
+            *shown.get(run_id, ()),  # its children, then the versions made from it
             projects.get(run_id, ""),  # its project's page
         ]
         return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
