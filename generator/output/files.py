@@ -9,6 +9,7 @@ pages that are gone are removed.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -142,7 +143,7 @@ class Manifest:
 
 def _columns(data: object) -> tuple[list[str], list[str], list[str], list[int]] | None:
     """The four columns of a manifest's JSON, or None unless each is a list of the same
-    length holding only values of its type."""
+    length holding only values of its type, the keys in order and each once."""
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
         return None
     columns: list[list[Any]] = []
@@ -153,6 +154,8 @@ def _columns(data: object) -> tuple[list[str], list[str], list[str], list[int]] 
         columns.append(column)
     keys, digests, files, sizes = columns
     if not all(type(v) is str for c in (keys, digests, files) for v in c):
+        return None
+    if not all(a < b for a, b in itertools.pairwise(keys)):
         return None
     return (keys, digests, files, sizes) if all(type(v) is int for v in sizes) else None
 

@@ -79,6 +79,15 @@ _VALID = {
         json.dumps({**_VALID, "sizes": [True]}).encode(),
         json.dumps({**_VALID, "digests": {"k": "d"}}).encode(),
         json.dumps({k: v for k, v in _VALID.items() if k != "keys"}).encode(),
+        json.dumps(
+            {
+                **_VALID,
+                "keys": ["k", "k"],
+                "digests": ["d", "d"],
+                "files": ["f", "g"],
+                "sizes": [1, 2],
+            }
+        ).encode(),
     ],
 )
 def test_a_damaged_manifest_is_an_empty_one(tmp_path: Path, text: bytes) -> None:
