@@ -32,7 +32,7 @@ from .gather.site import gather_site
 from .output.files import Manifest, PageResult, clean_output, remove_stale
 from .pages import PARTS
 from .pages.assets import version
-from .pages.base import Build, Job, Part, Progress, digest, site_info
+from .pages.base import Build, Job, Jobs, Part, Progress, digest, site_info
 from .pages.experiment import all_chunk_digests
 from .theme.loader import load_theme, page_assets, static_files, theme_digest
 from .theme.render import environment
@@ -190,9 +190,10 @@ def _plan(b: Build, old: Manifest, out: Path) -> tuple[list[int], Stale]:
     stale: Stale = []
     with _gathered_frozen():
         for part in PARTS:
-            rows, jobs = old.split(out, part.plan(b))
+            planned = Jobs.of(part.plan(b))
+            rows, to_write = old.split(out, planned.keys, planned.digests)
             kept += rows
-            stale.append((part, jobs))
+            stale.append((part, [planned.job(at) for at in to_write]))
     return kept, stale
 
 

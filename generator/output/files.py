@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from .. import urls
 from ..confine import OutsideError, resolve_inside
@@ -45,19 +45,6 @@ class PageResult:
     #: How many of those files were written (0: the page was unchanged).
     written: int
     rendered: bool
-
-
-class Planned(Protocol):
-    """A page as the plan lists it (``pages.base.Job``)."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def digest(self) -> str: ...
-
-
-J = TypeVar("J", bound=Planned)
 
 
 @dataclass(frozen=True)
@@ -97,20 +84,22 @@ class Manifest:
     def _rows(self) -> dict[str, int]:
         return dict(zip(self.keys, range(len(self.keys)), strict=True))
 
-    def split(self, out: Path, jobs: Iterable[J]) -> tuple[list[int], list[J]]:
-        """The rows of the pages kept as they are (digest unchanged and main file still
-        in ``out``: a deleted page is written again), and the jobs of the pages to write."""
-        rows, digests, files = self._rows, self.digests, self.files
+    def split(
+        self, out: Path, keys: Sequence[str], digests: Sequence[str]
+    ) -> tuple[list[int], list[int]]:
+        """Of the pages ``keys`` with ``digests``: the rows of those kept as they are
+        (digest unchanged, main file still in ``out``: a deleted page is written again),
+        and the positions of those to write."""
+        rows, old, files = self._rows, self.digests, self.files
         kept: list[int] = []
-        stale: list[J] = []
+        stale: list[int] = []
         with _main_file_check(out) as there:
-            for job in jobs:
-                row = rows.get(job.key, -1)
-                same = row >= 0 and job.digest != "" and digests[row] == job.digest
-                if same and there(files[row]):
+            for at, (key, digest) in enumerate(zip(keys, digests, strict=True)):
+                row = rows.get(key, -1)
+                if row >= 0 and digest != "" and old[row] == digest and there(files[row]):
                     kept.append(row)
                 else:
-                    stale.append(job)
+                    stale.append(at)
         return kept, stale
 
     def updated(self, kept: Iterable[int], written: Iterable[PageResult]) -> Manifest:

@@ -13,7 +13,7 @@ import hashlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ from .base import (
     HIGHLIGHT_CSS,
     Build,
     Job,
+    Jobs,
     PageContext,
     PageKind,
     Progress,
@@ -478,9 +479,11 @@ def page_key(run_id: str) -> str:
     return f"page:run:{run_id}"
 
 
-def plan(b: Build) -> Iterable[Job[str]]:
+def plan(b: Build) -> Jobs[str]:
     digest = page_digests(b)
-    return (Job(page_key(rid), digest(rid, row), rid) for rid, row in b.site.runs.rows_by_id())
+    by_id = list(b.site.runs.rows_by_id())
+    ids = [rid for rid, _ in by_id]
+    return Jobs([page_key(rid) for rid in ids], [digest(rid, row) for rid, row in by_id], ids)
 
 
 # -- the writing: in this process, or in a pool --------------------------------------
