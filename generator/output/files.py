@@ -20,6 +20,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from mltrail.store import formats
+
 from .. import urls
 from ..confine import OutsideError, resolve_inside
 from ..errors import SiteBuildError
@@ -126,8 +128,16 @@ class Manifest:
             "sizes": self.sizes,
         }
         # File names come from the store, so <, > and & are escaped as in the data files.
-        text = json.dumps(data).translate(_ESCAPES)
-        write_if_changed(out / urls.MANIFEST, text.encode() + b"\n")
+        text = json.dumps(data).translate(_ESCAPES).encode() + b"\n"
+        path = out / urls.MANIFEST
+        if _holds(path, text):
+            return
+        try:  # a new file renamed in place: a link left there (anyone's site) is not followed
+            formats.write_atomic(path, text)
+        except IsADirectoryError as e:
+            raise SiteBuildError(
+                f"{path} is a folder, not a build manifest: remove it and build again."
+            ) from e
 
 
 def _columns(data: object) -> tuple[list[str], list[str], list[str], list[int]] | None:
@@ -197,6 +207,14 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)  # in place: creating files is what costs most here
     return True
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is a file holding exactly ``data``."""
+    try:
+        return path.lstat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def copy_if_changed(src: Path, dest: Path) -> bool:

@@ -138,3 +138,16 @@ def test_no_two_pages_own_a_file(sample_site: Path) -> None:
     manifest = Manifest.load(sample_site)
     paths = [rel for files in manifest.files for rel in files.split("\0") if rel]
     assert len(paths) == len(set(paths)) > 100
+
+
+def test_saving_replaces_a_link_in_place_of_the_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / MANIFEST).symlink_to(victim)
+    assert Manifest.load(out) == Manifest()
+    saved = Manifest(["k"], ["d"], ["f"], [1])
+    saved.save(out)
+    assert victim.read_text() == "keep me" and not (out / MANIFEST).is_symlink()
+    assert Manifest.load(out) == saved
