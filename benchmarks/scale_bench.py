@@ -5,7 +5,9 @@ Each step prints one ``RESULT {json}`` line (and the load average when it was ta
 - ``build``: ``mltrail build STORE -o SITE`` into an empty folder (wall time, the
   build's own summary, ``du -sb`` of the site and its number of files);
 - ``rebuild``: one run added through the store's write path (auto-commit off), then
-  ``mltrail build`` into the same folder; the run is removed again afterwards;
+  ``mltrail build`` into the same folder; the run is removed again afterwards and the
+  site built once more (not timed), so each round starts from a site and run index
+  made without it, as a real new run would find them;
 - ``page``: the experiment page in Chromium from ``file://`` (``site_browser``'s
   marks: table drawn, sort by ``metrics.val_loss`` answered), 3 times;
 - ``search``: ``mltrail.search_runs(experiment_ids=["1"], filter_string=FILTER,
@@ -89,6 +91,7 @@ def rebuild(store: Path, site: Path) -> None:
         result("rebuild", seconds=seconds, summary=summary)
     finally:
         shutil.rmtree(FileStore(store).run_path(run_id))
+        mltrail_cli("build", str(store), "-o", str(site))
 
 
 def page(site: Path) -> None:

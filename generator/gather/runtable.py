@@ -16,7 +16,8 @@ from typing import Any, overload
 
 from mltrail.entities import Run
 from mltrail.search_syntax import ATTRIBUTE
-from mltrail.store.index import DamagedCache, RunRows
+from mltrail.store.index import RunRows
+from mltrail.store.indexfile import DamagedCache
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from mltrail import search
 from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
 from mltrail.store import FileStore
-from mltrail.store.index import DamagedCache
+from mltrail.store.indexfile import DamagedCache
 
 from ..config import ConfigIssue, SiteConfig
 from . import folders

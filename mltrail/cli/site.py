@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ def build(store: str | None, output: str, **options: Any) -> None:
     warning = summary.size_warning()
     if warning:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    gc.freeze()  # all that is left goes with the process: its exit need not walk it (0.1 s)
 
 
 @click.command()

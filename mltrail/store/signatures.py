@@ -12,7 +12,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 
 from mltrail.store import layout
-from mltrail.store.index import RECORD_FILES, RunIndex
+from mltrail.store.index import RunIndex
+from mltrail.store.indexfile import RECORD_FILES
 from mltrail.store.inputs import INPUTS_FILE
 
 

@@ -23,7 +23,7 @@ from mltrail.errors import (
     ResourceNotFound,
     StoreError,
 )
-from mltrail.store import blobs, formats, index, layout, locks, runs, signatures
+from mltrail.store import blobs, formats, index, indexfile, layout, locks, runs, signatures
 from mltrail.store.artifacts import RunArtifacts
 from mltrail.store.committer import Committer
 from mltrail.store.config import StoreConfig, load_config
@@ -212,7 +212,7 @@ class FileStore:
         when asked for); once more from the files if the index's cache proves damaged."""
         try:
             return use(self._scan_runs())
-        except index.DamagedCache as e:
+        except indexfile.DamagedCache as e:
             log.warning("the run index's cache is damaged (%s); reading the runs again", e)
             self.index.forget()
             return use(self._scan_runs())

@@ -26,8 +26,7 @@ from mltrail.errors import (
     ResourceNotFound,
     StoreError,
 )
-from mltrail.store import FileStore, formats
-from mltrail.store import index as index_module
+from mltrail.store import FileStore, formats, indexfile
 from mltrail.store.index import RunIndex
 from mltrail_generator import build_site
 from mltrail_generator.config import ConfigError
@@ -309,10 +308,10 @@ def test_a_signed_cache_of_another_version_or_cut_short_is_rebuilt(sample: Sampl
     whole = cache.read_bytes()
     assert set(_cached_params(index)) == all_runs(sample)
     target = sample.runs["alpha0"]
-    header = marshal.dumps({"version": index_module._CACHE_VERSION - 1, "parts": {}})
-    older = index._digest(header) + index_module._HEAD.pack(len(header)) + header
+    header = marshal.dumps({"version": indexfile.CACHE_VERSION - 1, "parts": {}})
+    older = index._digest(header) + indexfile.HEAD.pack(len(header)) + header
     for blob in (
-        index_module._MAGIC + older,  # an older version's, signed
+        indexfile.MAGIC + older,  # an older version's, signed
         whole[: len(whole) // 2],  # cut short
         whole[:-1],
     ):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
-from mltrail.store import index
+from mltrail.store import indexfile
 
 KEY = b"k" * 32
 names = st.sampled_from(["a", "b", "lr", "x/y", "ü"])
@@ -57,7 +57,7 @@ def generations(draw: st.DrawFn) -> list[dict[str, dict[str, Any]]]:
     return states
 
 
-def _check(cache: index._Cache, state: dict[str, dict[str, Any]]) -> None:
+def _check(cache: indexfile.Cache, state: dict[str, dict[str, Any]]) -> None:
     assert sorted(cache.ids) == sorted(state)
     for row, run_id in enumerate(cache.ids):
         e = state[run_id]
@@ -74,40 +74,74 @@ def _check(cache: index._Cache, state: dict[str, dict[str, Any]]) -> None:
         column = cache.column(ATTRIBUTE, "user_id")
         got = column[row] if isinstance(column, list) else column.get(row)
         assert got == e["rec"]["user"]
-        assert cache.signature(run_id) == list(index._SIG.unpack(_sig(run_id, e)))
+        assert cache.signature(run_id) == list(indexfile.SIG.unpack(_sig(run_id, e)))
 
 
 def _sig(run_id: str, entry: dict[str, Any]) -> bytes:
     """A stand-in for the record files' stats: changes whenever the entry does."""
     n, content = int(run_id, 16), zlib.crc32(marshal.dumps(entry))
-    return index._SIG.pack(n, content, 1, 0, 0, -1, n + 1, 5, 7)
+    return indexfile.SIG.pack(n, content, 1, 0, 0, -1, n + 1, 5, 7)
 
 
 @settings(max_examples=60, deadline=None)
 @given(generations(), st.randoms(use_true_random=False))
 def test_rewrites_read_back_what_they_hold(states: list[Any], rnd: Any) -> None:
-    cache = index._Cache.empty(_digest)
+    cache = indexfile.Cache.empty(_digest)
     for state in states:
         order: list[Any] = []
         positions = cache.positions
         for run_id, entry in state.items():
             at = positions.get(run_id)
-            same = at is not None and cache.sigs[at * index._SIG.size :][: index._SIG.size] == (
-                _sig(run_id, entry)
-            )
+            same = at is not None and cache.sigs[at * indexfile.SIG.size :][
+                : indexfile.SIG.size
+            ] == (_sig(run_id, entry))
             order.append(at if same else (run_id, _sig(run_id, entry), entry))
         rnd.shuffle(order)
         cache = cache.rewritten(order)
-        parsed = index._Cache.parse(cache.data, _digest)  # as the next process reads it
+        parsed = indexfile.Cache.parse(cache.data, _digest)  # as the next process reads it
         assert parsed is not None
         _check(parsed, state)
 
 
 def test_a_file_signed_with_another_key_is_not_parsed() -> None:
-    cache = index._Cache.empty(_digest).rewritten([])
-    assert index._Cache.parse(cache.data, _digest) is not None
+    cache = indexfile.Cache.empty(_digest).rewritten([])
+    assert indexfile.Cache.parse(cache.data, _digest) is not None
 
     def other(payload: Any, size: int = 32) -> bytes:
         return hashlib.blake2b(payload, key=b"o" * 32, digest_size=size).digest()
 
-    assert index._Cache.parse(cache.data, other) is None
+    assert indexfile.Cache.parse(cache.data, other) is None
+
+
+@st.composite
+def added_runs(draw: st.DrawFn) -> list[indexfile.Added]:
+    ids = draw(st.lists(st.integers(0, 99), unique=True, max_size=5))
+    return [
+        indexfile.Added.of(place, f"{n:032x}", _sig(f"{n:032x}", e), e)
+        for place, n in enumerate(sorted(ids))
+        for e in [draw(entries(f"{n:032x}"))]
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(added_runs(), st.data())
+def test_the_added_file_reads_back_only_for_the_cache_it_extends(
+    added: list[indexfile.Added], data: st.DataObject
+) -> None:
+    cache = indexfile.Cache.empty(_digest).rewritten([("0" * 32, _sig("0", {}), _entry())])
+    other = indexfile.Cache.empty(_digest).rewritten([("1" * 32, _sig("1", {}), _entry())])
+    blob = indexfile.Added.file_of(added, cache, _digest)
+    assert indexfile.Added.parse_all(blob, cache, _digest) == added
+    assert indexfile.Added.parse_all(blob, other, _digest) == []  # it extends another file
+    if added:
+        at = data.draw(st.integers(0, len(blob) - 1))
+        flipped = blob[:at] + bytes([blob[at] ^ 0x01]) + blob[at + 1 :]
+        assert indexfile.Added.parse_all(flipped, cache, _digest) == []
+        cut = data.draw(st.integers(0, len(blob) - 1))
+        assert indexfile.Added.parse_all(blob[:cut], cache, _digest) == []
+
+
+def _entry() -> dict[str, Any]:
+    rec = {"run_id": "0" * 32, "run_name": "r", "experiment_id": "0", "status": "FINISHED",
+           "start_time": 1, "end_time": 2, "lifecycle_stage": "active", "user": "u"}  # fmt: skip
+    return {"rec": rec, "params": {}, "tags": {}, "metrics": {}}
