@@ -32,7 +32,7 @@ from .gather.site import gather_site
 from .output.files import Manifest, PageResult, clean_output, remove_stale
 from .pages import PARTS
 from .pages.assets import version
-from .pages.base import Build, Job, Part, Progress, digest, site_info
+from .pages.base import Build, Job, Jobs, Part, Progress, digest, site_info
 from .pages.experiment import all_chunk_digests
 from .theme.loader import load_theme, page_assets, static_files, theme_digest
 from .theme.render import environment
@@ -102,9 +102,10 @@ def build_site(
         kept, stale = _plan(build, old, out_dir)
         resume()
         written = _write(build, stale, out_dir, progress)
-        removed = remove_stale(out_dir, old, kept + written)
-        old.save(out_dir, kept + written)
-    return _summary(out_dir, kept + written, removed, time.perf_counter() - started)
+        new = old.updated(kept, written)
+        removed = remove_stale(out_dir, old, kept, written)
+        new.save(out_dir)
+    return _summary(out_dir, new, written, removed, time.perf_counter() - started)
 
 
 @contextlib.contextmanager
@@ -210,19 +211,16 @@ def _code_digest() -> str:
 Stale = list[tuple[Part[Any], list[Job[Any]]]]
 
 
-def _plan(b: Build, old: Manifest, out: Path) -> tuple[list[PageResult], Stale]:
-    """The pages kept from the last build, and per part the pages to write."""
-    kept: list[PageResult] = []
+def _plan(b: Build, old: Manifest, out: Path) -> tuple[list[int], Stale]:
+    """The manifest rows of the pages kept from the last build, and per part the pages
+    to write."""
+    kept: list[int] = []
     stale: Stale = []
     for part in PARTS:
-        jobs = []
-        for job in part.plan(b):
-            fresh = old.fresh(out, job.key, job.digest)
-            if fresh is not None:
-                kept.append(fresh)
-            else:
-                jobs.append(job)
-        stale.append((part, jobs))
+        planned = Jobs.of(part.plan(b))
+        rows, to_write = old.split(out, planned.keys, planned.digests)
+        kept += rows
+        stale.append((part, [planned.job(at) for at in to_write]))
     return kept, stale
 
 
@@ -230,15 +228,18 @@ def _write(b: Build, stale: Stale, out: Path, progress: Progress | None) -> list
     return [r for part, jobs in stale for r in part.write_stale(b, jobs, out, progress)]
 
 
-def _summary(out: Path, results: list[PageResult], removed: int, seconds: float) -> BuildSummary:
-    page_results = [r for r in results if r.key.startswith("page:")]
-    written = sum(1 for r in page_results if r.written)
+def _summary(
+    out: Path, built: Manifest, written: list[PageResult], removed: int, seconds: float
+) -> BuildSummary:
+    """``built``: every page of the site; ``written``: those rendered by this build."""
+    pages = sum(1 for key in built.keys if key.startswith("page:"))
+    pages_written = sum(1 for r in written if r.written and r.key.startswith("page:"))
     return BuildSummary(
         output=out,
-        pages_written=written,
-        pages_unchanged=len(page_results) - written,
-        files_written=sum(r.written for r in results),
+        pages_written=pages_written,
+        pages_unchanged=pages - pages_written,
+        files_written=sum(r.written for r in written),
         files_removed=removed,
-        site_bytes=sum(size for r in results for size in r.files.values()),
+        site_bytes=sum(built.sizes),
         seconds=seconds,
     )

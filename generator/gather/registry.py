@@ -82,6 +82,10 @@ class RegistryData:
         """The versions registered from run ``run_id``, by model name and number."""
         return self._by_run.get(run_id, ())
 
+    def source_runs(self) -> list[str]:
+        """The ids of the runs a version was registered from."""
+        return list(self._by_run)
+
 
 def site_slug(name: str) -> str:
     """The model's folder in the site: its registry folder's name (safe in a URL and on

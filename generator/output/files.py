@@ -9,20 +9,29 @@ pages that are gone are removed.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
+
+from mltrail.store import formats
 
 from .. import urls
+from ..confine import OutsideError, resolve_inside
 from ..errors import SiteBuildError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_VERSION = 1
+#: 2: columns (keys, digests, files, sizes) instead of one record per page.
+MANIFEST_VERSION = 2
+#: Between the paths of a page's files in the manifest: no file name can hold it.
+_SEP = "\0"
 _ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 _CHUNK = 1 << 20
 
@@ -33,7 +42,7 @@ class PageResult:
 
     key: str
     digest: str
-    #: Relative path → size of every file the page owns.
+    #: Relative path → size of every file the page owns, its main file first.
     files: Mapping[str, int]
     #: How many of those files were written (0: the page was unchanged).
     written: int
@@ -42,39 +51,151 @@ class PageResult:
 
 @dataclass(frozen=True)
 class Manifest:
-    #: Page key → (digest, {relative path: size}).
-    pages: Mapping[str, tuple[str, Mapping[str, int]]] = field(default_factory=dict)
+    """The pages of a build, one row each, sorted by key, as four columns: a column
+    (not a record per page) is what keeps a rebuild of 100,000 pages cheap to load,
+    plan and save. A row is only ever read or copied whole."""
+
+    keys: Sequence[str] = field(default_factory=list)
+    #: The digest of each page's inputs ("": always rendered again).
+    digests: Sequence[str] = field(default_factory=list)
+    #: The relative paths of each page's files, joined by NUL, its main file first.
+    files: Sequence[str] = field(default_factory=list)
+    #: The bytes of each page's files, in all.
+    sizes: Sequence[int] = field(default_factory=list)
 
     @staticmethod
     def load(out: Path) -> Manifest:
+        """The manifest in ``out``; an empty one (everything is written again) when it is
+        missing, of another version or malformed (it may come from anyone's branch)."""
         try:
-            data = json.loads((out / urls.MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads((out / urls.MANIFEST).read_bytes())
+        except FileNotFoundError:
             return Manifest()
-        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        except (OSError, ValueError, RecursionError) as e:
+            log.info("cannot read %s (%s): every page is written again", urls.MANIFEST, e)
             return Manifest()
-        pages = data.get("pages") or {}
-        return Manifest({k: (v["digest"], v["files"]) for k, v in pages.items()})
+        columns = _columns(data)
+        if columns is None:
+            log.info(
+                "%s is of another version or malformed: every page is written again", urls.MANIFEST
+            )
+            return Manifest()
+        return Manifest(*columns)
 
-    def fresh(self, out: Path, key: str, digest: str) -> PageResult | None:
-        """The earlier result of page ``key`` if its digest matches and its files exist."""
-        entry = self.pages.get(key)
-        if entry is None or entry[0] != digest or not digest:
-            return None
-        files = entry[1]
-        if files and not os.path.exists(f"{out}{os.sep}{next(iter(files))}"):
-            return None  # its main file is gone (a stat per page: rebuilds stay cheap)
-        return PageResult(key, digest, files, written=0, rendered=False)
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return dict(zip(self.keys, range(len(self.keys)), strict=True))
 
-    def save(self, out: Path, results: Iterable[PageResult]) -> None:
-        pages = {
-            r.key: {"digest": r.digest, "files": r.files}
-            for r in sorted(results, key=lambda r: r.key)
+    def split(
+        self, out: Path, keys: Sequence[str], digests: Sequence[str]
+    ) -> tuple[list[int], list[int]]:
+        """Of the pages ``keys`` with ``digests``: the rows of those kept as they are
+        (digest unchanged, main file still in ``out``: a deleted page is written again),
+        and the positions of those to write."""
+        rows, old, files = self._rows, self.digests, self.files
+        kept: list[int] = []
+        stale: list[int] = []
+        with _main_file_check(out) as there:
+            for at, (key, digest) in enumerate(zip(keys, digests, strict=True)):
+                row = rows.get(key, -1)
+                if row >= 0 and digest != "" and old[row] == digest and there(files[row]):
+                    kept.append(row)
+                else:
+                    stale.append(at)
+        return kept, stale
+
+    def updated(self, kept: Iterable[int], written: Iterable[PageResult]) -> Manifest:
+        """The manifest of a build that kept rows ``kept`` of this one and wrote ``written``."""
+        rows = sorted(kept)  # the old rows are in key order already
+        columns: list[list[Any]] = [[column[i] for i in rows] for column in self._columns()]
+        added = sorted(written, key=lambda r: r.key)
+        if added:
+            for column, values in zip(columns, _columns_of(added), strict=True):
+                column += values
+            order = sorted(range(len(columns[0])), key=columns[0].__getitem__)
+            columns = [[column[i] for i in order] for column in columns]
+        return Manifest(*columns)
+
+    def _columns(self) -> tuple[Sequence[Any], ...]:
+        return self.keys, self.digests, self.files, self.sizes
+
+    def save(self, out: Path) -> None:
+        data = {
+            "version": MANIFEST_VERSION,
+            "keys": self.keys,
+            "digests": self.digests,
+            "files": self.files,
+            "sizes": self.sizes,
         }
-        # Not sort_keys: a page's files keep their order, its main file first. File names
-        # come from the store, so <, > and & are escaped as in the data files.
-        text = json.dumps({"version": MANIFEST_VERSION, "pages": pages}).translate(_ESCAPES)
-        write_if_changed(out / urls.MANIFEST, text.encode() + b"\n")
+        # File names come from the store, so <, > and & are escaped as in the data files.
+        text = json.dumps(data).translate(_ESCAPES).encode() + b"\n"
+        path = out / urls.MANIFEST
+        if _holds(path, text):
+            return
+        try:  # a new file renamed in place: a link left there (anyone's site) is not followed
+            formats.write_atomic(path, text)
+        except IsADirectoryError as e:
+            raise SiteBuildError(
+                f"{path} is a folder, not a build manifest: remove it and build again."
+            ) from e
+
+
+def _columns(data: object) -> tuple[list[str], list[str], list[str], list[int]] | None:
+    """The four columns of a manifest's JSON, or None unless each is a list of the same
+    length holding only values of its type, the keys in order and each once."""
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return None
+    columns: list[list[Any]] = []
+    for name in ("keys", "digests", "files", "sizes"):
+        column = data.get(name)
+        if type(column) is not list or len(column) != len(data["keys"]):
+            return None
+        columns.append(column)
+    keys, digests, files, sizes = columns
+    if not all(type(v) is str for c in (keys, digests, files) for v in c):
+        return None
+    if not all(a < b for a, b in itertools.pairwise(keys)):
+        return None
+    return (keys, digests, files, sizes) if all(type(v) is int for v in sizes) else None
+
+
+def _columns_of(written: list[PageResult]) -> tuple[list[Any], ...]:
+    """The manifest's columns of pages just written."""
+    return (
+        [r.key for r in written],
+        [r.digest for r in written],
+        [_SEP.join(r.files) for r in written],
+        [sum(r.files.values()) for r in written],
+    )
+
+
+def _paths(files: str) -> list[str]:
+    """The relative paths of a page's files from its row in the manifest."""
+    return files.split(_SEP) if files else []
+
+
+@contextlib.contextmanager
+def _main_file_check(out: Path) -> Iterator[Callable[[str], bool]]:
+    """A test of a page's files (its row in the manifest's ``files``): whether its main
+    file (the first) is in ``out``; a page with no files passes.
+
+    One ``access`` per page, relative to ``out`` opened once where the OS allows it (the
+    kernel then does not walk ``out``'s own path each time): for 100,000 kept pages
+    ~0.16 s instead of ~0.27 s with ``os.path.exists``.
+    """
+
+    def there(files: str) -> bool:
+        main = files.partition(_SEP)[0]
+        return not main or os.access(main, os.F_OK, dir_fd=fd)
+
+    if os.access not in os.supports_dir_fd:
+        yield lambda files: not files or (out / files.partition(_SEP)[0]).exists()
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        yield there
+    finally:
+        os.close(fd)
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -86,6 +207,14 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)  # in place: creating files is what costs most here
     return True
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is a file holding exactly ``data``."""
+    try:
+        return path.lstat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def copy_if_changed(src: Path, dest: Path) -> bool:
@@ -133,13 +262,30 @@ class PageWriter:
         return PageResult(self.key, self.digest, self.files, self.written, rendered=True)
 
 
-def remove_stale(out: Path, old: Manifest, results: Iterable[PageResult]) -> int:
-    """Delete files an earlier build wrote that no page owns now; return how many."""
-    keep = {rel for r in results for rel in r.files}
-    gone = sorted({rel for _, files in old.pages.values() for rel in files} - keep)
+def remove_stale(
+    out: Path, old: Manifest, kept: Iterable[int], written: Iterable[PageResult]
+) -> int:
+    """Delete the files of ``old``'s pages that no page owns now (``kept``: the rows of
+    ``old`` kept as they are, ``written``: the other pages); return how many.
+
+    Only the rows not kept are read: a file has one owner (no two pages of a build write
+    the same file), so a kept page's files are all still owned, and a rebuild that keeps
+    100,000 pages costs a set of their row numbers, not of their files. A path whose
+    folder is outside ``out`` (a manifest may come from anyone) is left alone.
+    """
+    keep = set(kept)
+    files = old.files
+    gone = {rel for row in range(len(files)) if row not in keep for rel in _paths(files[row])}
+    gone -= {rel for r in written for rel in r.files}
     folders: set[Path] = set()
-    for rel in gone:
+    for rel in sorted(gone):
         path = out / rel
+        try:
+            resolve_inside(path.parent, out)
+        except OutsideError as e:
+            log.warning("not removing %s, named in %s: %s", rel, urls.MANIFEST, e)
+            gone.discard(rel)
+            continue
         if path.is_file():
             path.unlink()
         folders.update(path.parents)

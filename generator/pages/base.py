@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -164,6 +164,32 @@ class Job(Generic[T]):
     key: str
     digest: str
     subject: T
+
+
+@dataclass(frozen=True)
+class Jobs(Generic[T]):
+    """A part's pages as columns, one row each: what a plan of 100,000 run pages returns,
+    so that a :class:`Job` is made only for a page to write, not for every page kept."""
+
+    keys: Sequence[str]
+    digests: Sequence[str]
+    subjects: Sequence[T]
+
+    @staticmethod
+    def of(jobs: Iterable[Job[T]]) -> Jobs[T]:
+        """``jobs`` as columns (as they are if they already are)."""
+        if isinstance(jobs, Jobs):
+            return jobs
+        listed = list(jobs)
+        return Jobs(
+            [j.key for j in listed], [j.digest for j in listed], [j.subject for j in listed]
+        )
+
+    def job(self, row: int) -> Job[T]:
+        return Job(self.keys[row], self.digests[row], self.subjects[row])
+
+    def __iter__(self) -> Iterator[Job[T]]:
+        return map(self.job, range(len(self.keys)))
 
 
 WriteOne = Callable[[Build, Job[T], PageWriter], None]

@@ -13,7 +13,7 @@ import hashlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ from .base import (
     HIGHLIGHT_CSS,
     Build,
     Job,
+    Jobs,
     PageContext,
     PageKind,
     Progress,
@@ -443,6 +444,12 @@ def page_digests(b: Build) -> Callable[[str, int], str]:
         row = runs.row(rid)
         return f"{rid}\1{name_of(row)}\1{status_of(row)}"
 
+    # What a page shows of other runs (its children) and of the registry: made once, for
+    # the few runs that have any (a call per run for nothing was a third of the digests).
+    shown = {rid: [link(c) for c in kids] for rid, kids in children.items()}
+    for rid in registry.source_runs():
+        shown.setdefault(rid, []).extend(_registry_inputs(registry, rid))
+
     def page_digest(run_id: str, row: int) -> str:
         parent = parent_of(row)
         parts = [
@@ -451,8 +458,7 @@ def page_digests(b: Build) -> Callable[[str, int], str]:
             signatures[run_id],
             names[runs.experiment_id(row)],
             link(parent) if parent and parent in runs else "",
-            *(link(c) for c in children.get(run_id, ())),
-            *_registry_inputs(registry, run_id),
+            *shown.get(run_id, ()),  # its children, then the versions made from it
             projects.get(run_id, ""),  # its project's page
         ]
         return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
@@ -473,9 +479,11 @@ def page_key(run_id: str) -> str:
     return f"page:run:{run_id}"
 
 
-def plan(b: Build) -> Iterable[Job[str]]:
+def plan(b: Build) -> Jobs[str]:
     digest = page_digests(b)
-    return (Job(page_key(rid), digest(rid, row), rid) for rid, row in b.site.runs.rows_by_id())
+    by_id = list(b.site.runs.rows_by_id())
+    ids = [rid for rid, _ in by_id]
+    return Jobs([page_key(rid) for rid in ids], [digest(rid, row) for rid, row in by_id], ids)
 
 
 # -- the writing: in this process, or in a pool --------------------------------------
