@@ -24,6 +24,7 @@ from mltrail.entities import (
 )
 from mltrail.errors import InvalidParameterValue, ResourceNotFound
 from mltrail.store import runs as run_records
+from mltrail.store.index import no_gc
 from mltrail.tracking import context, logged_models, payloads
 from mltrail.tracking.models_client import LoggedModelClientMixin
 from mltrail.tracking.names import generate_run_name
@@ -408,9 +409,10 @@ class Client(RegistryClientMixin, LoggedModelClientMixin):
             ([0.7], None)
         """
         ids = [experiment_ids] if isinstance(experiment_ids, str) else experiment_ids
-        found = self._store.search_runs(ids, filter_string, run_view_type, None, order_by)
-        page = _page(found, max_results, page_token)
-        page[:] = [logged_models.with_deferred_io(self._store, r) for r in page]
+        with no_gc():  # objects for every run found, no garbage: a collection only walks them
+            found = self._store.search_runs(ids, filter_string, run_view_type, None, order_by)
+            page = _page(found, max_results, page_token)
+            page[:] = [logged_models.with_deferred_io(self._store, r) for r in page]
         return page
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
