@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +35,7 @@ MANIFEST_VERSION = 2
 _SEP = "\0"
 _ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 _CHUNK = 1 << 20
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass(frozen=True)
@@ -199,13 +201,14 @@ def _main_file_check(out: Path) -> Iterator[Callable[[str], bool]]:
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` unless it holds exactly that already; True if written."""
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)  # in place: creating files is what costs most here
+    """Write ``data`` to ``path`` unless it holds exactly that already; True if written.
+    A link found at ``path`` is replaced by the file, never written through."""
+    size = _file_size(path)
+    if size == len(data) and path.read_bytes() == data:
+        return False
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as f:  # in place: creating files is what costs most here
+        f.write(data)
     return True
 
 
@@ -218,14 +221,30 @@ def _holds(path: Path, data: bytes) -> bool:
 
 
 def copy_if_changed(src: Path, dest: Path) -> bool:
-    """Copy ``src`` to ``dest`` unless ``dest`` has the same bytes; True if copied."""
-    try:
-        if dest.stat().st_size == src.stat().st_size and _same_bytes(src, dest):
-            return False
-    except FileNotFoundError:
-        dest.parent.mkdir(parents=True, exist_ok=True)
+    """Copy ``src`` to ``dest`` unless ``dest`` has the same bytes; True if copied.
+    A link found at ``dest`` is replaced by the copy, never written through."""
+    size = _file_size(dest)
+    if size == src.stat().st_size and _same_bytes(src, dest):
+        return False
     shutil.copyfile(src, dest)
     return True
+
+
+def _file_size(path: Path) -> int | None:
+    """The size of the file at ``path``; None if there is none yet (its folder is made)
+    or there was a link there (removed: a site folder may come from anyone's branch, and
+    a link in it must not make a build write elsewhere)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return st.st_size
+    if stat.S_ISLNK(st.st_mode):
+        path.unlink()
+        return None
+    raise SiteBuildError(f"{path} is not a file, and the site needs one there: remove it.")
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -247,16 +266,41 @@ class PageWriter:
         self.digest = digest
         self.files: dict[str, int] = {}
         self.written = 0
+        #: The folders of this page's files known to be plain folders inside ``out``.
+        self._folders: set[Path] = set()
 
     def write(self, rel: str, data: bytes) -> None:
         if rel in self.files:
             raise SiteBuildError(f"Two outputs of {self.key} would both be written to {rel}.")
-        self.written += write_if_changed(self.out / rel, data)
+        self.written += write_if_changed(self._path(rel), data)
         self.files[rel] = len(data)
 
     def copy(self, rel: str, src: Path) -> None:
-        self.written += copy_if_changed(src, self.out / rel)
+        self.written += copy_if_changed(src, self._path(rel))
         self.files[rel] = (self.out / rel).stat().st_size
+
+    def _path(self, rel: str) -> Path:
+        """``out / rel``, once each folder on the way that exists is known to be a plain
+        folder: a link there (a site folder checked out from anyone's branch) must not
+        take a page, or a copy of an artifact, outside the site."""
+        at = self.out
+        for part in rel.split("/")[:-1]:
+            if part in ("", ".", ".."):
+                raise SiteBuildError(f"{self.key}: {rel!r} is not a path inside the site.")
+            at = at / part
+            if at in self._folders:
+                continue
+            try:
+                st = os.lstat(at)
+            except FileNotFoundError:
+                break  # made by the write, a plain folder
+            if not stat.S_ISDIR(st.st_mode):
+                raise SiteBuildError(
+                    f"{at} is a link or a file where the site needs a folder: remove it, "
+                    "or build with --clean."
+                )
+            self._folders.add(at)
+        return self.out / rel
 
     def result(self) -> PageResult:
         return PageResult(self.key, self.digest, self.files, self.written, rendered=True)

@@ -5,6 +5,7 @@ check that a kept page's main file is still there."""
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mltrail_generator import build_site
+from mltrail_generator.errors import SiteBuildError
 from mltrail_generator.output.files import MANIFEST_VERSION, Manifest, PageResult, remove_stale
 from mltrail_generator.urls import MANIFEST
-from tests.generator.conftest import files_of
+from tests.generator.conftest import SAMPLE_STORE, files_of
 
 # Paths as a page writes them: relative, "/"-separated, any character but NUL and "/".
 _NAME = st.text(st.characters(exclude_characters="\0/"), min_size=1, max_size=8)
@@ -151,3 +153,35 @@ def test_saving_replaces_a_link_in_place_of_the_manifest(tmp_path: Path) -> None
     saved.save(out)
     assert victim.read_text() == "keep me" and not (out / MANIFEST).is_symlink()
     assert Manifest.load(out) == saved
+
+
+def test_a_linked_folder_in_the_site_takes_no_page_outside(tmp_path: Path) -> None:
+    """A site folder may come from anyone's branch: a folder of it linked elsewhere is
+    refused by name (nothing written there), and --clean removes the link."""
+    out, outside = tmp_path / "site", tmp_path / "outside"
+    outside.mkdir()
+    build_site(SAMPLE_STORE, out)
+    shutil.rmtree(out / "runs")
+    (out / "runs").symlink_to(outside)
+    with pytest.raises(SiteBuildError, match=r"runs is a link .*--clean"):
+        build_site(SAMPLE_STORE, out)
+    assert list(outside.iterdir()) == []
+    build_site(SAMPLE_STORE, out, clean=True)
+    assert list(outside.iterdir()) == [] and not (out / "runs").is_symlink()
+    assert len(list((out / "runs").glob("*/index.html"))) == 39
+
+
+def test_a_link_where_a_page_goes_is_replaced_not_written_through(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    build_site(SAMPLE_STORE, out)
+    run_data = next((out / "runs").glob("*/data.js"))
+    for page in (out / "index.html", run_data):
+        page.unlink()
+        page.symlink_to(victim)
+    (out / MANIFEST).unlink()  # every page is written again
+    build_site(SAMPLE_STORE, out)
+    assert victim.read_text() == "keep me"
+    assert not (out / "index.html").is_symlink() and not run_data.is_symlink()
+    assert (out / "index.html").read_text().startswith("<!doctype html>")
