@@ -270,24 +270,42 @@ class RunIndex:
             if added:  # the added runs went
                 self._write_added(cache, [])
             return RunRows(cache, paths, fresh, uri, fresh_paths), errors
-        kept = [row for row in order if isinstance(row, int)]
-        new = [
-            (row, path) for row, path in zip(order, paths, strict=True) if isinstance(row, tuple)
-        ]
-        if cache.count and kept == list(range(cache.count)) and len(new) <= max_added(cache.count):
-            # only runs added: keep them beside the cache instead of rewriting it
-            at = {run_id: i for i, run_id in enumerate(stats.names)}
-            added = [Added.of(at[row[0]], *row) for row, _ in new]
-            self._write_added(cache, added)
-            cached_paths = [p for row, p in zip(order, paths, strict=True) if isinstance(row, int)]
-            added_runs = [a.run(uri, path) for a, (_, path) in zip(added, new, strict=True)]
-            fresh_paths = [path for _, path in new] + fresh_paths
-            return RunRows(cache, cached_paths, added_runs + fresh, uri, fresh_paths), errors
+        beside = self._kept_beside(cache, order, paths, stats, uri)
+        if beside is not None:  # only runs added: kept beside the cache, not rewritten in
+            cached_paths, added_runs, added_paths = beside
+            fresh, fresh_paths = added_runs + fresh, added_paths + fresh_paths
+            return RunRows(cache, cached_paths, fresh, uri, fresh_paths), errors
         cache = cache.rewritten(order)
         self._write(cache)
         self._cache = cache
         self._write_added(cache, [])
         return RunRows(cache, paths, fresh, uri, fresh_paths), errors
+
+    def _kept_beside(
+        self,
+        cache: Cache,
+        order: list[int | tuple[str, bytes, dict[str, Any]]],
+        paths: list[str],
+        stats: recordstats.Stats,
+        uri: str,
+    ) -> tuple[list[str], list[Run], list[str]] | None:
+        """If ``order`` (of ``_sort_out``) is every row of ``cache`` in order with a few runs
+        added: those runs kept in the added file; the paths of the cached runs, and the
+        added runs with their paths. None if the cache must be rewritten."""
+        kept = [row for row in order if isinstance(row, int)]
+        new = [(row, p) for row, p in zip(order, paths, strict=True) if isinstance(row, tuple)]
+        if not cache.count or kept != list(range(cache.count)) or len(new) > max_added(cache.count):
+            return None
+        at = {run_id: i for i, run_id in enumerate(stats.names)}
+        added = [Added.of(at[row[0]], *row) for row, _ in new]
+        self._write_added(cache, added)
+        cached_paths = [p for row, p in zip(order, paths, strict=True) if isinstance(row, int)]
+        added_paths = [p for _, p in new]
+        return (
+            cached_paths,
+            [a.run(uri, p) for a, p in zip(added, added_paths, strict=True)],
+            added_paths,
+        )
 
     def _sort_out(
         self, cache: Cache, added: list[Added], stats: recordstats.Stats, folders: list[str]
