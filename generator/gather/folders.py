@@ -17,22 +17,36 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from mltrail.store import FileStore, recordstats
+from mltrail.store.signatures import FolderListings, Listing
 
 #: From this many runs on, the signatures are taken by forked workers.
 PARALLEL_FROM = 20_000
 
 Signed = tuple[dict[str, str], set[str]]
+#: Run id → the listing of its folder to keep (None: none), where it changed.
+Changes = dict[str, Listing | None]
 
 #: What forked workers read (set only while a pool runs; inherited, never pickled).
-_forked: tuple[FileStore, list[tuple[str, bool]], Mapping[str, str]] | None = None
+_forked: (
+    tuple[FileStore, list[tuple[str, bool]], Mapping[str, str], Mapping[str, Listing]] | None
+) = None
 
 
 class Signing:
     """Signatures being taken; :meth:`result` waits for them."""
 
-    def __init__(self, futures: list[Future[Signed]] | None = None, done: Signed | None = None):
+    def __init__(
+        self,
+        listings: FolderListings,
+        present: list[str],
+        futures: list[Future[tuple[dict[str, str], set[str], Changes]]] | None = None,
+        done: tuple[dict[str, str], set[str], Changes] | None = None,
+    ) -> None:
+        self._listings = listings
+        self._present = present
         self._futures = futures or []
-        self._done = done
+        self._parts = [] if done is None else [done]
+        self._done: Signed | None = None
 
     def result(self) -> Signed:
         """Run id → signature, in the order of the runs given; and the ids of those whose
@@ -40,10 +54,13 @@ class Signing:
         if self._done is None:
             signatures: dict[str, str] = {}
             inputs: set[str] = set()
-            for future in self._futures:  # in order: the dict keeps the runs' order
-                theirs, their_inputs = future.result()
+            changes: Changes = {}
+            parts = self._parts + [f.result() for f in self._futures]  # in the runs' order
+            for theirs, their_inputs, their_changes in parts:
                 signatures.update(theirs)
                 inputs |= their_inputs
+                changes.update(their_changes)
+            self._listings.update(changes, self._present)  # kept for the next pass
             self._done = signatures, inputs
         return self._done
 
@@ -55,18 +72,22 @@ def signing(
     """The signatures of the (run id, ended) ``runs`` being taken while the ``with`` block
     runs; ``folders``: run id → folder. A small store is signed before the block starts."""
     processes = _processes(len(runs))
+    listings = store.folder_listings()
+    present = [run_id for run_id, _ in runs]
     if processes < 2:
         inputs: set[str] = set()
-        yield Signing(done=(store.run_signatures(runs, folders, inputs), inputs))
+        changes: Changes = {}
+        signed = store.run_signatures(runs, folders, inputs, listings.known, changes)
+        yield Signing(listings, present, done=(signed, inputs, changes))
         return
     global _forked
-    _forked = (store, runs, folders)
+    _forked = (store, runs, folders, listings.known)
     cuts = [len(runs) * k // processes for k in range(processes + 1)]
     try:
         with ProcessPoolExecutor(processes, multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_signatures, cuts[k], cuts[k + 1]) for k in range(processes)]
             try:
-                yield Signing(futures)
+                yield Signing(listings, present, futures)
             finally:
                 for future in futures:
                     future.cancel()
@@ -85,11 +106,13 @@ def run_signatures(
     return signatures
 
 
-def _signatures(start: int, end: int) -> Signed:
+def _signatures(start: int, end: int) -> tuple[dict[str, str], set[str], Changes]:
     assert _forked is not None, "set before the pool forks"
-    store, runs, folders = _forked
+    store, runs, folders, listings = _forked
     inputs: set[str] = set()
-    return store.run_signatures(runs[start:end], folders, inputs), inputs
+    changes: Changes = {}
+    signed = store.run_signatures(runs[start:end], folders, inputs, listings, changes)
+    return signed, inputs, changes
 
 
 def _processes(runs: int) -> int:

@@ -166,6 +166,11 @@ class RunIndex:
         """The file of the runs added since the cache file was written."""
         return self.path and self.path.with_name(self.path.stem + ADDED_SUFFIX)
 
+    def sign(self, payload: bytes | memoryview) -> bytes:
+        """The digest that signs ``payload`` with this user's key, as the cache is signed
+        (for other derived files kept beside it)."""
+        return self._digest(payload)
+
     def _digest(self, payload: bytes | memoryview, size: int = DIGEST_SIZE) -> bytes:
         if self._key is None:
             self._key = cache_key()

@@ -173,15 +173,22 @@ class FileStore:
         runs: Iterable[tuple[str, bool]],
         folders: Mapping[str, str] | None = None,
         inputs: set[str] | None = None,
+        listings: Mapping[str, signatures.Listing] | None = None,
+        changes: dict[str, signatures.Listing | None] | None = None,
     ) -> dict[str, str]:
         """Run id → a digest that changes whenever a file of the run changes (see
         :mod:`mltrail.store.signatures`), for (run id, ended) pairs of runs just read
         by :meth:`all_runs` or :meth:`run_rows`; ``folders`` as :meth:`run_folders`.
         ``inputs``, when given, receives the ids of those runs whose folder holds an
-        inputs record (``mltrail.store.inputs``)."""
+        inputs record (``mltrail.store.inputs``); ``listings`` and ``changes``: the run
+        folders' listings kept between passes (:meth:`folder_listings`)."""
         if folders is None:
             folders = self.run_folders()
-        return signatures.run_signatures(folders, self.index, runs, inputs)
+        return signatures.run_signatures(folders, self.index, runs, inputs, listings, changes)
+
+    def folder_listings(self) -> signatures.FolderListings:
+        """The run folders' listings kept beside the run index's cache (read now)."""
+        return signatures.FolderListings(self.index)
 
     def run_signature(self, run_id: str) -> str:
         """The signature of one run's folder, read in full ("" for an invalid id)."""
