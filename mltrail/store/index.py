@@ -37,7 +37,7 @@ from mltrail.entities import Run, RunStatus
 from mltrail.errors import CorruptedRecord
 from mltrail.search import RunList
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
-from mltrail.store import formats, layout, recordstats, runs
+from mltrail.store import layout, recordstats, runs
 from mltrail.store.indexfile import (
     ADDED_SUFFIX,
     CACHE_FILE,
@@ -51,7 +51,9 @@ from mltrail.store.indexfile import (
     Cache,
     cache_key,
     path_tail,
+    read_capped,
     user_cache_dir,
+    write_quietly,
 )
 
 log = logging.getLogger(__name__)
@@ -197,29 +199,18 @@ class RunIndex:
         """The runs of the ``.added`` file that extends ``cache``; none if there is no
         such file, or it is damaged, not signed with this user's key or extends another."""
         path = self.added_path
-        if path is False or not cache.count:
-            return []
-        try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_CACHE_BYTES + 1)
-        except OSError:
-            return []
-        return Added.parse_all(data, cache, self._digest)
+        data = None if path is False or not cache.count else read_capped(path)
+        return [] if data is None else Added.parse_all(data, cache, self._digest)
 
     def _write_added(self, cache: Cache, added: list[Added]) -> None:
         """Keep ``added`` as the runs added to ``cache`` (none: drop the file)."""
         self._added = added
         path = self.added_path
-        if path is False:
-            return
-        try:
-            if not added:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                return
-            formats.write_atomic(path, Added.file_of(added, cache, self._digest))
-        except OSError as e:  # a cache that cannot be written is only slower
-            log.debug("cannot write %s: %s", path, e)
+        if path is not False and added:
+            write_quietly(path, Added.file_of(added, cache, self._digest))
+        elif path is not False:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def load_runs(self) -> tuple[list[Run], list[CorruptedRecord]]:
         """Every run of the store, and the errors of those that cannot be read."""
@@ -405,13 +396,8 @@ class RunIndex:
             return False
 
     def _write(self, cache: Cache) -> None:
-        if self.path is False:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            formats.write_atomic(self.path, cache.data)
-        except OSError as e:  # a cache that cannot be written is only slower
-            log.debug("cannot write %s: %s", self.path, e)
+        if self.path is not False:
+            write_quietly(self.path, cache.data)
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 from mltrail.entities import MetricSummary, Run, RunData, RunInfo
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
-from mltrail.store import layout, recordstats
+from mltrail.store import formats, layout, recordstats
 
 log = logging.getLogger(__name__)
 
@@ -304,21 +304,18 @@ class Added(NamedTuple):
     def file_of(added: list[Added], cache: Cache, digest: Callable[..., bytes]) -> bytes:
         """The ``.added`` file holding ``added``, the runs added to ``cache``."""
         runs = list(map(tuple, added))  # marshal takes plain tuples only
-        payload = marshal.dumps({"version": CACHE_VERSION, "extends": cache.signed, "runs": runs})
-        return b"".join([ADDED_MAGIC, digest(payload), payload])
+        head = {"version": CACHE_VERSION, "extends": cache.signed, "runs": runs}
+        return seal(ADDED_MAGIC, marshal.dumps(head), digest)
 
     @staticmethod
     def parse_all(data: bytes, cache: Cache, digest: Callable[..., bytes]) -> list[Added]:
         """The runs of an ``.added`` file; none if it is damaged, too large, not signed
         with this user's key or extends another cache than ``cache``."""
-        view = memoryview(data)
-        at = len(ADDED_MAGIC) + DIGEST_SIZE
-        if view[: len(ADDED_MAGIC)] != ADDED_MAGIC or len(data) > MAX_CACHE_BYTES:
-            return []
-        if not hmac.compare_digest(view[len(ADDED_MAGIC) : at], digest(view[at:])):
+        payload = unseal(data, ADDED_MAGIC, digest)
+        if payload is None:
             return []
         try:
-            head = marshal.loads(view[at:])
+            head = marshal.loads(payload)
             if head["version"] != CACHE_VERSION or head["extends"] != cache.signed:
                 return []
             return [Added(*run) for run in head["runs"]]
@@ -327,6 +324,39 @@ class Added(NamedTuple):
 
 
 ENTRY_KEYS = ("rec", "params", "tags", "metrics")
+
+
+def seal(magic: bytes, payload: bytes, digest: Callable[..., bytes]) -> bytes:
+    """A small derived file: ``magic``, the keyed digest of ``payload``, then ``payload``."""
+    return b"".join([magic, digest(payload), payload])
+
+
+def unseal(data: bytes, magic: bytes, digest: Callable[..., bytes]) -> memoryview | None:
+    """The payload of a file made by :func:`seal`; None unless it starts with ``magic``,
+    is at most ``MAX_CACHE_BYTES`` and its digest is this user's (unread otherwise)."""
+    view = memoryview(data)
+    at = len(magic) + DIGEST_SIZE
+    if view[: len(magic)] != magic or len(data) > MAX_CACHE_BYTES:
+        return None
+    return view[at:] if hmac.compare_digest(view[len(magic) : at], digest(view[at:])) else None
+
+
+def read_capped(path: Path) -> bytes | None:
+    """A derived file's bytes, at most one more than ``MAX_CACHE_BYTES``; None if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(MAX_CACHE_BYTES + 1)
+    except OSError:
+        return None
+
+
+def write_quietly(path: Path, data: bytes) -> None:
+    """Write a derived file whole (by rename); one that cannot be written is only slower."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        formats.write_atomic(path, data)
+    except OSError as e:
+        log.debug("cannot write %s: %s", path, e)
 
 
 def cached_run(

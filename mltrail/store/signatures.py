@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
-import logging
 import marshal
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
-from mltrail.store import formats, layout
+from mltrail.store import layout
 from mltrail.store.index import RunIndex, max_added
-from mltrail.store.indexfile import DIGEST_SIZE, MAX_CACHE_BYTES, RECORD_FILES
+from mltrail.store.indexfile import RECORD_FILES, read_capped, seal, unseal, write_quietly
 from mltrail.store.inputs import INPUTS_FILE
-
-log = logging.getLogger(__name__)
 
 #: The record files a caller that passes their stats has already taken.
 _RECORDS = frozenset(RECORD_FILES)
@@ -194,21 +190,12 @@ class FolderListings:
         self.known: dict[str, Listing] = self._read()
 
     def _read(self) -> dict[str, Listing]:
-        if self.path is False:
+        data = None if self.path is False else read_capped(self.path)
+        payload = None if data is None else unseal(data, self._MAGIC, self._index.sign)
+        if payload is None:
             return {}
         try:
-            with open(self.path, "rb") as f:
-                data = f.read(MAX_CACHE_BYTES + 1)
-        except OSError:
-            return {}
-        at = len(self._MAGIC) + DIGEST_SIZE
-        view = memoryview(data)
-        if view[: len(self._MAGIC)] != self._MAGIC or len(data) > MAX_CACHE_BYTES:
-            return {}
-        if not hmac.compare_digest(view[len(self._MAGIC) : at], self._index.sign(view[at:])):
-            return {}
-        try:
-            head = marshal.loads(view[at:])
+            head = marshal.loads(payload)
             return dict(head["runs"]) if head["version"] == self._VERSION else {}
         except (EOFError, ValueError, TypeError, KeyError):
             return {}
@@ -238,8 +225,4 @@ class FolderListings:
             names, kinds = shared.setdefault((names, kinds), (names, kinds))
             runs[run_id] = (ino, mtime, names, kinds)
         payload = marshal.dumps({"version": self._VERSION, "runs": runs})
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            formats.write_atomic(self.path, self._MAGIC + self._index.sign(payload) + payload)
-        except OSError as e:  # a cache that cannot be written is only slower
-            log.debug("cannot write %s: %s", self.path, e)
+        write_quietly(self.path, seal(self._MAGIC, payload, self._index.sign))
