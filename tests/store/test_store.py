@@ -544,11 +544,14 @@ def test_a_search_pauses_the_garbage_collector(tracking: FileStore) -> None:
         if phase == "start":
             collections.append(info["generation"])
 
+    # which generation the first collection after the pause takes depends on the counters
+    # earlier work left; a full collection now zeroes them, so only the search is counted
+    gc.collect()
     gc.callbacks.append(count)
     try:
         found = client.search_runs(["0"], "params.p != 'none'")
     finally:
         gc.callbacks.remove(count)
     assert len(found) == 150 and found[0].inputs is not None
-    # at most the one young collection that runs as the collector is switched back on
-    assert collections in ([], [0]) and gc.isenabled()
+    # at most the one collection that runs as the collector is switched back on
+    assert len(collections) <= 1 and gc.isenabled()
