@@ -1,7 +1,8 @@
 """Shared fixtures: real git repositories, real stores, the fluent API pointed at them.
 
-Nothing here is autouse: the store, tracking and CLI tests ask for ``store`` or
-``tracking`` (which pull in ``clean_env``), so other test modules are left alone.
+The store, tracking and CLI tests ask for ``store`` or ``tracking`` (which pull in
+``clean_env``), so other test modules are left alone. The one thing every test gets
+(``_session_user_cache``) is a user cache folder of the test session's own.
 """
 
 from __future__ import annotations
@@ -27,6 +28,29 @@ from mltrail.tracking import context
 # test for being slow: speed is measured in benchmarks/, never asserted here.
 settings.register_profile("mltrail", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("mltrail")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """mltrail's caches of this user (run indexes of stores outside the repository, sites
+    of ``mltrail ui``, the signing key) in a folder of the session's temporary ones, not
+    in the user's ``~/.cache``: a run of the suite left 500 MB there. pip's and uv's
+    downloads stay in the user's caches, shared. Subprocesses inherit it."""
+    names = ("XDG_CACHE_HOME", "PIP_CACHE_DIR", "UV_CACHE_DIR")
+    saved = {name: os.environ.get(name) for name in names}
+    user = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    os.environ.setdefault("PIP_CACHE_DIR", os.path.join(user, "pip"))
+    os.environ.setdefault("UV_CACHE_DIR", os.path.join(user, "uv"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
 
 GitRunner = Callable[..., str]
 ScriptRunner = Callable[..., subprocess.CompletedProcess[str]]
