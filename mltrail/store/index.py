@@ -232,15 +232,14 @@ class RunIndex:
                 with contextlib.suppress(OSError):
                     path.unlink()
 
-    def record_signature(self, run_id: str) -> list[int] | None:
-        """The (inode, mtime, size) of a run's record files as the last scan saw them
-        (None for a run it did not cache)."""
+    def record_signature(self, run_id: str) -> bytes | None:
+        """The (inode, mtime, size) of a run's record files as the last scan saw them,
+        packed (``SIG``; None for a run it did not cache)."""
         if self._cache is None:
             return None
         found = self._cache.signature(run_id)
         if found is None:
-            sig = next((a.sig for a in self._added if a.run_id == run_id), None)
-            found = None if sig is None else list(SIG.unpack(sig))
+            found = next((a.sig for a in self._added if a.run_id == run_id), None)
         return found
 
     def _scan(self) -> tuple[RunRows, list[CorruptedRecord]]:

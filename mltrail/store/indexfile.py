@@ -180,9 +180,10 @@ class Cache:
         """Run id → its row (made once per cache: every scan of an unchanged store asks)."""
         return {run_id: i for i, run_id in enumerate(self.ids)}
 
-    def signature(self, run_id: str) -> list[int] | None:
+    def signature(self, run_id: str) -> bytes | None:
+        """The packed stats (``SIG``) of a cached run's record files."""
         at = self.positions.get(run_id)
-        return None if at is None else list(SIG.unpack_from(self.sigs, at * SIG.size))
+        return None if at is None else self.sigs[at * SIG.size : (at + 1) * SIG.size]
 
     def column(self, entity: str, key: str) -> list[Any] | dict[int, Any]:
         """The values of one column: a list (every run has one) or row → value."""

@@ -8,11 +8,12 @@ here, beside the writers it depends on, so readers never re-implement it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import marshal
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from mltrail.store import layout
 from mltrail.store.index import RunIndex, max_added
@@ -26,14 +27,17 @@ _RECORDS = frozenset(RECORD_FILES)
 #: The entries directly in a run folder as a signature last listed them, kept while the
 #: folder's own (inode, mtime) stay: (inode, mtime_ns, names, kinds: b"d" or b"f" each).
 Listing = tuple[int, int, tuple[str, ...], bytes]
+#: A folder as (an ``lstat`` relative to its open parent folder, its name there).
+Within = tuple[Callable[[str], os.stat_result], str]
 
 
 def folder_signature(
     path: str,
     ended: bool = False,
-    records: Sequence[int] | None = None,
+    records: bytes | None = None,
     files: list[str] | None = None,
     listing: Listing | None = None,
+    at: Within | None = None,
 ) -> str:
     """A digest of the relative name, size and modification time of every file under ``path``.
 
@@ -41,27 +45,30 @@ def folder_signature(
     own stat only: mltrail appends to an ended run's history only through
     ``FileStore.after_write``, which rewrites ``run.yaml`` too, so the files need not be
     stat-ed one by one (a store of 10,000 runs holds 50,000 of them). ``records``: the
-    stats of the run's record files that the run index has just taken, reused.
+    stats of the run's record files that the run index has just taken, packed, reused.
     ``files``, when given, receives the names of the files directly in ``path`` (links
     followed, as ``os.path.isfile``) other than those records: seen on the way.
     ``listing``: the entries directly in ``path``, known unchanged (``run_signatures``),
-    instead of listing the folder again; each is stat-ed all the same.
+    instead of listing the folder again; each is stat-ed all the same. ``at``: ``path``
+    as a name in its open parent folder (``_parents``), for cheaper stats.
     """
-    entries: list[str] = [] if records is None else ["\0".join(map(str, records))]
+    entries: list[str] = []
     skip = _RECORDS if records is not None else frozenset()
     stack: list[str] = []
     top = _listed(path) if listing is None else zip(listing[2], listing[3], strict=True)
+    lstat, prefix = (os.lstat, path) if at is None else (at[0], at[1])
     for name, kind in top:  # kind: b"d" a folder, b"f" a file, b"l" a link or other
-        entry = f"{path}{os.sep}{name}"
         if kind == _DIR and not (ended and name == layout.METRICS_DIR):
-            stack.append(entry)
+            stack.append(f"{path}{os.sep}{name}")
             continue
         if kind != _DIR and name in skip:
             continue
-        if files is not None and (kind == _FILE or (kind == _OTHER and os.path.isfile(entry))):
+        if files is not None and (
+            kind == _FILE or (kind == _OTHER and os.path.isfile(f"{path}{os.sep}{name}"))
+        ):
             files.append(name)
         with contextlib.suppress(FileNotFoundError):
-            st = os.lstat(entry)
+            st = lstat(f"{prefix}{os.sep}{name}")
             entries.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}")
     base = len(path) + 1
     while stack:
@@ -77,7 +84,46 @@ def folder_signature(
         except FileNotFoundError:
             continue
     entries.sort()
-    return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()
+    digest = hashlib.sha256(b"" if records is None else records + b"\n")
+    digest.update("\n".join(entries).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+#: Stats relative to an open folder: the kernel then walks one or two names, not the
+#: whole path (2.1 against 3.5 µs a stat of a run folder at 100,000 runs).
+_BY_FOLDER = os.stat in os.supports_dir_fd
+
+
+@contextlib.contextmanager
+def _parents() -> Iterator[Callable[[str], Within | None]]:
+    """``within(path)``: ``path`` in its parent folder, opened once and kept open until
+    the block ends (None where that cannot be: then stats take the whole path)."""
+    opened: dict[str, Callable[[str], os.stat_result] | None] = {}
+
+    def within(path: str) -> Within | None:
+        parent, _, name = path.rpartition(os.sep)
+        try:
+            lstat = opened[parent]
+        except KeyError:
+            lstat = opened[parent] = _open(parent)
+        return None if lstat is None else (lstat, name)
+
+    def _open(parent: str) -> Callable[[str], os.stat_result] | None:
+        if not _BY_FOLDER or not parent:
+            return None
+        try:  # not through a link: then the whole path is walked, as without this
+            fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        fds.append(fd)
+        return functools.partial(os.lstat, dir_fd=fd)
+
+    fds: list[int] = []
+    try:
+        yield within
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 _DIR, _FILE, _OTHER = 100, 102, 108  # b"d", b"f", b"l" as bytes iterate
@@ -139,19 +185,22 @@ def run_signatures(
     signatures = {}
     files: list[str] | None = None if inputs is None else []
     trust_before = time.time_ns() - layout.RACY_NS
-    for run_id, ended in runs:
-        folder = folders[run_id]
-        listing = None
-        if listings is not None:
-            listing = _kept_listing(folder, listings.get(run_id), trust_before, run_id, changes)
-        signatures[run_id] = folder_signature(
-            folder, ended, index.record_signature(run_id), files, listing
-        )
-        if files:
-            if INPUTS_FILE in files:
-                assert inputs is not None
-                inputs.add(run_id)
-            files.clear()
+    with _parents() as within:
+        for run_id, ended in runs:
+            folder = folders[run_id]
+            at = within(folder)
+            listing = None
+            if listings is not None:
+                old = listings.get(run_id)
+                listing = _kept_listing(folder, old, trust_before, run_id, changes, at)
+            signatures[run_id] = folder_signature(
+                folder, ended, index.record_signature(run_id), files, listing, at
+            )
+            if files:
+                if INPUTS_FILE in files:
+                    assert inputs is not None
+                    inputs.add(run_id)
+                files.clear()
     return signatures
 
 
@@ -161,11 +210,12 @@ def _kept_listing(
     trust_before: int,
     run_id: str,
     changes: dict[str, Listing | None] | None,
+    at: Within | None = None,
 ) -> Listing | None:
     """The listing of ``folder`` to use: ``old`` while the folder's (inode, mtime) are its
     own, else a new one (recorded in ``changes``), or None if it cannot be kept."""
     try:
-        st = os.lstat(folder)
+        st = os.lstat(folder) if at is None else at[0](at[1])
     except FileNotFoundError:
         st = None
     if old is not None and st is not None and (st.st_ino, st.st_mtime_ns) == old[:2]:
