@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import operator
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -232,7 +233,7 @@ def _summary(
     out: Path, built: Manifest, written: list[PageResult], removed: int, seconds: float
 ) -> BuildSummary:
     """``built``: every page of the site; ``written``: those rendered by this build."""
-    pages = sum(1 for key in built.keys if key.startswith("page:"))
+    pages = sum(map(operator.methodcaller("startswith", "page:"), built.keys))
     pages_written = sum(1 for r in written if r.written and r.key.startswith("page:"))
     return BuildSummary(
         output=out,

@@ -83,7 +83,7 @@ class SiteRuns(Mapping[str, Run]):
     def newest_ids(self) -> list[str]:
         """Every run id once, newest run first."""
         run_id = self.getter(ATTRIBUTE, "run_id")
-        return list(dict.fromkeys(run_id(row) for row in self.newest))
+        return list(dict.fromkeys(map(run_id, self.newest)))
 
     def at(self, row: int) -> Run:
         """The run of ``row``."""

@@ -59,7 +59,9 @@ def chunk_runs(record: ExperimentRecord, chunk: int) -> RunSequence:
 
 def chunk_digest(run_ids: Sequence[str], signatures: Mapping[str, str]) -> str:
     """A digest of the ids and folder signatures of a chunk's runs, in order."""
-    text = "\0".join(f"{rid}\1{signatures[rid]}" for rid in run_ids)
+    text = "\0".join(
+        map("\1".join, zip(run_ids, map(signatures.__getitem__, run_ids), strict=True))
+    )
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
