@@ -132,13 +132,13 @@ class RunRows:
     def rows_with(self, entity: str, key: str) -> Sequence[int]:
         """The rows whose run has a value of ``entity`` ``key``: a ``range`` when all do
         (so a caller can count them without looking at each)."""
-        column = self._cache.column(entity, key)
         cached = self._cache.count
         value = RunList(self._fresh).values(entity, key)
         fresh = [cached + i for i in range(len(self._fresh)) if value(i) is not None]
-        if isinstance(column, list) and len(fresh) == len(self._fresh):
+        every = self._cache.every_run_has(entity, key)
+        if every and len(fresh) == len(self._fresh):
             return range(len(self))
-        return [*(range(cached) if isinstance(column, list) else sorted(column)), *fresh]
+        return [*(range(cached) if every else sorted(self._cache.column(entity, key))), *fresh]
 
 
 def _own_keys(run: Run, entity: str) -> Iterable[str]:

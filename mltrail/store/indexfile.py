@@ -81,11 +81,14 @@ class Cache:
         body: int,
         parts: dict[str, tuple[int, int, bytes]],
         digest: Callable[..., bytes],
+        full: frozenset[str] | None = None,
     ) -> None:
         self.data = data
         self._view = memoryview(data)
         self._body = body
         self._parts = parts
+        #: The columns every run has a value of (None: not known, a cache written before)
+        self._full = full
         self._digest = digest
         self._decoded: dict[str, Any] = {}
         self._built: dict[int, Run] = {}
@@ -115,7 +118,11 @@ class Cache:
             head = marshal.loads(header)
             if not isinstance(head, dict) or head.get("version") != CACHE_VERSION:
                 return None
-            return cls(data, start + size, head["parts"], digest)
+            full = head.get("full")  # older caches do not say
+            if full is not None and not all(isinstance(n, str) for n in full):
+                return None
+            known = None if full is None else frozenset(full)
+            return cls(data, start + size, head["parts"], digest, known)
         except (EOFError, ValueError, TypeError, KeyError, struct.error):
             return None
 
@@ -153,7 +160,9 @@ class Cache:
             at += len(blob)
         parts["entries"] = (at, offsets[-1], b"")
         chunks.extend(entries)
-        header = marshal.dumps({"version": CACHE_VERSION, "parts": parts})
+        # which columns every run has: counting a key's runs then reads no column
+        full = sorted(f"column:{name}" for name, (rows, _) in columns.items() if rows is None)
+        header = marshal.dumps({"version": CACHE_VERSION, "parts": parts, "full": full})
         data = b"".join([MAGIC, digest(header), HEAD.pack(len(header)), header, *chunks])
         made = cls.parse(data, digest)
         assert made is not None
@@ -184,6 +193,14 @@ class Cache:
         """The packed stats (``SIG``) of a cached run's record files."""
         at = self.positions.get(run_id)
         return None if at is None else self.sigs[at * SIG.size : (at + 1) * SIG.size]
+
+    def every_run_has(self, entity: str, key: str) -> bool:
+        """Whether every cached run has a value of ``entity`` ``key`` (without decoding the
+        column, where the cache file says)."""
+        name = f"column:{entity}\0{key}"
+        if self._full is not None and name not in self._decoded:
+            return name in self._full and name in self._parts
+        return isinstance(self.column(entity, key), list)
 
     def column(self, entity: str, key: str) -> list[Any] | dict[int, Any]:
         """The values of one column: a list (every run has one) or row → value."""

@@ -59,6 +59,13 @@ def generations(draw: st.DrawFn) -> list[dict[str, dict[str, Any]]]:
 
 def _check(cache: indexfile.Cache, state: dict[str, dict[str, Any]]) -> None:
     assert sorted(cache.ids) == sorted(state)
+    for kind, field in ((PARAM, "params"), (TAG, "tags"), (METRIC, "metrics")):
+        for key in {"a", "b", "lr", "x/y", "ü"}:
+            # asked before the column is decoded: the header answers
+            every = cache.every_run_has(kind, key)
+            assert every == isinstance(cache.column(kind, key), list)
+            if state:
+                assert every == all(key in e[field] for e in state.values())
     for row, run_id in enumerate(cache.ids):
         e = state[run_id]
         assert marshal.loads(cache.entry(row)) == (e["rec"], e["params"], e["tags"], e["metrics"])
@@ -145,3 +152,33 @@ def _entry() -> dict[str, Any]:
     rec = {"run_id": "0" * 32, "run_name": "r", "experiment_id": "0", "status": "FINISHED",
            "start_time": 1, "end_time": 2, "lifecycle_stage": "active", "user": "u"}  # fmt: skip
     return {"rec": rec, "params": {}, "tags": {}, "metrics": {}}
+
+
+def test_a_cache_written_before_it_named_its_full_columns_still_counts_them() -> None:
+    """Older caches' headers do not say which columns every run has: the column is read."""
+    columns = {
+        f"{PARAM}\0a": (None, ["1", "1", "1"]),
+        f"{PARAM}\0b": ([0], ["2"]),
+    }
+    cache = indexfile.Cache.build(
+        [f"{n:032x}" for n in range(3)], bytes(indexfile.SIG.size * 3),
+        [b""] * 3, [b""] * 3, columns, _digest,
+    )  # fmt: skip
+    start = len(indexfile.MAGIC) + 32
+    (size,) = indexfile.HEAD.unpack_from(cache.data, start)
+    header = marshal.loads(
+        cache.data[start + indexfile.HEAD.size : start + indexfile.HEAD.size + size]
+    )
+    assert header.pop("full") == [f"column:{PARAM}\0a"]
+    older = marshal.dumps(header)
+    data = b"".join([
+        indexfile.MAGIC, _digest(older), indexfile.HEAD.pack(len(older)), older,
+        cache.data[start + indexfile.HEAD.size + size :],
+    ])  # fmt: skip
+    for parsed in (
+        indexfile.Cache.parse(cache.data, _digest),
+        indexfile.Cache.parse(data, _digest),
+    ):
+        assert parsed is not None
+        assert parsed.every_run_has(PARAM, "a") and not parsed.every_run_has(PARAM, "b")
+        assert not parsed.every_run_has(PARAM, "c")
