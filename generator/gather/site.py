@@ -22,6 +22,7 @@ from mltrail import search
 from mltrail.entities import Experiment, LifecycleStage, Run, RunStatus, ViewType
 from mltrail.search_syntax import ATTRIBUTE, METRIC, PARAM, TAG
 from mltrail.store import FileStore
+from mltrail.store.index import RunRows
 from mltrail.store.indexfile import DamagedCache
 
 from ..config import ConfigIssue, SiteConfig
@@ -117,23 +118,18 @@ def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[Co
 def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[ConfigIssue]]:
     experiments = store.experiments.list(ViewType.ACTIVE_ONLY)
     shown = {e.experiment_id for e in experiments}
-    runs = _site_runs(store, shown)
+    aliases = store.experiments.aliases()
+    rows = store.run_rows()
+    runs = _site_runs(store, rows, rows.folders(), aliases, shown)
     status = runs.getter(ATTRIBUTE, "status")
-    run_id = runs.getter(ATTRIBUTE, "run_id")
     ended = {s: RunStatus.is_terminated(s) for s in set(map(status, runs.newest))}
     # in the rows' order, which is the folders' on disk: the kernel then finds each
     # folder's entries near the last one's (signing newest first cost 10% more)
     in_place = sorted(runs.newest)
-    signed = list(
-        zip(map(run_id, in_place), map(ended.__getitem__, map(status, in_place)), strict=True)
-    )
+    ids = map(runs.getter(ATTRIBUTE, "run_id"), in_place)
+    signed = list(zip(ids, map(ended.__getitem__, map(status, in_place)), strict=True))
     with folders.signing(store, signed, runs.folders) as pending:  # taken meanwhile
-        by_experiment: dict[str, list[int]] = {e.experiment_id: [] for e in experiments}
-        experiment_of = runs.getter(ATTRIBUTE, "experiment_id")
-        aliases = store.experiments.aliases()
-        for row in runs.newest:  # newest first within each experiment too
-            exp_id = experiment_of(row)
-            by_experiment[aliases.get(exp_id, exp_id)].append(row)
+        by_experiment = _by_experiment(runs, [e.experiment_id for e in experiments])
         keys = _KeyCounts(runs, by_experiment)
         records = tuple(
             _experiment_record(e, runs, by_experiment[e.experiment_id], keys, config)
@@ -154,18 +150,34 @@ def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[C
     return site, _config_warnings(config, records)
 
 
-def _site_runs(store: FileStore, shown: set[str]) -> SiteRuns:
+def _site_runs(
+    store: FileStore,
+    rows: RunRows,
+    where: Mapping[str, str],
+    aliases: Mapping[str, str],
+    shown: set[str],
+) -> SiteRuns:
     """The active runs of the ``shown`` experiments, newest first (start time, then id)."""
-    rows = store.run_rows()
-    aliases = store.experiments.aliases()
-    stage = rows.values(ATTRIBUTE, "lifecycle_stage")
-    experiment = rows.values(ATTRIBUTE, "experiment_id")
+    everything = range(len(rows))
+    experiment = list(map(rows.values(ATTRIBUTE, "experiment_id"), everything))
+    active = map(operator.eq, map(rows.values(ATTRIBUTE, "lifecycle_stage"), everything),
+                 itertools.repeat(LifecycleStage.ACTIVE))  # fmt: skip
+    joined = map(shown.__contains__, map(aliases.get, experiment, experiment))
+    keep = set(itertools.compress(everything, map(operator.and_, active, joined)))
+    picked = search.select(rows, None, None, where=keep.__contains__)  # search's order
+    return SiteRuns(rows, picked, aliases, where, store.get_run)
 
-    def shown_active(i: int) -> bool:
-        return stage(i) == LifecycleStage.ACTIVE and aliases.get(e := experiment(i), e) in shown
 
-    picked = search.select(rows, None, None, where=shown_active)  # search's default order
-    return SiteRuns(rows, picked, aliases, rows.folders(), store.get_run)
+def _by_experiment(runs: SiteRuns, experiment_ids: list[str]) -> dict[str, list[int]]:
+    """Experiment id → the rows of its runs, newest first (those of a merged experiment
+    join the one they were merged into)."""
+    found: dict[str, list[int]] = {exp_id: [] for exp_id in experiment_ids}
+    of = list(map(runs.experiment_id, runs.newest))
+    # a stable sort by experiment keeps each one's runs newest first; C calls per run only
+    by = sorted(range(len(of)), key=of.__getitem__)
+    for exp_id, positions in itertools.groupby(by, key=of.__getitem__):
+        found[exp_id] = list(map(runs.newest.__getitem__, positions))
+    return found
 
 
 class _KeyCounts:

@@ -11,9 +11,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mltrail import MlflowClient
 from mltrail.entities import LifecycleStage, Run, ViewType
-from mltrail.store import FileStore
+from mltrail.store import FileStore, init_store
 from mltrail.store.index import RunIndex, read_only_index_cache
 from mltrail_generator import build_site
 from mltrail_generator.config import load_config
@@ -196,3 +199,27 @@ def test_an_inputs_record_copied_in_by_hand_shows_on_the_rebuilt_site(
     assert files_of(out) == files_of(fresh)
     pages = [p.read_text() for p in (out / "datasets").glob("d-*.html")]
     assert any(f"runs/{target}/" in page for page in pages)
+
+
+_VALUES = st.sampled_from([0.0, 1.0, 1, -2.5, math.inf, -math.inf, math.nan, None])
+
+
+@settings(max_examples=20)
+@given(values=st.lists(_VALUES, min_size=1, max_size=6), metric=st.sampled_from(["loss", "acc"]))
+def test_the_best_run_is_the_oldest_with_the_best_finite_value(
+    tmp_path_factory: pytest.TempPathFactory, values: list[float | None], metric: str
+) -> None:
+    """Ties (1 and 1.0, 0.0 and 0.0) go to the older run; NaN, infinities and runs without
+    the metric are never best; the last activity is the latest start or end."""
+    store, _ = init_store(tmp_path_factory.mktemp("best") / "store")
+    client = MlflowClient(str(store.root))
+    for n, value in enumerate(values):  # the oldest first
+        run = client.create_run("0", start_time=1_000 + n)
+        if value is not None:
+            client.log_metric(run.info.run_id, metric, value, timestamp=5_000)
+        client.set_terminated(run.info.run_id, end_time=2_000 + n)
+    # the only metric, so the primary one; a loss is better lower, an accuracy higher
+    site, _ = gather_site(FileStore.open_read_only(store.root, keep_cache=True), load_config(None))
+    _check(site, store)
+    (record,) = site.experiments
+    assert record.last_activity == 2_000 + len(values) - 1
