@@ -8,12 +8,13 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mltrail.store import signatures
+from mltrail.store import indexfile, signatures
 from mltrail.store.index import RunIndex
 
 
@@ -22,24 +23,42 @@ def _age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then), follow_symlinks=False)
 
 
+class _Records:
+    """A run index that says it took the stats of every run's record files (``records``):
+    the path a big store's runs take, where only the folder and its histories are stat-ed."""
+
+    def __init__(self, index: RunIndex) -> None:
+        self._index = index
+
+    def record_signature(self, run_id: str) -> bytes:
+        return indexfile.SIG.pack(*range(len(run_id), len(run_id) + 9))
+
+
 def _pass(
-    root: Path, folders: dict[str, str], listings: signatures.FolderListings
+    root: Path, folders: dict[str, str], listings: signatures.FolderListings, records: bool = False
 ) -> dict[str, str]:
     """One signing pass through the kept listings, as a build does; the listings saved."""
     runs = [(run_id, True) for run_id in folders]
     changes: dict[str, signatures.Listing | None] = {}
-    signed = signatures.run_signatures(
-        folders, listings._index, runs, None, listings.known, changes
-    )
+    index: Any = _Records(listings._index) if records else listings._index
+    signed = signatures.run_signatures(folders, index, runs, None, listings.known, changes)
     listings.update(changes, list(folders))
     return signed
 
 
-def _fresh(folders: dict[str, str]) -> dict[str, str]:
-    return {run_id: signatures.folder_signature(f, ended=True) for run_id, f in folders.items()}
+def _fresh(folders: dict[str, str], records: bool = False) -> dict[str, str]:
+    stats = _Records(RunIndex(Path("."), cache=False)) if records else None
+    return {
+        run_id: signatures.folder_signature(
+            f, True, stats.record_signature(run_id) if stats else None
+        )
+        for run_id, f in folders.items()
+    }
 
 
-names = st.sampled_from(["run.yaml", "inputs.yaml", "notes.txt", "artifacts", "metrics", "x"])
+names = st.sampled_from(
+    ["run.yaml", "tags.yaml", "inputs.yaml", "notes.txt", "artifacts", "metrics", "x"]
+)
 operations = st.lists(
     st.tuples(
         st.sampled_from(["write", "append", "remove", "mkdir", "nested", "rename", "touch"]),
@@ -52,12 +71,14 @@ operations = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(operations, st.booleans())
+@settings(max_examples=80, deadline=None)
+@given(operations, st.booleans(), st.booleans())
 def test_kept_listings_always_sign_as_a_fresh_listing(
-    ops: list[tuple[str, str, int, bool]], save_each: bool
+    ops: list[tuple[str, str, int, bool]], save_each: bool, records: bool
 ) -> None:
-    """Whether each pass saves its changes or leaves them to be found again."""
+    """Whether each pass saves its changes or leaves them to be found again, and whether
+    the record files' stats come from the run index (then folders holding only records and
+    histories take a shorter path, which must sign the same)."""
     tmp = Path(tempfile.mkdtemp())
     before = signatures.max_added
     signatures.max_added = (lambda n: -1) if save_each else (lambda n: 10**9)  # type: ignore[assignment]
@@ -66,6 +87,9 @@ def test_kept_listings_always_sign_as_a_fresh_listing(
         folders = {f"run{i}": str(tmp / f"run{i}") for i in range(3)}
         for folder in folders.values():
             Path(folder, "metrics").mkdir(parents=True)
+            if records:
+                for name in indexfile.RECORD_FILES:
+                    Path(folder, name).write_text(name)
             _age(Path(folder), 100)
         for op, name, which, aged in ops:
             folder = Path(folders[f"run{which}"])
@@ -88,7 +112,7 @@ def test_kept_listings_always_sign_as_a_fresh_listing(
             if aged:
                 _age(folder, 50 + len(ops))
             listings = signatures.FolderListings(index)  # read back, as the next build does
-            assert _pass(tmp, folders, listings) == _fresh(folders)
+            assert _pass(tmp, folders, listings, records) == _fresh(folders, records)
     finally:
         signatures.max_added = before  # type: ignore[method-assign]
         shutil.rmtree(tmp)
