@@ -96,17 +96,36 @@ def build_site(
         # Read only: a build writes nothing into the store, not even a cache.
         fs = FileStore.open_read_only(snapshot, keep_cache=ref is None)
         artifact_store = (FileStore.open_read_only(root) if ref else fs).artifact_store_path
-        build = _gather(fs, cfg, strict, (root, ref or "HEAD"), artifact_store)
+        before = _LastBuild(out_dir, clean)
+        build = _gather(fs, cfg, strict, (root, ref or "HEAD"), artifact_store, before.read)
         if clean:
             clean_output(out_dir)
-        old = Manifest.load(out_dir)
-        kept, stale = _plan(build, old, out_dir)
+        old, present = before.read()
+        kept, stale = _plan(build, old, present)
         resume()
         written = _write(build, stale, out_dir, progress)
         new = old.updated(kept, written)
         removed = remove_stale(out_dir, old, kept, written)
         new.save(out_dir)
     return _summary(out_dir, new, written, removed, time.perf_counter() - started)
+
+
+class _LastBuild:
+    """The last build's manifest and which of its pages are still in the output folder,
+    read once: while the gather waits for the run folders' signatures (``read`` is its
+    ``meanwhile``), when this process would otherwise sit idle (0.24 s of a rebuild at
+    100,000 runs). With ``clean``, there is none: the folder is emptied."""
+
+    def __init__(self, out: Path, clean: bool) -> None:
+        self._out = out
+        self._clean = clean
+        self._read: tuple[Manifest, list[bool]] | None = None
+
+    def read(self) -> tuple[Manifest, list[bool]]:
+        if self._read is None:
+            old = Manifest() if self._clean else Manifest.load(self._out)
+            self._read = old, old.present(self._out)
+        return self._read
 
 
 @contextlib.contextmanager
@@ -157,14 +176,20 @@ def _default_config(root: Path) -> Path | None:
 
 
 def _gather(
-    fs: FileStore, cfg: SiteConfig, strict: bool, history: tuple[Path, str], artifacts: Path
+    fs: FileStore,
+    cfg: SiteConfig,
+    strict: bool,
+    history: tuple[Path, str],
+    artifacts: Path,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Build:
     """Read everything the pages show; ``history``: the store folder in its git work tree
-    and the revision whose history the model pages show."""
+    and the revision whose history the model pages show; ``meanwhile``: work for this
+    process while helpers sign the run folders (``gather_site``)."""
     theme = load_theme(cfg.theme, cfg.custom_dir)
     statics = static_files(theme)
     css, js = page_assets(list(statics))
-    site, issues = gather_site(fs, cfg)
+    site, issues = gather_site(fs, cfg, meanwhile)
     report(issues, strict)
     site = replace(
         site,
@@ -212,14 +237,14 @@ def _code_digest() -> str:
 Stale = list[tuple[Part[Any], list[Job[Any]]]]
 
 
-def _plan(b: Build, old: Manifest, out: Path) -> tuple[list[int], Stale]:
-    """The manifest rows of the pages kept from the last build, and per part the pages
-    to write."""
+def _plan(b: Build, old: Manifest, present: list[bool]) -> tuple[list[int], Stale]:
+    """The manifest rows of the pages kept from the last build (``present``: per row,
+    whether its page is still there), and per part the pages to write."""
     kept: list[int] = []
     stale: Stale = []
     for part in PARTS:
         planned = Jobs.of(part.plan(b))
-        rows, to_write = old.split(out, planned.keys, planned.digests)
+        rows, to_write = old.split(present, planned.keys, planned.digests)
         kept += rows
         stale.append((part, [planned.job(at) for at in to_write]))
     return kept, stale

@@ -15,7 +15,7 @@ import math
 import operator
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from mltrail import search
@@ -101,21 +101,26 @@ def user_tags(run: Run) -> dict[str, str]:
     return {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")}
 
 
-def gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[ConfigIssue]]:
-    """Every active experiment and run of ``store``, and the config warnings they raise.
+def gather_site(
+    store: FileStore, config: SiteConfig, meanwhile: Callable[[], object] | None = None
+) -> tuple[SiteData, list[ConfigIssue]]:
+    """Every active experiment and run of ``store``, and the config warnings they raise;
+    ``meanwhile`` is called while helpers sign the run folders, to use the wait.
 
     The runs stay rows of the store's run index (``gather.runtable``): the aggregates
     come from its columns, and a run is built only when a page shows it. A part of the
     index's cache found damaged on the way (a disk error) is forgotten and read again."""
     try:
-        return _gather_site(store, config)
+        return _gather_site(store, config, meanwhile)
     except DamagedCache as e:
         log.warning("the run index's cache is damaged (%s); reading the runs again", e)
         store.index.forget()
-        return _gather_site(store, config)
+        return _gather_site(store, config, meanwhile)
 
 
-def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[ConfigIssue]]:
+def _gather_site(
+    store: FileStore, config: SiteConfig, meanwhile: Callable[[], object] | None
+) -> tuple[SiteData, list[ConfigIssue]]:
     experiments = store.experiments.list(ViewType.ACTIVE_ONLY)
     shown = {e.experiment_id for e in experiments}
     aliases = store.experiments.aliases()
@@ -137,6 +142,8 @@ def _gather_site(store: FileStore, config: SiteConfig) -> tuple[SiteData, list[C
         )
         children = _children(runs)
         recent = tuple(runs.at(row) for row in runs.newest[:RECENT_RUNS])
+        if meanwhile is not None:
+            meanwhile()
         signatures, with_inputs = pending.result()
     site = SiteData(
         experiments=records,

@@ -88,22 +88,26 @@ class Manifest:
     def _rows(self) -> dict[str, int]:
         return dict(zip(self.keys, range(len(self.keys)), strict=True))
 
+    def present(self, out: Path) -> list[bool]:
+        """Per row, whether its page's main file is still in ``out`` (a page without files
+        is): a deleted page is written again."""
+        with _main_file_check(out) as there:
+            return list(map(there, self.files))
+
     def split(
-        self, out: Path, keys: Sequence[str], digests: Sequence[str]
+        self, present: Sequence[bool], keys: Sequence[str], digests: Sequence[str]
     ) -> tuple[list[int], list[int]]:
         """Of the pages ``keys`` with ``digests``: the rows of those kept as they are
-        (digest unchanged, main file still in ``out``: a deleted page is written again),
-        and the positions of those to write."""
-        rows, old, files = self._rows, self.digests, self.files
+        (digest unchanged, main file ``present``), and the positions of those to write."""
+        rows, old = self._rows, self.digests
         kept: list[int] = []
         stale: list[int] = []
-        with _main_file_check(out) as there:
-            for at, (key, digest) in enumerate(zip(keys, digests, strict=True)):
-                row = rows.get(key, -1)
-                if row >= 0 and digest != "" and old[row] == digest and there(files[row]):
-                    kept.append(row)
-                else:
-                    stale.append(at)
+        for at, (key, digest) in enumerate(zip(keys, digests, strict=True)):
+            row = rows.get(key, -1)
+            if row >= 0 and digest != "" and old[row] == digest and present[row]:
+                kept.append(row)
+            else:
+                stale.append(at)
         return kept, stale
 
     def updated(self, kept: Iterable[int], written: Iterable[PageResult]) -> Manifest:
