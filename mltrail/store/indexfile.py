@@ -91,6 +91,7 @@ class Cache:
         self._full = full
         self._digest = digest
         self._decoded: dict[str, Any] = {}
+        self._sound: set[str] = set()  # the parts whose digest was checked
         self._built: dict[int, Run] = {}
         self.ids: list[str] = self._part("ids")
         self.count = len(self.ids)
@@ -179,10 +180,17 @@ class Cache:
 
     def _part(self, name: str) -> Any:
         """Part ``name`` decoded (its digest checked first); ValueError if it is damaged."""
+        return marshal.loads(self._checked(name))
+
+    def _checked(self, name: str) -> memoryview:
+        """The bytes of part ``name``, its digest checked (once); DamagedCache if it does
+        not match."""
         span = self._span(name)
-        if not hmac.compare_digest(self._parts[name][2], self._digest(span, PART_DIGEST_SIZE)):
-            raise DamagedCache(f"part {name} does not match its digest")
-        return marshal.loads(span)
+        if name not in self._sound:
+            if not hmac.compare_digest(self._parts[name][2], self._digest(span, PART_DIGEST_SIZE)):
+                raise DamagedCache(f"part {name} does not match its digest")
+            self._sound.add(name)
+        return span
 
     @functools.cached_property
     def positions(self) -> dict[str, int]:
@@ -199,7 +207,12 @@ class Cache:
         column, where the cache file says)."""
         name = f"column:{entity}\0{key}"
         if self._full is not None and name not in self._decoded:
-            return name in self._full and name in self._parts
+            if name not in self._full or name not in self._parts:
+                return False
+            # checked now all the same (hashing is a tenth of decoding): a damaged column
+            # is found while the caller can still read the runs again (DamagedCache)
+            self._checked(name)
+            return True
         return isinstance(self.column(entity, key), list)
 
     def column(self, entity: str, key: str) -> list[Any] | dict[int, Any]:
