@@ -39,7 +39,8 @@ def _session_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     names = ("XDG_CACHE_HOME", "PIP_CACHE_DIR", "UV_CACHE_DIR")
     saved = {name: os.environ.get(name) for name in names}
     user = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    os.environ.setdefault("PIP_CACHE_DIR", os.path.join(user, "pip"))
+    if sys.platform != "darwin":  # pip follows XDG_CACHE_HOME elsewhere, not on macOS
+        os.environ.setdefault("PIP_CACHE_DIR", os.path.join(user, "pip"))
     os.environ.setdefault("UV_CACHE_DIR", os.path.join(user, "uv"))
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
     try:

@@ -14,6 +14,7 @@ import marshal
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from mltrail.store import layout
 from mltrail.store.index import RunIndex, max_added
@@ -96,34 +97,38 @@ _BY_FOLDER = os.stat in os.supports_dir_fd
 
 @contextlib.contextmanager
 def _parents() -> Iterator[Callable[[str], Within | None]]:
-    """``within(path)``: ``path`` in its parent folder, opened once and kept open until
-    the block ends (None where that cannot be: then stats take the whole path)."""
-    opened: dict[str, Callable[[str], os.stat_result] | None] = {}
+    """``within(path)``: ``path`` in its parent folder, opened and kept open while the
+    paths asked about stay in it (None where that cannot be: then stats take the whole
+    path). One folder is open at a time: a store may hold thousands of shard folders,
+    and a process only a few hundred descriptors; the runs come shard by shard."""
+    current: list[Any] = [None, None, None]  # parent, its descriptor, its lstat
 
     def within(path: str) -> Within | None:
         parent, _, name = path.rpartition(os.sep)
-        try:
-            lstat = opened[parent]
-        except KeyError:
-            lstat = opened[parent] = _open(parent)
+        if parent != current[0]:
+            _close()
+            current[:] = [parent, *_open(parent)]
+        lstat = current[2]
         return None if lstat is None else (lstat, name)
 
-    def _open(parent: str) -> Callable[[str], os.stat_result] | None:
+    def _open(parent: str) -> tuple[int | None, Callable[[str], os.stat_result] | None]:
         if not _BY_FOLDER or not parent:
-            return None
+            return None, None
         try:  # not through a link: then the whole path is walked, as without this
             fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError:
-            return None
-        fds.append(fd)
-        return functools.partial(os.lstat, dir_fd=fd)
+            return None, None
+        return fd, functools.partial(os.lstat, dir_fd=fd)
 
-    fds: list[int] = []
+    def _close() -> None:
+        if current[1] is not None:
+            os.close(current[1])
+        current[:] = [None, None, None]
+
     try:
         yield within
     finally:
-        for fd in fds:
-            os.close(fd)
+        _close()
 
 
 _DIR, _FILE, _OTHER = 100, 102, 108  # b"d", b"f", b"l" as bytes iterate

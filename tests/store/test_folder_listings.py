@@ -207,3 +207,23 @@ def test_a_few_changes_are_not_written_until_they_are_many(
         _age(Path(folders[name]), 5)
     assert _pass(index.root, folders, signatures.FolderListings(index)) == _fresh(folders)
     assert kept.path.stat().st_mtime_ns != written  # 2 changes: written
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open descriptors")
+def test_signing_keeps_one_parent_folder_open_at_a_time(tmp_path: Path) -> None:
+    """A store may hold thousands of shard folders and a process a few hundred
+    descriptors: stats relative to a parent folder keep only the current one open."""
+    paths = []
+    for shard in range(40):
+        folder = tmp_path / f"{shard:02x}" / "run"
+        folder.mkdir(parents=True)
+        paths.append(str(folder))
+    before = len(os.listdir("/proc/self/fd"))
+    with signatures._parents() as within:
+        for path in paths + paths[:3]:
+            found = within(path)
+            assert found is not None
+            lstat, name = found
+            assert lstat(name).st_ino == os.lstat(path).st_ino
+            assert len(os.listdir("/proc/self/fd")) <= before + 1
+    assert len(os.listdir("/proc/self/fd")) == before
