@@ -9,9 +9,11 @@ pages that are gone are removed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import logging
+import operator
 import os
 import shutil
 import stat
@@ -91,8 +93,12 @@ class Manifest:
     def present(self, out: Path) -> list[bool]:
         """Per row, whether its page's main file is still in ``out`` (a page without files
         is): a deleted page is written again."""
+        mains = list(map(_FIRST, map(_PARTITION, self.files)))
         with _main_file_check(out) as there:
-            return list(map(there, self.files))
+            found = list(map(there, mains))
+        for row in itertools.compress(range(len(mains)), map(operator.not_, mains)):
+            found[row] = True  # no files: nothing to miss
+        return found
 
     def split(
         self, present: Sequence[bool], keys: Sequence[str], digests: Sequence[str]
@@ -158,11 +164,12 @@ def _columns(data: object) -> tuple[list[str], list[str], list[str], list[int]] 
             return None
         columns.append(column)
     keys, digests, files, sizes = columns
-    if not all(type(v) is str for c in (keys, digests, files) for v in c):
+    # over whole columns (C calls per value): a manifest has a row per page, 100,000+
+    if not {str}.issuperset(map(type, itertools.chain(keys, digests, files))):
         return None
-    if not all(a < b for a, b in itertools.pairwise(keys)):
+    if not all(map(operator.lt, keys, itertools.islice(keys, 1, None))):
         return None
-    return (keys, digests, files, sizes) if all(type(v) is int for v in sizes) else None
+    return (keys, digests, files, sizes) if {int}.issuperset(map(type, sizes)) else None
 
 
 def _columns_of(written: list[PageResult]) -> tuple[list[Any], ...]:
@@ -180,26 +187,25 @@ def _paths(files: str) -> list[str]:
     return files.split(_SEP) if files else []
 
 
+#: A page's main file from its row's ``files``: the part before the first separator.
+_PARTITION = operator.methodcaller("partition", _SEP)
+_FIRST = operator.itemgetter(0)
+
+
 @contextlib.contextmanager
 def _main_file_check(out: Path) -> Iterator[Callable[[str], bool]]:
-    """A test of a page's files (its row in the manifest's ``files``): whether its main
-    file (the first) is in ``out``; a page with no files passes.
+    """A test of whether a page's main file (a path relative to ``out``) is there.
 
     One ``access`` per page, relative to ``out`` opened once where the OS allows it (the
-    kernel then does not walk ``out``'s own path each time): for 100,000 kept pages
-    ~0.16 s instead of ~0.27 s with ``os.path.exists``.
+    kernel then does not walk ``out``'s own path each time), called straight from C: for
+    100,000 pages ~0.16 s instead of ~0.27 s with ``os.path.exists``.
     """
-
-    def there(files: str) -> bool:
-        main = files.partition(_SEP)[0]
-        return not main or os.access(main, os.F_OK, dir_fd=fd)
-
     if os.access not in os.supports_dir_fd:
-        yield lambda files: not files or (out / files.partition(_SEP)[0]).exists()
+        yield lambda main: (out / main).exists()
         return
     fd = os.open(out, os.O_RDONLY)
     try:
-        yield there
+        yield functools.partial(os.access, mode=os.F_OK, dir_fd=fd)
     finally:
         os.close(fd)
 
