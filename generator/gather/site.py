@@ -180,7 +180,7 @@ def _by_experiment(runs: SiteRuns, experiment_ids: list[str]) -> dict[str, list[
     join the one they were merged into)."""
     found: dict[str, list[int]] = {exp_id: [] for exp_id in experiment_ids}
     of = list(map(runs.experiment_id, runs.newest))
-    # a stable sort by experiment keeps each one's runs newest first; C calls per run only
+    # a stable sort by experiment keeps each one's runs newest first
     by = sorted(range(len(of)), key=of.__getitem__)
     for exp_id, positions in itertools.groupby(by, key=of.__getitem__):
         found[exp_id] = list(map(runs.newest.__getitem__, positions))

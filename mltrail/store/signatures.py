@@ -85,6 +85,12 @@ def folder_signature(
         except FileNotFoundError:
             continue
     entries.sort()
+    return _digest(records, entries)
+
+
+def _digest(records: bytes | None, entries: list[str]) -> str:
+    """A signature: the records' packed stats, then each file's entry (name, size, mtime)
+    in name order."""
     digest = hashlib.sha256(b"" if records is None else records + b"\n")
     digest.update("\n".join(entries).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
@@ -233,10 +239,7 @@ def _plain_ended(old: Listing, records: bytes, at: Within) -> str | None:
         histories = lstat(f"{name}{os.sep}{layout.METRICS_DIR}")
     except FileNotFoundError:
         return None
-    digest = hashlib.sha256(records + b"\n")
-    entry = f"{layout.METRICS_DIR}\0{histories.st_size}\0{histories.st_mtime_ns}"
-    digest.update(entry.encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+    return _digest(records, [f"{layout.METRICS_DIR}\0{histories.st_size}\0{histories.st_mtime_ns}"])
 
 
 def _kept_listing(
